@@ -1,0 +1,4 @@
+/** Instructions: opcodes, the 8-byte wire form, the kernel digest, an assembler, a disassembler. */
+
+export * from "./insn.js";
+export * from "./opcode.js";

@@ -1,0 +1,147 @@
+/**
+ * `struct bpf_insn` and its 8-byte wire form on a little-endian host (x86_64):
+ *
+ *   byte 0     code
+ *   byte 1     dst_reg (low nibble) | src_reg << 4 (high nibble)
+ *   bytes 2-3  off, s16 little endian
+ *   bytes 4-7  imm, s32 little endian
+ */
+
+/** One instruction slot. An `ld_imm64` occupies two of them. */
+export interface Insn {
+  /** opcode, 0..255 */
+  code: number;
+  /** destination register, 0..15 (valid programs use 0..10) */
+  dst: number;
+  /** source register or pseudo kind, 0..15 */
+  src: number;
+  /** signed 16-bit offset */
+  off: number;
+  /** signed 32-bit immediate */
+  imm: number;
+}
+
+/** `sizeof(struct bpf_insn)` */
+export const INSN_SIZE = 8;
+
+/** What was wrong with instruction bytes or fields. */
+export type InsnFormatReason =
+  /** the byte length is not a multiple of 8 */
+  | "bad-length"
+  /** an index points outside the buffer */
+  | "out-of-bounds"
+  /** a field does not fit its width (code u8, regs u4, off s16, imm s32) */
+  | "bad-field";
+
+/** Malformed instruction bytes, an index out of range, or a field that does not fit. */
+export class InsnFormatError extends Error {
+  override readonly name = "InsnFormatError";
+  readonly reason: InsnFormatReason;
+
+  constructor(reason: InsnFormatReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function readAt(view: DataView, pos: number): Insn {
+  const regs = view.getUint8(pos + 1);
+  return {
+    code: view.getUint8(pos),
+    dst: regs & 0x0f,
+    src: regs >> 4,
+    off: view.getInt16(pos + 2, true),
+    imm: view.getInt32(pos + 4, true),
+  };
+}
+
+function slotCount(bytes: Uint8Array): number {
+  if (bytes.byteLength % INSN_SIZE !== 0) {
+    throw new InsnFormatError(
+      "bad-length",
+      `instruction bytes: length ${bytes.byteLength} is not a multiple of ${INSN_SIZE}`,
+    );
+  }
+  return bytes.byteLength / INSN_SIZE;
+}
+
+function checkIndex(bytes: Uint8Array, index: number): void {
+  if (!Number.isInteger(index) || index < 0 || (index + 1) * INSN_SIZE > bytes.byteLength) {
+    throw new InsnFormatError(
+      "out-of-bounds",
+      `instruction index ${index} is outside a buffer of ${Math.floor(bytes.byteLength / INSN_SIZE)} instructions`,
+    );
+  }
+}
+
+/** Decode the instruction in slot `index` of `bytes`. */
+export function decodeInsn(bytes: Uint8Array, index: number): Insn {
+  checkIndex(bytes, index);
+  return readAt(viewOf(bytes), index * INSN_SIZE);
+}
+
+/** Decode a whole instruction array; throws `InsnFormatError("bad-length")` if it is ragged. */
+export function decodeInsns(bytes: Uint8Array): Insn[] {
+  const n = slotCount(bytes);
+  const view = viewOf(bytes);
+  const out = new Array<Insn>(n);
+  for (let i = 0; i < n; i++) out[i] = readAt(view, i * INSN_SIZE);
+  return out;
+}
+
+const FIELD_RANGES = [
+  ["code", 0, 0xff],
+  ["dst", 0, 0x0f],
+  ["src", 0, 0x0f],
+  ["off", -0x8000, 0x7fff],
+  ["imm", -0x80000000, 0x7fffffff],
+] as const;
+
+/**
+ * Throw `InsnFormatError("bad-field")` unless every field is an integer that fits its width
+ * (code u8, dst/src u4, off s16, imm s32). `index` only goes into the message.
+ */
+export function checkInsnFields(insn: Insn, index?: number): void {
+  for (const [name, min, max] of FIELD_RANGES) {
+    const value = insn[name];
+    if (!Number.isInteger(value) || value < min || value > max) {
+      const where = index === undefined ? "insn" : `insn ${index}`;
+      throw new InsnFormatError(
+        "bad-field",
+        `${where}: ${name} ${value} is outside [${min}, ${max}]`,
+      );
+    }
+  }
+}
+
+/** Write `insn` into slot `index` of `buf` (fields are range-checked, nothing is truncated). */
+export function encodeInsnInto(buf: Uint8Array, index: number, insn: Insn): void {
+  checkIndex(buf, index);
+  writeAt(viewOf(buf), index, insn);
+}
+
+function writeAt(view: DataView, index: number, insn: Insn): void {
+  checkInsnFields(insn, index);
+  const pos = index * INSN_SIZE;
+  view.setUint8(pos, insn.code);
+  view.setUint8(pos + 1, (insn.src << 4) | insn.dst);
+  view.setInt16(pos + 2, insn.off, true);
+  view.setInt32(pos + 4, insn.imm, true);
+}
+
+/** Encode instructions into a fresh `8 * insns.length`-byte array. */
+export function encodeInsns(insns: readonly Insn[]): Uint8Array {
+  const buf = new Uint8Array(insns.length * INSN_SIZE);
+  const view = viewOf(buf);
+  for (let i = 0; i < insns.length; i++) writeAt(view, i, insns[i]);
+  return buf;
+}
+
+/** The unsigned 64-bit immediate of an `ld_imm64` pair: `lo.imm` is bits 0-31, `hi.imm` 32-63. */
+export function ldImm64Value(lo: Insn, hi: Insn): bigint {
+  return BigInt(lo.imm >>> 0) | (BigInt(hi.imm >>> 0) << 32n);
+}
