@@ -1,4 +1,5 @@
 /** Instructions: opcodes, the 8-byte wire form, the kernel digest, an assembler, a disassembler. */
 
+export * from "./builder.js";
 export * from "./insn.js";
 export * from "./opcode.js";
