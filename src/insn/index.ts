@@ -2,5 +2,6 @@
 
 export * from "./builder.js";
 export * from "./digest.js";
+export * from "./disasm.js";
 export * from "./insn.js";
 export * from "./opcode.js";
