@@ -25,6 +25,7 @@ export const Errno = {
   EMFILE: 24,
   ENOSPC: 28,
   ERANGE: 34,
+  EDEADLK: 35,
   ENOSYS: 38,
   ENODATA: 61,
   ENOPKG: 65,

@@ -1,0 +1,273 @@
+/**
+ * BPF maps: creation checks, element operations from user space, freeze, mmap write counting,
+ * exclusivity (excl_prog_sha) and the content hash of array maps. The model implements ARRAY,
+ * PERCPU_ARRAY, HASH and RINGBUF (creation only); other types are refused with EINVAL.
+ */
+import { createHash } from "node:crypto";
+import { MapFlag, MapType } from "../uapi/constants.js";
+import { Errno } from "../uapi/errno.js";
+
+/** Possible CPUs of the model (this machine has two). */
+export const NR_CPUS = 2;
+const MAX_BPF_STACK = 512;
+const KMALLOC_MAX_SIZE = 4 << 20;
+
+const ACCESS_MASK = MapFlag.RDONLY | MapFlag.WRONLY | MapFlag.RDONLY_PROG | MapFlag.WRONLY_PROG;
+const ARRAY_CREATE_FLAG_MASK =
+  MapFlag.NUMA_NODE | MapFlag.MMAPABLE | ACCESS_MASK | MapFlag.PRESERVE_ELEMS | MapFlag.INNER_MAP;
+const HTAB_CREATE_FLAG_MASK =
+  MapFlag.NO_PREALLOC | MapFlag.NO_COMMON_LRU | MapFlag.NUMA_NODE | ACCESS_MASK | MapFlag.ZERO_SEED;
+const RINGBUF_CREATE_FLAG_MASK = MapFlag.NUMA_NODE;
+
+const roundUp8 = (n: number) => (n + 7) & ~7;
+
+export interface MapSpec {
+  readonly map_type: number;
+  readonly key_size: number;
+  readonly value_size: number;
+  readonly max_entries: number;
+  readonly map_flags: number;
+  readonly name: string;
+}
+
+/** map_alloc_check + map_alloc for the supported types: 0 or a negative errno. */
+export function checkMapSpec(s: MapSpec): number {
+  const f = s.map_flags;
+  if (f & MapFlag.RDONLY_PROG && f & MapFlag.WRONLY_PROG) return -Errno.EINVAL;
+  if (f & MapFlag.RDONLY && f & MapFlag.WRONLY) return -Errno.EINVAL;
+  switch (s.map_type) {
+    case MapType.ARRAY:
+    case MapType.PERCPU_ARRAY: {
+      if (s.max_entries === 0 || s.key_size !== 4 || s.value_size === 0) return -Errno.EINVAL;
+      if (f & ~ARRAY_CREATE_FLAG_MASK) return -Errno.EINVAL;
+      if (s.map_type !== MapType.ARRAY && f & (MapFlag.MMAPABLE | MapFlag.INNER_MAP)) {
+        return -Errno.EINVAL;
+      }
+      if (s.value_size > KMALLOC_MAX_SIZE * 4) return -Errno.E2BIG;
+      if (roundUp8(s.value_size) * s.max_entries > 0x7fffffff) return -Errno.ENOMEM;
+      return 0;
+    }
+    case MapType.HASH:
+    case MapType.LRU_HASH: {
+      if (f & ~HTAB_CREATE_FLAG_MASK) return -Errno.EINVAL;
+      if (s.max_entries === 0 || s.key_size === 0 || s.value_size === 0) return -Errno.EINVAL;
+      if (s.key_size > MAX_BPF_STACK) return -Errno.E2BIG;
+      if (s.value_size >= KMALLOC_MAX_SIZE - MAX_BPF_STACK - 48) return -Errno.E2BIG;
+      return 0;
+    }
+    case MapType.RINGBUF: {
+      if (f & ~RINGBUF_CREATE_FLAG_MASK) return -Errno.EINVAL;
+      if (s.key_size || s.value_size) return -Errno.EINVAL;
+      const n = s.max_entries;
+      if (n === 0 || n & (n - 1) || n % 4096) return -Errno.EINVAL;
+      return 0;
+    }
+    default:
+      // Real kernels implement more types; the model does not (documented in the README).
+      return -Errno.EINVAL;
+  }
+}
+
+export class BpfMap {
+  id = 0;
+  /** File descriptors and programs holding the map. */
+  refcnt = 0;
+  frozen = false;
+  /** Live writable mmaps and in-flight syscall writes (bpf_map_write_active). */
+  writecnt = 0;
+  /** Sleepable programs using the map. */
+  sleepable_refcnt = 0;
+  /** SHA-256 of the program allowed to use this map, or null for a shared map. */
+  excl_prog_sha: Uint8Array | null = null;
+  /** The content-hash cache of struct bpf_map (map->sha). */
+  readonly sha = new Uint8Array(32);
+  btf_id = 0;
+  btf_key_type_id = 0;
+  btf_value_type_id = 0;
+  btf_vmlinux_value_type_id = 0;
+  map_extra = 0n;
+  /** ARRAY storage: max_entries slots of round_up(value_size, 8) bytes (×NR_CPUS per cpu). */
+  readonly storage: Uint8Array;
+  private readonly hash = new Map<string, Uint8Array>();
+  readonly elem_size: number;
+
+  constructor(readonly spec: MapSpec) {
+    this.elem_size = roundUp8(spec.value_size);
+    if (spec.map_type === MapType.ARRAY) {
+      let size = this.elem_size * spec.max_entries;
+      // An mmapable array keeps its values page-aligned so the whole area can be mapped.
+      if (spec.map_flags & MapFlag.MMAPABLE) size = Math.ceil(size / 4096) * 4096;
+      this.storage = new Uint8Array(size);
+    } else if (spec.map_type === MapType.PERCPU_ARRAY) {
+      this.storage = new Uint8Array(this.elem_size * spec.max_entries * NR_CPUS);
+    } else {
+      this.storage = new Uint8Array(0);
+    }
+  }
+
+  get map_type(): number {
+    return this.spec.map_type;
+  }
+  get key_size(): number {
+    return this.spec.key_size;
+  }
+  get value_size(): number {
+    return this.spec.value_size;
+  }
+  get max_entries(): number {
+    return this.spec.max_entries;
+  }
+  get map_flags(): number {
+    return this.spec.map_flags;
+  }
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get isArray(): boolean {
+    return this.map_type === MapType.ARRAY || this.map_type === MapType.PERCPU_ARRAY;
+  }
+  get isPercpu(): boolean {
+    return this.map_type === MapType.PERCPU_ARRAY;
+  }
+
+  /** The size of a value as user space reads and writes it (per-CPU maps: all CPUs). */
+  get userValueSize(): number {
+    return this.isPercpu ? this.elem_size * NR_CPUS : this.value_size;
+  }
+
+  /** Only plain ARRAY maps implement map_get_hash and map_direct_value_addr. */
+  get hasDirectValue(): boolean {
+    return this.map_type === MapType.ARRAY;
+  }
+  get hasGetHash(): boolean {
+    return this.map_type === MapType.ARRAY;
+  }
+  get hasMmap(): boolean {
+    return this.map_type === MapType.ARRAY;
+  }
+
+  private arrayIndex(key: Uint8Array): number {
+    return new DataView(key.buffer, key.byteOffset, 4).getUint32(0, true);
+  }
+
+  /** Lookup from user space: the value bytes (a copy) or a negative errno. */
+  lookup(key: Uint8Array): Uint8Array | number {
+    switch (this.map_type) {
+      case MapType.ARRAY: {
+        const i = this.arrayIndex(key);
+        if (i >= this.max_entries) return -Errno.ENOENT;
+        const off = i * this.elem_size;
+        return this.storage.slice(off, off + this.value_size);
+      }
+      case MapType.PERCPU_ARRAY: {
+        const i = this.arrayIndex(key);
+        if (i >= this.max_entries) return -Errno.ENOENT;
+        const out = new Uint8Array(this.elem_size * NR_CPUS);
+        for (let cpu = 0; cpu < NR_CPUS; cpu++) {
+          const off = (cpu * this.max_entries + i) * this.elem_size;
+          out.set(this.storage.subarray(off, off + this.value_size), cpu * this.elem_size);
+        }
+        return out;
+      }
+      case MapType.HASH:
+      case MapType.LRU_HASH: {
+        const v = this.hash.get(hexKey(key));
+        return v ? v.slice() : -Errno.ENOENT;
+      }
+      default:
+        return -Errno.ENOTSUPP;
+    }
+  }
+
+  /** Update from user space: 0 or a negative errno. */
+  update(key: Uint8Array, value: Uint8Array, flags: bigint): number {
+    const f = Number(flags & 0xffn);
+    switch (this.map_type) {
+      case MapType.ARRAY:
+      case MapType.PERCPU_ARRAY: {
+        if (flags > 2n) return -Errno.EINVAL;
+        const i = this.arrayIndex(key);
+        if (i >= this.max_entries) return -Errno.E2BIG;
+        if (f === 1) return -Errno.EEXIST;
+        if (this.isPercpu) {
+          for (let cpu = 0; cpu < NR_CPUS; cpu++) {
+            const off = (cpu * this.max_entries + i) * this.elem_size;
+            this.storage.set(
+              value.subarray(cpu * this.elem_size, cpu * this.elem_size + this.value_size),
+              off,
+            );
+          }
+        } else {
+          this.storage.set(value.subarray(0, this.value_size), i * this.elem_size);
+        }
+        return 0;
+      }
+      case MapType.HASH:
+      case MapType.LRU_HASH: {
+        if (flags > 2n) return -Errno.EINVAL;
+        const k = hexKey(key);
+        const exists = this.hash.has(k);
+        if (f === 1 && exists) return -Errno.EEXIST;
+        if (f === 2 && !exists) return -Errno.ENOENT;
+        if (!exists && this.hash.size >= this.max_entries) return -Errno.E2BIG;
+        this.hash.set(k, value.slice(0, this.value_size));
+        return 0;
+      }
+      default:
+        return -Errno.ENOTSUPP;
+    }
+  }
+
+  delete(key: Uint8Array): number {
+    switch (this.map_type) {
+      case MapType.ARRAY:
+      case MapType.PERCPU_ARRAY:
+        return -Errno.EINVAL;
+      case MapType.HASH:
+      case MapType.LRU_HASH:
+        return this.hash.delete(hexKey(key)) ? 0 : -Errno.ENOENT;
+      default:
+        return -Errno.ENOTSUPP;
+    }
+  }
+
+  /** BPF_MAP_GET_NEXT_KEY: the next key or a negative errno. */
+  nextKey(key: Uint8Array | null): Uint8Array | number {
+    if (this.isArray) {
+      const i = key ? this.arrayIndex(key) : 0xffffffff;
+      const next = i >= this.max_entries ? 0 : i + 1;
+      if (next >= this.max_entries) return -Errno.ENOENT;
+      const out = new Uint8Array(4);
+      new DataView(out.buffer).setUint32(0, next, true);
+      return out;
+    }
+    if (this.map_type === MapType.HASH || this.map_type === MapType.LRU_HASH) {
+      const keys = [...this.hash.keys()];
+      const at = key ? keys.indexOf(hexKey(key)) : -1;
+      const next = keys[at < 0 ? 0 : at + 1];
+      return next === undefined ? -Errno.ENOENT : Buffer.from(next, "hex");
+    }
+    return -Errno.ENOTSUPP;
+  }
+
+  /** map_direct_value_addr(): the value of element 0 (ARRAY with one entry only). */
+  directValue(off: number): Uint8Array | number {
+    if (!this.hasDirectValue) return -Errno.EINVAL;
+    if (this.max_entries !== 1) return -Errno.ENOTSUPP;
+    if (off >= this.value_size) return -Errno.EINVAL;
+    return this.storage.subarray(0, this.value_size);
+  }
+
+  /** array_map_get_hash(): sha256 over every element padded to 8 bytes; cached in map->sha. */
+  computeHash(): Uint8Array {
+    const h = createHash("sha256");
+    h.update(this.storage.subarray(0, this.elem_size * this.max_entries));
+    this.sha.set(h.digest());
+    return this.sha;
+  }
+}
+
+function hexKey(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
+}

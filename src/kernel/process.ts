@@ -1,0 +1,194 @@
+/**
+ * A process of the model kernel: an address space, a file descriptor table, credentials and
+ * process keyrings. It is the model backend of the raw bpf()/keyctl()/mmap() surface.
+ */
+import type { BpfBackend } from "../uapi/backend.js";
+import { MapFlags, Prot } from "../uapi/backend.js";
+import { KeyctlOp } from "../uapi/constants.js";
+import { Errno } from "../uapi/errno.js";
+import type { Btf } from "./btf.js";
+import type { ModelKernel } from "./kernel.js";
+import type { ProcessKeyrings } from "./keyring.js";
+import type { BpfMap } from "./map.js";
+import { AddressSpace, PAGE_SIZE } from "./memory.js";
+import type { BpfProg } from "./prog.js";
+import { sysBpf } from "./syscall.js";
+import { userAccess } from "./uaccess.js";
+
+export type BpfFile =
+  | {
+      readonly kind: "map";
+      readonly map: BpfMap;
+      readonly canRead: boolean;
+      readonly canWrite: boolean;
+    }
+  | { readonly kind: "prog"; readonly prog: BpfProg }
+  | { readonly kind: "btf"; readonly btf: Btf };
+
+export interface Caps {
+  bpf: boolean;
+  sys_admin: boolean;
+  net_admin: boolean;
+  perfmon: boolean;
+}
+
+/** The lowest fd handed out: 0, 1 and 2 are taken by stdio as in any process. */
+const FIRST_FD = 3;
+const RLIMIT_NOFILE = 1024;
+
+export class ModelProcess implements BpfBackend {
+  readonly kind = "model" as const;
+  readonly memory = new AddressSpace();
+  readonly uaccess = userAccess(this.memory);
+  readonly caps: Caps;
+  readonly keyrings: ProcessKeyrings;
+  private readonly fds = new Map<number, BpfFile>();
+
+  constructor(
+    readonly kernel: ModelKernel,
+    readonly pid: number,
+    caps: Partial<Caps> = {},
+  ) {
+    this.caps = { bpf: true, sys_admin: true, net_admin: true, perfmon: true, ...caps };
+    this.keyrings = kernel.keyrings.newProcessKeyrings();
+  }
+
+  bpf(cmd: number, attr: Uint8Array, size = attr.length): number {
+    return sysBpf({ kernel: this.kernel, proc: this, uaccess: this.uaccess }, cmd, attr, size);
+  }
+
+  file(fd: number): BpfFile | undefined {
+    return this.fds.get(fd);
+  }
+
+  /** The open fds, lowest first. */
+  openFds(): number[] {
+    return [...this.fds.keys()].sort((a, b) => a - b);
+  }
+
+  /** Installs a file at the lowest free fd (taking the object's reference) or -EMFILE. */
+  installFd(file: BpfFile): number {
+    for (let fd = FIRST_FD; fd < RLIMIT_NOFILE; fd++) {
+      if (!this.fds.has(fd)) {
+        this.fds.set(fd, file);
+        return fd;
+      }
+    }
+    this.kernel.putFile(file);
+    return -Errno.EMFILE;
+  }
+
+  close(fd: number): number {
+    const file = this.fds.get(fd);
+    if (!file) return -Errno.EBADF;
+    this.fds.delete(fd);
+    this.kernel.putFile(file);
+    return 0;
+  }
+
+  /** Closes every fd, as process exit does. */
+  exit(): void {
+    for (const fd of this.openFds()) this.close(fd);
+  }
+
+  /** bpf_map_mmap(): maps the values of an mmapable array, shared with the map itself. */
+  mmap(length: number, prot: number, flags: number, fd: number, offset = 0): bigint {
+    const file = this.fds.get(fd);
+    if (!file) return BigInt(-Errno.EBADF);
+    if (file.kind !== "map") return BigInt(-Errno.ENODEV);
+    const map = file.map;
+    if (length <= 0 || offset % PAGE_SIZE) return BigInt(-Errno.EINVAL);
+    if (!map.hasMmap) return BigInt(-Errno.ENOTSUPP);
+    if (!(flags & MapFlags.SHARED)) return BigInt(-Errno.EINVAL);
+    const writable = (prot & Prot.WRITE) !== 0;
+    if (writable) {
+      if (!file.canWrite) return BigInt(-Errno.EACCES);
+      if (map.frozen) return BigInt(-Errno.EPERM);
+      if (map.map_flags & 0x80) return BigInt(-Errno.EACCES); // BPF_F_RDONLY_PROG
+    }
+    if (!(map.map_flags & 0x400) || offset + length > map.storage.length) {
+      return BigInt(-Errno.EINVAL);
+    }
+    if (writable) map.writecnt++;
+    this.kernel.getMap(map);
+    const region = this.memory.mapBuffer(map.storage.subarray(offset), prot, {
+      length,
+      mapped: { writable },
+      onUnmap: () => {
+        if (writable) map.writecnt--;
+        this.kernel.putMap(map);
+      },
+    });
+    // A mapping made without write access can never gain it (VM_MAYWRITE cleared).
+    region.mayWrite = writable;
+    return BigInt(region.start);
+  }
+
+  munmap(addr: bigint, length: number): number {
+    const r = this.memory.find(Number(addr));
+    if (!r || r.start !== Number(addr) || length <= 0) return -Errno.EINVAL;
+    this.memory.unmapRegion(r);
+    return 0;
+  }
+
+  mprotect(addr: bigint, length: number, prot: number): number {
+    const r = this.memory.find(Number(addr));
+    if (!r || length <= 0) return -Errno.ENOMEM;
+    if (prot & Prot.WRITE && !r.mayWrite) return -Errno.EACCES;
+    r.prot = prot;
+    return 0;
+  }
+
+  addKey(type: string, description: string, payload: Uint8Array | null, keyring: number): number {
+    return this.kernel.keyrings.addKey(this.keyrings, type, description, payload, keyring);
+  }
+
+  keyctl(op: number, ...args: number[]): number {
+    const ks = this.kernel.keyrings;
+    const [a = 0, b = 0] = args;
+    switch (op) {
+      case KeyctlOp.GET_KEYRING_ID: {
+        const k = ks.lookupUserKey(this.keyrings, a, b !== 0);
+        return typeof k === "number" ? k : k.serial;
+      }
+      case KeyctlOp.REVOKE:
+      case KeyctlOp.INVALIDATE: {
+        const k = ks.lookupUserKey(this.keyrings, a, false);
+        if (typeof k === "number") return k;
+        if (op === KeyctlOp.REVOKE) k.revoked = true;
+        else k.invalidated = true;
+        return 0;
+      }
+      case KeyctlOp.SETPERM: {
+        const k = ks.lookupUserKey(this.keyrings, a, false);
+        if (typeof k === "number") return k;
+        k.perm = b >>> 0;
+        return 0;
+      }
+      case KeyctlOp.SET_TIMEOUT: {
+        const k = ks.lookupUserKey(this.keyrings, a, false);
+        if (typeof k === "number") return k;
+        k.expiry = b ? ks.now() + b * 1000 : 0;
+        return 0;
+      }
+      case KeyctlOp.LINK:
+      case KeyctlOp.UNLINK:
+        return ks.link(this.keyrings, a, b, op === KeyctlOp.UNLINK);
+      case KeyctlOp.CLEAR: {
+        const k = ks.lookupUserKey(this.keyrings, a, false);
+        if (typeof k === "number") return k;
+        if (!k.isKeyring) return -Errno.ENOTDIR;
+        k.keys.length = 0;
+        return 0;
+      }
+      default:
+        return -Errno.EOPNOTSUPP;
+    }
+  }
+
+  joinSessionKeyring(name: string | null): number {
+    const ring = this.kernel.keyrings.create("keyring", name ?? "_ses");
+    this.keyrings.session = ring;
+    return ring.serial;
+  }
+}

@@ -1,0 +1,586 @@
+/**
+ * bpf_check() as far as the model goes: verifier log set-up, fd_array resolution into used_maps
+ * and used_btfs with the exclusive-map check, the signature step and LSM admission (profile v2),
+ * the structural checks the kernel makes before and during instruction resolution, the coverage
+ * check for verified programs, and the attach checks that decide sleepability. The safety
+ * analysis proper (do_check) is not modelled.
+ */
+import { progDigest } from "../insn/digest.js";
+import { Limits, MapType, ProgType, Pseudo, SigVerdict } from "../uapi/constants.js";
+import { Errno } from "../uapi/errno.js";
+import type { ProgLoadAttr, Values } from "../uapi/layout.js";
+import type { Btf } from "./btf.js";
+import type { ModelKernel } from "./kernel.js";
+import { VerifierLog } from "./log.js";
+import type { BpfMap } from "./map.js";
+import type { ModelProcess } from "./process.js";
+import type { BpfProg, LdImmRef } from "./prog.js";
+import { bpfProgVerifySignature } from "./signature.js";
+import type { Uaccess } from "./uaccess.js";
+
+export interface SyscallCtx {
+  readonly kernel: ModelKernel;
+  readonly proc: ModelProcess;
+  readonly uaccess: Uaccess;
+}
+
+/** struct bpf_verifier_env, reduced. */
+export interface VerifierEnv {
+  readonly ctx: SyscallCtx;
+  readonly prog: BpfProg;
+  readonly attr: Values<typeof ProgLoadAttr>;
+  readonly log: VerifierLog;
+  readonly used_maps: BpfMap[];
+  readonly used_btfs: Btf[];
+  readonly check_signature: boolean;
+  readonly ldImm: Map<number, LdImmRef>;
+  insn_processed: number;
+}
+
+const LD_IMM64 = 0x18;
+const MAX_BPF_REG = 11;
+const U32_MAX = 0xffffffff;
+
+/** Map types a sleepable program may use (check_map_prog_compatibility). */
+const SLEEPABLE_MAP_TYPES = new Set<number>([
+  MapType.HASH,
+  MapType.LRU_HASH,
+  MapType.ARRAY,
+  MapType.PERCPU_HASH,
+  MapType.PERCPU_ARRAY,
+  MapType.LRU_PERCPU_HASH,
+  MapType.ARRAY_OF_MAPS,
+  MapType.HASH_OF_MAPS,
+  MapType.RINGBUF,
+  MapType.USER_RINGBUF,
+  MapType.INODE_STORAGE,
+  MapType.SK_STORAGE,
+  MapType.TASK_STORAGE,
+  MapType.CGRP_STORAGE,
+  MapType.QUEUE,
+  MapType.STACK,
+  MapType.ARENA,
+  MapType.INSN_ARRAY,
+  MapType.PROG_ARRAY,
+]);
+
+/** Program types that may be loaded sleepable (can_be_sleepable()). */
+const SLEEPABLE_PROG_TYPES = new Set<number>([
+  ProgType.TRACING,
+  ProgType.LSM,
+  ProgType.STRUCT_OPS,
+  ProgType.KPROBE,
+  ProgType.SYSCALL,
+]);
+
+function insnAt(b: Uint8Array, i: number) {
+  const p = i * 8;
+  const dv = new DataView(b.buffer, b.byteOffset + p, 8);
+  return {
+    code: b[p],
+    dst: b[p + 1] & 0x0f,
+    src: b[p + 1] >> 4,
+    off: dv.getInt16(2, true),
+    imm: dv.getInt32(4, true),
+  };
+}
+
+/** Whether `code` names an instruction of the eBPF ISA (the verifier's opcode table). */
+export function isKnownOpcode(code: number, src: number): boolean {
+  const cls = code & 7;
+  switch (cls) {
+    case 0x04: // ALU
+    case 0x07: {
+      // ALU64
+      const op = code & 0xf0;
+      if (op === 0xd0) return cls === 0x04 || (code & 0x08) === 0; // END; bswap only as ALU64|K
+      if (op > 0xd0) return false;
+      if (op === 0x80) return (code & 0x08) === 0; // NEG has no X form
+      return true;
+    }
+    case 0x05: // JMP
+    case 0x06: {
+      // JMP32
+      const op = code & 0xf0;
+      if (op > 0xd0) return false;
+      if (op === 0x80 || op === 0x90) return cls === 0x05 && (code & 0x08) === 0; // CALL, EXIT
+      if (op === 0x00) return (code & 0x08) === 0; // JA / gotol
+      return true;
+    }
+    case 0x00: {
+      // LD
+      const mode = code & 0xe0;
+      const size = code & 0x18;
+      if (mode === 0x00) return size === 0x18; // ld_imm64
+      if (mode === 0x20 || mode === 0x40) return size !== 0x18; // legacy packet access
+      return false;
+    }
+    case 0x01: {
+      // LDX
+      const mode = code & 0xe0;
+      if (mode === 0x60) return true;
+      if (mode === 0x80) return (code & 0x18) !== 0x18; // sign-extending loads: B, H, W
+      return false;
+    }
+    case 0x02: // ST
+      return (code & 0xe0) === 0x60;
+    case 0x03: {
+      // STX
+      const mode = code & 0xe0;
+      if (mode === 0x60) return true;
+      if (mode === 0xc0) return (code & 0x18) === 0x00 || (code & 0x18) === 0x18;
+      return false;
+    }
+  }
+  void src;
+  return false;
+}
+
+/**
+ * bpf_check(): returns 0 or a negative errno. On success the program holds its used maps and
+ * BTFs; on failure every reference taken here is dropped again.
+ */
+export function bpfCheck(
+  ctx: SyscallCtx,
+  prog: BpfProg,
+  attr: Values<typeof ProgLoadAttr>,
+  uattr: Uint8Array,
+  uattrSize: number,
+): number {
+  const log = VerifierLog.init(attr.log_level, attr.log_buf, attr.log_size);
+  if (typeof log === "number") return log;
+  const env: VerifierEnv = {
+    ctx,
+    prog,
+    attr,
+    log,
+    used_maps: [],
+    used_btfs: [],
+    check_signature: ctx.kernel.profile.name === "v2" && attr.signature !== 0n,
+    ldImm: new Map(),
+    insn_processed: 0,
+  };
+  let ret = checkAll(env);
+  log.verbose(
+    `processed ${env.insn_processed} insns (limit ${Limits.COMPLEXITY_LIMIT_INSNS}) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n`,
+  );
+  const { err, trueSize } = log.finalize({ write: (a, d) => ctx.uaccess.write(a, d) });
+  if (err) ret = err;
+  if (uattrSize >= 144) new DataView(uattr.buffer, uattr.byteOffset).setUint32(140, trueSize, true);
+
+  if (ret === 0) {
+    prog.aux.used_maps = env.used_maps;
+    prog.aux.used_btfs = env.used_btfs;
+    prog.aux.verified_insns = env.insn_processed;
+    for (const [i, ref] of env.ldImm) prog.ldImm.set(i, ref);
+    prog.xlated = convertPseudoLdImm64(prog.insnsi, env);
+  } else {
+    for (const m of env.used_maps) ctx.kernel.putMap(m, prog.sleepable);
+    for (const b of env.used_btfs) ctx.kernel.putBtf(b);
+  }
+  return ret;
+}
+
+function checkAll(env: VerifierEnv): number {
+  const { prog, ctx } = env;
+  let signedMapCnt = 0;
+  if (env.check_signature) prog.digest.set(progDigest(prog.insnsi));
+
+  let ret = processFdArray(env);
+  if (ret) return ret;
+
+  if (env.check_signature) {
+    ret = bpfProgVerifySignature(env);
+    if (ret) return ret;
+    signedMapCnt = env.used_maps.length;
+  }
+  if (ctx.kernel.profile.name === "v2") {
+    ret = ctx.kernel.lsm.bpf_prog_load(prog, env.attr, ctx.uaccess.is_kernel);
+    if (ret) return ret;
+  }
+
+  ret = addSubprogsAndKfuncs(env);
+  if (ret) return ret;
+  ret = checkBtfInfo(env);
+  if (ret) return ret;
+  ret = checkAndResolveInsns(env);
+  if (ret) return ret;
+
+  if (
+    prog.aux.sig.verdict === SigVerdict.VERIFIED &&
+    (env.used_maps.length !== signedMapCnt || env.used_btfs.length)
+  ) {
+    const what =
+      env.used_maps.length !== signedMapCnt
+        ? env.used_btfs.length
+          ? "maps and BTF"
+          : "maps"
+        : "BTF";
+    env.log.verbose(`signed program uses ${what} not covered by the signature\n`);
+    return -Errno.EACCES;
+  }
+
+  ret = checkAttachBtfId(env);
+  if (ret) return ret;
+  env.insn_processed = prog.len;
+  return 0;
+}
+
+/** process_fd_array(): binds fd_array[0..fd_array_cnt) when fd_array_cnt is given. */
+function processFdArray(env: VerifierEnv): number {
+  const { attr, log, ctx } = env;
+  const cnt = attr.fd_array_cnt;
+  if (!cnt) return 0;
+  if (cnt >= Math.floor(U32_MAX / 4)) {
+    log.verbose(`fd_array_cnt is too big (${cnt})\n`);
+    return -Errno.EINVAL;
+  }
+  for (let i = 0; i < cnt; i++) {
+    const raw = ctx.uaccess.read(attr.fd_array + BigInt(i * 4), 4);
+    if (!raw) return -Errno.EFAULT;
+    const fd = new DataView(raw.buffer, raw.byteOffset, 4).getInt32(0, true);
+    const file = ctx.proc.file(fd);
+    if (file?.kind === "map") {
+      const r = addUsedMap(env, file.map);
+      if (r < 0) return r;
+      continue;
+    }
+    if (file?.kind === "btf") {
+      const r = addUsedBtf(env, file.btf);
+      if (r < 0) return r;
+      continue;
+    }
+    log.verbose(`fd ${fd} is not pointing to valid bpf_map or btf\n`);
+    return file ? -Errno.EINVAL : -Errno.EBADF;
+  }
+  return 0;
+}
+
+/** __add_used_map(): the map's index in used_maps, or a negative errno. */
+function addUsedMap(env: VerifierEnv, map: BpfMap): number {
+  const at = env.used_maps.indexOf(map);
+  if (at >= 0) return at;
+  if (env.used_maps.length >= Limits.MAX_USED_MAPS) {
+    env.log.verbose(
+      `The total number of maps per program has reached the limit of ${Limits.MAX_USED_MAPS}\n`,
+    );
+    return -Errno.E2BIG;
+  }
+  const r = checkMapProgCompatibility(env, map);
+  if (r) return r;
+  env.ctx.kernel.getMap(map, env.prog.sleepable);
+  env.used_maps.push(map);
+  return env.used_maps.length - 1;
+}
+
+/** add_used_map() for an ld_imm64 fd. */
+function addUsedMapFd(env: VerifierEnv, fd: number): { map: BpfMap } | number {
+  const file = env.ctx.proc.file(fd);
+  if (file?.kind !== "map") {
+    env.log.verbose(`fd ${fd} is not pointing to valid bpf_map\n`);
+    return file ? -Errno.EINVAL : -Errno.EBADF;
+  }
+  const r = addUsedMap(env, file.map);
+  return r < 0 ? r : { map: file.map };
+}
+
+function addUsedBtf(env: VerifierEnv, btf: Btf): number {
+  if (env.used_btfs.includes(btf)) return 0;
+  if (env.used_btfs.length >= Limits.MAX_USED_BTFS) {
+    env.log.verbose(
+      `The total number of btfs per program has reached the limit of ${Limits.MAX_USED_BTFS}\n`,
+    );
+    return -Errno.E2BIG;
+  }
+  env.ctx.kernel.getBtf(btf);
+  env.used_btfs.push(btf);
+  return 0;
+}
+
+/** check_map_prog_compatibility(): the exclusivity check comes first. */
+function checkMapProgCompatibility(env: VerifierEnv, map: BpfMap): number {
+  const { prog, log } = env;
+  if (map.excl_prog_sha && !bytesEq(map.excl_prog_sha, prog.digest)) {
+    log.verbose("program's hash doesn't match map's excl_prog_hash\n");
+    return -Errno.EACCES;
+  }
+  if (prog.sleepable && !SLEEPABLE_MAP_TYPES.has(map.map_type)) {
+    log.verbose("Sleepable programs can only use array, hash, ringbuf and local storage maps\n");
+    return -Errno.EINVAL;
+  }
+  return 0;
+}
+
+/**
+ * add_subprog_and_kfunc() + check_subprogs(): bpf-to-bpf call and function-pointer targets,
+ * kfunc BTF fds, jump ranges within each subprogram, and the last instruction of each.
+ */
+function addSubprogsAndKfuncs(env: VerifierEnv): number {
+  const { prog, log } = env;
+  const b = prog.insnsi;
+  const len = prog.len;
+  const starts = new Set<number>([0]);
+  for (let i = 0; i < len; i++) {
+    const insn = insnAt(b, i);
+    const isCall = insn.code === 0x85;
+    if (
+      (isCall && insn.src === Pseudo.CALL) ||
+      (insn.code === LD_IMM64 && insn.src === Pseudo.FUNC)
+    ) {
+      const target = i + insn.imm + 1;
+      if (target < 0 || target >= len) {
+        log.verbose("call to invalid destination\n");
+        return -Errno.EINVAL;
+      }
+      starts.add(target);
+    } else if (isCall && insn.src === Pseudo.KFUNC_CALL) {
+      const r = checkKfuncCall(env, insn.imm, insn.off);
+      if (r) return r;
+    }
+    if (insn.code === LD_IMM64) i++;
+  }
+  const sorted = [...starts].sort((a, c) => a - c);
+  for (let s = 0; s < sorted.length; s++) {
+    const start = sorted[s];
+    const end = s + 1 < sorted.length ? sorted[s + 1] : len;
+    for (let i = start; i < end; i++) {
+      const insn = insnAt(b, i);
+      const cls = insn.code & 7;
+      if (cls === 0x05 || cls === 0x06) {
+        const op = insn.code & 0xf0;
+        if (op !== 0x80 && op !== 0x90) {
+          const off = cls === 0x06 && op === 0x00 ? insn.imm : insn.off;
+          const to = i + off + 1;
+          if (to < start || to >= end) {
+            log.verbose(`jump out of range from insn ${i} to ${to}\n`);
+            return -Errno.EINVAL;
+          }
+        }
+      }
+      if (insn.code === LD_IMM64) i++;
+    }
+    const last = insnAt(b, end - 1);
+    if (last.code !== 0x95 && last.code !== 0x05 && last.code !== 0x06) {
+      log.verbose("last insn is not an exit or jmp\n");
+      return -Errno.EINVAL;
+    }
+  }
+  return 0;
+}
+
+/** add_kfunc_call(): the model's vmlinux has no kfuncs, and it loads no kernel modules. */
+function checkKfuncCall(env: VerifierEnv, btfId: number, offset: number): number {
+  const { log, attr, ctx } = env;
+  if (offset < 0) {
+    log.verbose("negative offset disallowed for kernel module function call\n");
+    return -Errno.EINVAL;
+  }
+  if (offset > 0) {
+    if (!attr.fd_array) {
+      log.verbose("kfunc offset > 0 without fd_array is invalid\n");
+      return -Errno.EPROTO;
+    }
+    const raw = ctx.uaccess.read(attr.fd_array + BigInt(offset * 4), 4);
+    if (!raw) return -Errno.EFAULT;
+    const fd = new DataView(raw.buffer, raw.byteOffset, 4).getInt32(0, true);
+    const file = ctx.proc.file(fd);
+    if (file?.kind !== "btf") {
+      log.verbose("invalid module BTF fd specified\n");
+      return file ? -Errno.EINVAL : -Errno.EBADF;
+    }
+    log.verbose("BTF fd for kfunc is not a module BTF\n");
+    return -Errno.EINVAL;
+  }
+  log.verbose(`kernel btf_id ${btfId} is not a function\n`);
+  return -Errno.EINVAL;
+}
+
+/** check_btf_info(): func_info and line_info records need the program's BTF. */
+function checkBtfInfo(env: VerifierEnv): number {
+  const { attr, log, ctx, prog } = env;
+  if (!attr.func_info_cnt && !attr.line_info_cnt) return 0;
+  const file = ctx.proc.file(attr.prog_btf_fd);
+  if (file?.kind !== "btf") return -Errno.EINVAL;
+  if (attr.func_info_cnt) {
+    const rec = attr.func_info_rec_size;
+    if (rec < 8 || rec > 252 || rec % 4) {
+      log.verbose(`invalid func info rec size ${rec}\n`);
+      return -Errno.EINVAL;
+    }
+    const raw = ctx.uaccess.read(attr.func_info, rec * attr.func_info_cnt);
+    if (!raw) return -Errno.EFAULT;
+    const first = new DataView(raw.buffer, raw.byteOffset, 4).getUint32(0, true);
+    if (first !== 0) {
+      log.verbose(`nonzero insn_off ${first} for the first func info record\n`);
+      return -Errno.EINVAL;
+    }
+  }
+  if (attr.line_info_cnt) {
+    const rec = attr.line_info_rec_size;
+    if (rec < 16 || rec > 252 || rec % 4) {
+      log.verbose(`invalid line_info_rec_size ${rec}\n`);
+      return -Errno.EINVAL;
+    }
+    if (!ctx.uaccess.read(attr.line_info, rec * attr.line_info_cnt)) return -Errno.EFAULT;
+  }
+  prog.aux.btf = file.btf;
+  ctx.kernel.getBtf(file.btf);
+  prog.aux.func_info_cnt = attr.func_info_cnt;
+  prog.aux.line_info_cnt = attr.line_info_cnt;
+  return 0;
+}
+
+/**
+ * check_and_resolve_insns(): computes the digest, then walks the instructions checking
+ * registers, opcodes and ld_imm64 forms and binding the maps they name.
+ */
+function checkAndResolveInsns(env: VerifierEnv): number {
+  const { prog, log, attr, ctx } = env;
+  prog.digest.set(progDigest(prog.insnsi));
+  const b = prog.insnsi;
+  const len = prog.len;
+  for (let i = 0; i < len; i++) {
+    const insn = insnAt(b, i);
+    if (insn.dst >= MAX_BPF_REG) {
+      log.verbose(`R${insn.dst} is invalid\n`);
+      return -Errno.EINVAL;
+    }
+    if (insn.src >= MAX_BPF_REG) {
+      log.verbose(`R${insn.src} is invalid\n`);
+      return -Errno.EINVAL;
+    }
+    if (insn.code !== LD_IMM64) {
+      if (!isKnownOpcode(insn.code, insn.src)) {
+        log.verbose(`unknown opcode ${insn.code.toString(16).padStart(2, "0")}\n`);
+        return -Errno.EINVAL;
+      }
+      continue;
+    }
+    const hi = i + 1 < len ? insnAt(b, i + 1) : undefined;
+    if (!hi || hi.code || hi.dst || hi.src || hi.off) {
+      log.verbose("invalid bpf_ld_imm64 insn\n");
+      return -Errno.EINVAL;
+    }
+    if (insn.off !== 0) {
+      log.verbose("BPF_LD_IMM64 uses reserved fields\n");
+      return -Errno.EINVAL;
+    }
+    switch (insn.src) {
+      case 0:
+      case Pseudo.FUNC:
+        break;
+      case Pseudo.BTF_ID: {
+        if (hi.imm) {
+          const file = ctx.proc.file(hi.imm);
+          if (file?.kind !== "btf") {
+            log.verbose("invalid module BTF object FD specified.\n");
+            return -Errno.EINVAL;
+          }
+          log.verbose(`BTF fd ${hi.imm} is not a module BTF\n`);
+          return -Errno.EINVAL;
+        }
+        log.verbose(
+          "kernel is missing BTF, make sure CONFIG_DEBUG_INFO_BTF=y is specified in Kconfig.\n",
+        );
+        return -Errno.EINVAL;
+      }
+      case Pseudo.MAP_FD:
+      case Pseudo.MAP_VALUE:
+      case Pseudo.MAP_IDX:
+      case Pseudo.MAP_IDX_VALUE: {
+        const isValue = insn.src === Pseudo.MAP_VALUE || insn.src === Pseudo.MAP_IDX_VALUE;
+        if (!isValue && hi.imm !== 0) {
+          log.verbose("unrecognized bpf_ld_imm64 insn\n");
+          return -Errno.EINVAL;
+        }
+        let fd = insn.imm;
+        if (insn.src === Pseudo.MAP_IDX || insn.src === Pseudo.MAP_IDX_VALUE) {
+          if (!attr.fd_array) {
+            log.verbose("fd_idx without fd_array is invalid\n");
+            return -Errno.EPROTO;
+          }
+          const raw = ctx.uaccess.read(attr.fd_array + BigInt(insn.imm >>> 0) * 4n, 4);
+          if (!raw) return -Errno.EFAULT;
+          fd = new DataView(raw.buffer, raw.byteOffset, 4).getInt32(0, true);
+        }
+        const used = addUsedMapFd(env, fd);
+        if (typeof used === "number") return used;
+        const map = used.map;
+        if (isValue) {
+          const off = hi.imm >>> 0;
+          if (!map.hasDirectValue) {
+            log.verbose("no direct value access support for this map type\n");
+            return -Errno.EINVAL;
+          }
+          const v = map.directValue(off);
+          if (typeof v === "number") {
+            log.verbose(
+              `invalid access to map value pointer, value_size=${map.value_size} off=${off}\n`,
+            );
+            return v;
+          }
+          env.ldImm.set(i, { map, off });
+        } else {
+          env.ldImm.set(i, { map });
+        }
+        break;
+      }
+      default:
+        log.verbose("unrecognized bpf_ld_imm64 insn\n");
+        return -Errno.EINVAL;
+    }
+    i++;
+  }
+  return 0;
+}
+
+/** check_attach_btf_id(): which program types may be sleepable; SYSCALL programs must be. */
+function checkAttachBtfId(env: VerifierEnv): number {
+  const { prog, log } = env;
+  if (prog.sleepable && !SLEEPABLE_PROG_TYPES.has(prog.type)) {
+    log.verbose(
+      "Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable\n",
+    );
+    return -Errno.EINVAL;
+  }
+  if (prog.type === ProgType.SYSCALL && !prog.sleepable) {
+    log.verbose("Syscall programs can only be sleepable\n");
+    return -Errno.EINVAL;
+  }
+  return 0;
+}
+
+/**
+ * convert_pseudo_ld_imm64(): every ld_imm64 but BPF_PSEUDO_FUNC loses its src_reg, and map
+ * references become the (model) kernel address of the map or of its value.
+ */
+function convertPseudoLdImm64(insns: Uint8Array, env: VerifierEnv): Uint8Array {
+  if (!env.used_maps.length && !env.used_btfs.length) return insns;
+  const out = insns.slice();
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < out.length / 8; i++) {
+    const p = i * 8;
+    if (out[p] !== LD_IMM64) continue;
+    const src = out[p + 1] >> 4;
+    if (src !== Pseudo.FUNC) out[p + 1] &= 0x0f;
+    const ref = env.ldImm.get(i);
+    if (ref) {
+      const addr = mapKernelAddress(ref.map) + BigInt(ref.off ?? 0);
+      dv.setUint32(p + 4, Number(addr & 0xffffffffn), true);
+      dv.setUint32(p + 12, Number(addr >> 32n), true);
+    }
+    i++;
+  }
+  return out;
+}
+
+/** A stable fake kernel address for a map (its id in the high bits of the direct map range). */
+export function mapKernelAddress(map: BpfMap): bigint {
+  return 0xffff888000000000n + (BigInt(map.id) << 24n);
+}
+
+function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
