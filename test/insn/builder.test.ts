@@ -56,7 +56,7 @@ import {
   stxMem,
 } from "../../src/insn/index.js";
 import { Helper } from "../../src/uapi/constants.js";
-import { hex, PROGS, readVector, skipVectors, targetInsns } from "./vectors.js";
+import { hex, PROGS, readVector, skipVectors, targetInsns } from "../support/vectors.js";
 
 function bytesOf(x: Insn | Insn[]): string {
   return hex(encodeInsns(program(x)));

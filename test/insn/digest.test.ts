@@ -26,7 +26,7 @@ import {
   toHex,
 } from "../../src/insn/index.js";
 import { Pseudo } from "../../src/uapi/constants.js";
-import { hex, PROGS, readVector, skipVectors, TARGETS, targetInsns } from "./vectors.js";
+import { hex, PROGS, readVector, skipVectors, TARGETS, targetInsns } from "../support/vectors.js";
 
 function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");

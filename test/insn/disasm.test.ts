@@ -57,7 +57,7 @@ import {
   stxMem,
 } from "../../src/insn/index.js";
 import { Helper } from "../../src/uapi/constants.js";
-import { LOADER_SLOTS, PROGS, readVector, skipVectors, targetInsns } from "./vectors.js";
+import { LOADER_SLOTS, PROGS, readVector, skipVectors, targetInsns } from "../support/vectors.js";
 
 function one(x: Insn | Insn[]): string {
   const lines = disassemble(program(x));

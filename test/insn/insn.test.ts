@@ -26,7 +26,7 @@ import {
   Src,
   sizeBytes,
 } from "../../src/insn/index.js";
-import { hex, unhex } from "./vectors.js";
+import { hex, unhex } from "../support/vectors.js";
 
 const arbInsn: fc.Arbitrary<Insn> = fc.record(
   {

@@ -1,9 +1,16 @@
-/** Access to the shared loader vectors (/work/shared/vectors, or $BPFSIGN_VECTORS). */
+/**
+ * Access to the shared loader vectors: `../shared/vectors` beside the repository (where CI and
+ * every developer machine have them), or $BPFSIGN_VECTORS.
+ */
 
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
-export const VECTORS_DIR = process.env.BPFSIGN_VECTORS ?? "/work/shared/vectors";
+/** The repository root (this file runs as dist/test/support/vectors.js). */
+export const REPO_ROOT = resolve(fileURLToPath(new URL("../../../", import.meta.url)));
+
+export const VECTORS_DIR = process.env.BPFSIGN_VECTORS ?? resolve(REPO_ROOT, "../shared/vectors");
 
 /** `false` when the vectors are present, else the reason to skip (for `test(name, { skip })`). */
 export const skipVectors: string | false = existsSync(join(VECTORS_DIR, "prog_a"))

@@ -1,0 +1,170 @@
+/**
+ * What the conformance suite needs from a backend under test, and the helpers every subtest
+ * shares. A target is one backend (the model with a profile, or the host kernel) plus what it
+ * can and cannot do; subtests that need a missing capability skip with the reason printed.
+ */
+import { createHash } from "node:crypto";
+import type { TestContext } from "node:test";
+import type { LsmModule } from "../../src/kernel/lsm.js";
+import type { BpfBackend } from "../../src/uapi/backend.js";
+import type { Bpf, ProgLoadOptions } from "../../src/uapi/bpf.js";
+import { BPF_F_SLEEPABLE, KeySpec, MapType, ProgType } from "../../src/uapi/constants.js";
+import { BpfError, Errno } from "../../src/uapi/errno.js";
+import { cmsSign, makeTestKey, type TestKey } from "../support/openssl.js";
+import { readVector } from "../support/vectors.js";
+
+export interface Target {
+  readonly name: string;
+  readonly backend: BpfBackend;
+  /** Null when signed loads can be verified; else why not (they then stop at EOPNOTSUPP). */
+  readonly signatureUnavailable: string | null;
+  /** Registers an LSM module written in TypeScript, or null when the target cannot host one. */
+  readonly registerLsm: ((m: LsmModule) => () => void) | null;
+  dispose(): void;
+}
+
+/** The gen_loader fixture of the selftest: a gen_hash loader of a map-less program. */
+export interface LoaderFixture {
+  readonly insns: Uint8Array;
+  readonly blob: Uint8Array;
+  /** excl_prog_hash = SHA256(loader insns) == the loader's prog->digest. */
+  readonly excl: Uint8Array;
+  readonly ctxSize: number;
+}
+
+export function loaderFixture(): LoaderFixture {
+  const insns = readVector("prog_a", "insns.signed.bin");
+  const blob = readVector("prog_a", "data.bin");
+  return { insns, blob, excl: sha256(insns), ctxSize: 28 };
+}
+
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** The selftest's junk signature: 64 bytes starting 30 42 13 37. */
+export const JUNK_SIG = (() => {
+  const b = new Uint8Array(64);
+  b.set([0x30, 0x42, 0x13, 0x37]);
+  return b;
+})();
+
+/** The outcome of a raw-ish load: an fd or the errno, and the log. */
+export interface LoadOutcome {
+  readonly fd: number;
+  readonly errno: number;
+  readonly log: string;
+}
+
+/**
+ * Runs a load and reports the fd or the errno instead of throwing (the selftest compares
+ * `fd` with `-EPERM` and so on). The fd of a successful load is closed by `close()`.
+ */
+export function tryLoad(bpf: Bpf, o: ProgLoadOptions): LoadOutcome {
+  try {
+    const r = bpf.progLoad(o);
+    return { fd: r.fd, errno: 0, log: r.log };
+  } catch (e) {
+    if (e instanceof BpfError) return { fd: -e.errno, errno: e.errno, log: e.log };
+    throw e;
+  }
+}
+
+/** load_loader() of the selftest: the loader as bpf_load_and_run() loads it. */
+export function loadLoader(
+  bpf: Bpf,
+  insns: Uint8Array,
+  mapFd: number,
+  sig: Uint8Array | null,
+  keyringId: number,
+  fdArrayCnt: number,
+  extra: Partial<ProgLoadOptions> = {},
+): LoadOutcome {
+  return tryLoad(bpf, {
+    prog_type: ProgType.SYSCALL,
+    insns,
+    license: "Dual BSD/GPL",
+    prog_flags: BPF_F_SLEEPABLE,
+    prog_name: "__loader.prog",
+    fd_array: [mapFd],
+    fd_array_cnt: fdArrayCnt,
+    ...(sig ? { signature: sig, keyring_id: keyringId } : {}),
+    ...extra,
+  });
+}
+
+/** setup_meta_map(): the exclusive, filled and frozen metadata map of a fixture. */
+export function setupMetaMap(
+  bpf: Bpf,
+  blob: Uint8Array,
+  excl: Uint8Array | null,
+  name = "__loader.map",
+): number {
+  const fd = bpf.mapCreate({
+    map_type: MapType.ARRAY,
+    key_size: 4,
+    value_size: blob.length,
+    max_entries: 1,
+    map_name: name,
+    ...(excl ? { excl_prog_hash: excl } : {}),
+  });
+  bpf.mapUpdate(fd, new Uint8Array(4), blob);
+  bpf.mapFreeze(fd);
+  return fd;
+}
+
+/** verify_sig_setup.sh "setup": a signing key whose certificate is in the session keyring. */
+export interface SigningSetup {
+  readonly key: TestKey;
+  /** Serial of the asymmetric key in the session keyring. */
+  readonly keySerial: number;
+  /** Serial of the ebpf_testing_keyring (linked into the session keyring). */
+  readonly keyringSerial: number;
+  sign(content: Uint8Array): Uint8Array;
+}
+
+export function setupSigning(bpf: Bpf, kind: "rsa2048" | "ec-p256" = "rsa2048"): SigningSetup {
+  const key = makeTestKey(kind);
+  const keySerial = bpf.addKey(
+    "asymmetric",
+    "ebpf_testing_key",
+    key.certDer,
+    KeySpec.SESSION_KEYRING,
+  );
+  const keyringSerial = bpf.addKey(
+    "keyring",
+    "ebpf_testing_keyring",
+    null,
+    KeySpec.SESSION_KEYRING,
+  );
+  bpf.keyctl(8 /* KEYCTL_LINK */, keySerial, keyringSerial);
+  return { key, keySerial, keyringSerial, sign: (content) => cmsSign(content, key) };
+}
+
+/**
+ * For a signed load on a target that cannot verify signatures: asserts the load stopped at the
+ * signature step with EOPNOTSUPP and skips the rest of the subtest, saying why. Returns true when
+ * the caller should stop.
+ */
+export function stopIfUnverifiable(t: TestContext, target: Target, outcome: LoadOutcome): boolean {
+  if (!target.signatureUnavailable) return false;
+  if (outcome.errno !== Errno.EOPNOTSUPP) {
+    throw new Error(
+      `${target.name}: expected EOPNOTSUPP at the signature step, got errno ${outcome.errno}`,
+    );
+  }
+  t.skip(
+    `${target.name}: ${target.signatureUnavailable} (load stopped at the signature step with EOPNOTSUPP)`,
+  );
+  return true;
+}
+
+export function closeAll(bpf: Bpf, ...fds: number[]): void {
+  for (const fd of fds) if (fd >= 0) bpf.close(fd);
+}
