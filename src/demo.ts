@@ -9,11 +9,26 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeInsns, exit, ldMapIdxValue, ldxMem, Size } from "./insn/index.js";
-import { disassemble, decodeInsns } from "./insn/index.js";
+import {
+  decodeInsns,
+  disassemble,
+  encodeInsns,
+  exit,
+  ldMapIdxValue,
+  ldxMem,
+  Size,
+} from "./insn/index.js";
 import { ModelKernel } from "./kernel/kernel.js";
 import { Bpf } from "./uapi/bpf.js";
-import { BPF_F_SLEEPABLE, enumName, KeySpec, MapType, ProgType, SigKeyring, SigVerdict } from "./uapi/constants.js";
+import {
+  BPF_F_SLEEPABLE,
+  enumName,
+  KeySpec,
+  MapType,
+  ProgType,
+  SigKeyring,
+  SigVerdict,
+} from "./uapi/constants.js";
 import { BpfError } from "./uapi/errno.js";
 
 function openssl(args: string[]): void {
@@ -43,7 +58,23 @@ function main(): void {
     );
     const key = join(dir, "key.pem");
     const cert = join(dir, "cert.pem");
-    openssl(["req", "-new", "-x509", "-nodes", "-newkey", "rsa:2048", "-sha256", "-days", "1", "-config", cfg, "-keyout", key, "-out", cert]);
+    openssl([
+      "req",
+      "-new",
+      "-x509",
+      "-nodes",
+      "-newkey",
+      "rsa:2048",
+      "-sha256",
+      "-days",
+      "1",
+      "-config",
+      cfg,
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ]);
     openssl(["x509", "-in", cert, "-outform", "DER", "-out", join(dir, "cert.der")]);
     const certDer = new Uint8Array(readFileSync(join(dir, "cert.der")));
 
@@ -53,15 +84,39 @@ function main(): void {
     const excl = new Uint8Array(createHash("sha256").update(insns).digest());
     console.log("program:");
     for (const line of disassemble(decodeInsns(insns))) console.log(`  ${line}`);
-    console.log(`metadata: ${metadata.length} bytes, excl_prog_hash = sha256(insns) = ${Buffer.from(excl).toString("hex").slice(0, 16)}…`);
+    console.log(
+      `metadata: ${metadata.length} bytes, excl_prog_hash = sha256(insns) = ${Buffer.from(excl).toString("hex").slice(0, 16)}…`,
+    );
 
     // 3. Sign insns || metadata the way bpftool does.
     const content = join(dir, "content.bin");
     writeFileSync(content, Buffer.concat([insns, metadata]));
     const sigPath = join(dir, "sig.der");
-    openssl(["cms", "-sign", "-binary", "-nocerts", "-noattr", "-nosmimecap", "-keyid", "-md", "sha256", "-outform", "DER", "-in", content, "-signer", cert, "-inkey", key, "-out", sigPath]);
+    openssl([
+      "cms",
+      "-sign",
+      "-binary",
+      "-nocerts",
+      "-noattr",
+      "-nosmimecap",
+      "-keyid",
+      "-md",
+      "sha256",
+      "-outform",
+      "DER",
+      "-in",
+      content,
+      "-signer",
+      cert,
+      "-inkey",
+      key,
+      "-out",
+      sigPath,
+    ]);
     const signature = new Uint8Array(readFileSync(sigPath));
-    console.log(`signature: ${signature.length} bytes of detached CMS (openssl cms, bpftool's flags)`);
+    console.log(
+      `signature: ${signature.length} bytes of detached CMS (openssl cms, bpftool's flags)`,
+    );
 
     // 4. Load it signed into the model kernel.
     const kernel = new ModelKernel({ profile: "v2" });
@@ -79,7 +134,14 @@ function main(): void {
     console.log(`certificate added to the session keyring ${session} as key ${keySerial}`);
 
     const load = (meta: Uint8Array, label: string) => {
-      const map = bpf.mapCreate({ map_type: MapType.ARRAY, key_size: 4, value_size: meta.length, max_entries: 1, map_name: "__loader.map", excl_prog_hash: excl });
+      const map = bpf.mapCreate({
+        map_type: MapType.ARRAY,
+        key_size: 4,
+        value_size: meta.length,
+        max_entries: 1,
+        map_name: "__loader.map",
+        excl_prog_hash: excl,
+      });
       bpf.mapUpdate(map, new Uint8Array(4), meta);
       bpf.mapFreeze(map);
       try {
@@ -96,7 +158,9 @@ function main(): void {
           log_size: 4096,
         });
         console.log(`\n${label}: loaded as fd ${r.fd}`);
-        console.log(`  verdict ${enumName(SigVerdict, admitted.verdict)}, keyring type ${enumName(SigKeyring, admitted.keyring_type)}, keyring serial ${admitted.keyring_serial}`);
+        console.log(
+          `  verdict ${enumName(SigVerdict, admitted.verdict)}, keyring type ${enumName(SigKeyring, admitted.keyring_type)}, keyring serial ${admitted.keyring_serial}`,
+        );
         console.log(`  log: ${r.log.split("\n")[0]}`);
         bpf.close(r.fd);
       } catch (e) {
