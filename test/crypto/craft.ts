@@ -5,12 +5,21 @@
  */
 
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { der, encodeOid, Tag, tlv } from "../../src/crypto/asn1.js";
 import { OID } from "../../src/crypto/oid.js";
 import { parseX509, type X509Certificate } from "../../src/crypto/x509.js";
 
-export const VECTORS = "/work/shared/vectors";
+/**
+ * The shared vectors: $BPFSIGN_VECTORS, else shared/vectors beside the repository (this file
+ * runs from dist/test/crypto/), else /work/shared/vectors.
+ */
+export const VECTORS = ((): string => {
+  if (process.env.BPFSIGN_VECTORS) return process.env.BPFSIGN_VECTORS;
+  const beside = fileURLToPath(new URL("../../../../shared/vectors", import.meta.url));
+  return existsSync(beside) ? beside : "/work/shared/vectors";
+})();
 
 export interface VectorKey {
   readonly name: "rsa2048" | "rsa3072" | "ecp256";
