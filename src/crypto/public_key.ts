@@ -125,6 +125,17 @@ function bytesFromBig(v: bigint, size: number): Uint8Array {
 
 const b64uToBytes = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "base64url"));
 
+/** The JWK form of each public key, computed once per key object (export is not free). */
+const jwkCache = new WeakMap<KeyObject, import("node:crypto").JsonWebKey>();
+function jwkOf(key: KeyObject): import("node:crypto").JsonWebKey {
+  let jwk = jwkCache.get(key);
+  if (!jwk) {
+    jwk = key.export({ format: "jwk" });
+    jwkCache.set(key, jwk);
+  }
+  return jwk;
+}
+
 /** Verify an RSASSA-PKCS1-v1_5 signature `s` over `digest` (rsassa_pkcs1_verify). */
 export function rsassaPkcs1Verify(
   key: KeyObject,
@@ -132,7 +143,7 @@ export function rsassaPkcs1Verify(
   digest: Uint8Array,
   hashAlgo: string,
 ): Failure | undefined {
-  const jwk = key.export({ format: "jwk" });
+  const jwk = jwkOf(key);
   if (typeof jwk.n !== "string") return fail("EINVAL", "not an RSA public key");
   const nBytes = b64uToBytes(jwk.n);
   let lead = 0;
@@ -141,7 +152,7 @@ export function rsassaPkcs1Verify(
   if (!keySize || s.length !== keySize || !digest.length) {
     return fail("EINVAL", `RSA signature is ${s.length} bytes, modulus is ${keySize}`);
   }
-  if (bigFromBytes(s) >= bigFromBytes(nBytes)) {
+  if (Buffer.compare(s, nBytes.subarray(lead)) >= 0) {
     return fail("EINVAL", "RSA signature representative out of range");
   }
   let em: Uint8Array;
@@ -345,7 +356,7 @@ export function ecdsaVerify(
   if (r === 0n || s === 0n || r >= c.n || s >= c.n) {
     return fail("EBADMSG", "ECDSA signature value out of range");
   }
-  const jwk = key.export({ format: "jwk" });
+  const jwk = jwkOf(key);
   if (typeof jwk.x !== "string" || typeof jwk.y !== "string") {
     return fail("EINVAL", "not an EC public key");
   }

@@ -73,16 +73,36 @@ const SLEEPABLE_PROG_TYPES = new Set<number>([
   ProgType.SYSCALL,
 ]);
 
-function insnAt(b: Uint8Array, i: number) {
-  const p = i * 8;
-  const dv = new DataView(b.buffer, b.byteOffset + p, 8);
-  return {
-    code: b[p],
-    dst: b[p + 1] & 0x0f,
-    src: b[p + 1] >> 4,
-    off: dv.getInt16(2, true),
-    imm: dv.getInt32(4, true),
-  };
+/** Field reads of instruction `i` of a raw instruction buffer, without decoding them all. */
+class InsnReader {
+  private readonly dv: DataView;
+  constructor(private readonly b: Uint8Array) {
+    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  code(i: number): number {
+    return this.b[i * 8];
+  }
+  dst(i: number): number {
+    return this.b[i * 8 + 1] & 0x0f;
+  }
+  src(i: number): number {
+    return this.b[i * 8 + 1] >> 4;
+  }
+  off(i: number): number {
+    return this.dv.getInt16(i * 8 + 2, true);
+  }
+  imm(i: number): number {
+    return this.dv.getInt32(i * 8 + 4, true);
+  }
+  insn(i: number) {
+    return {
+      code: this.code(i),
+      dst: this.dst(i),
+      src: this.src(i),
+      off: this.off(i),
+      imm: this.imm(i),
+    };
+  }
 }
 
 /** Whether `code` names an instruction of the eBPF ISA (the verifier's opcode table). */
@@ -317,11 +337,11 @@ function checkMapProgCompatibility(env: VerifierEnv, map: BpfMap): number {
  */
 function addSubprogsAndKfuncs(env: VerifierEnv): number {
   const { prog, log } = env;
-  const b = prog.insnsi;
+  const r = new InsnReader(prog.insnsi);
   const len = prog.len;
   const starts = new Set<number>([0]);
   for (let i = 0; i < len; i++) {
-    const insn = insnAt(b, i);
+    const insn = r.insn(i);
     const isCall = insn.code === 0x85;
     if (
       (isCall && insn.src === Pseudo.CALL) ||
@@ -344,12 +364,12 @@ function addSubprogsAndKfuncs(env: VerifierEnv): number {
     const start = sorted[s];
     const end = s + 1 < sorted.length ? sorted[s + 1] : len;
     for (let i = start; i < end; i++) {
-      const insn = insnAt(b, i);
-      const cls = insn.code & 7;
+      const code = r.code(i);
+      const cls = code & 7;
       if (cls === 0x05 || cls === 0x06) {
-        const op = insn.code & 0xf0;
+        const op = code & 0xf0;
         if (op !== 0x80 && op !== 0x90) {
-          const off = cls === 0x06 && op === 0x00 ? insn.imm : insn.off;
+          const off = cls === 0x06 && op === 0x00 ? r.imm(i) : r.off(i);
           const to = i + off + 1;
           if (to < start || to >= end) {
             log.verbose(`jump out of range from insn ${i} to ${to}\n`);
@@ -357,10 +377,10 @@ function addSubprogsAndKfuncs(env: VerifierEnv): number {
           }
         }
       }
-      if (insn.code === LD_IMM64) i++;
+      if (code === LD_IMM64) i++;
     }
-    const last = insnAt(b, end - 1);
-    if (last.code !== 0x95 && last.code !== 0x05 && last.code !== 0x06) {
+    const last = r.code(end - 1);
+    if (last !== 0x95 && last !== 0x05 && last !== 0x06) {
       log.verbose("last insn is not an exit or jmp\n");
       return -Errno.EINVAL;
     }
@@ -437,26 +457,27 @@ function checkBtfInfo(env: VerifierEnv): number {
 function checkAndResolveInsns(env: VerifierEnv): number {
   const { prog, log, attr, ctx } = env;
   prog.digest.set(progDigest(prog.insnsi));
-  const b = prog.insnsi;
+  const r = new InsnReader(prog.insnsi);
   const len = prog.len;
   for (let i = 0; i < len; i++) {
-    const insn = insnAt(b, i);
-    if (insn.dst >= MAX_BPF_REG) {
-      log.verbose(`R${insn.dst} is invalid\n`);
+    const code = r.code(i);
+    if (r.dst(i) >= MAX_BPF_REG) {
+      log.verbose(`R${r.dst(i)} is invalid\n`);
       return -Errno.EINVAL;
     }
-    if (insn.src >= MAX_BPF_REG) {
-      log.verbose(`R${insn.src} is invalid\n`);
+    if (r.src(i) >= MAX_BPF_REG) {
+      log.verbose(`R${r.src(i)} is invalid\n`);
       return -Errno.EINVAL;
     }
-    if (insn.code !== LD_IMM64) {
-      if (!isKnownOpcode(insn.code, insn.src)) {
-        log.verbose(`unknown opcode ${insn.code.toString(16).padStart(2, "0")}\n`);
+    if (code !== LD_IMM64) {
+      if (!isKnownOpcode(code, r.src(i))) {
+        log.verbose(`unknown opcode ${code.toString(16).padStart(2, "0")}\n`);
         return -Errno.EINVAL;
       }
       continue;
     }
-    const hi = i + 1 < len ? insnAt(b, i + 1) : undefined;
+    const insn = r.insn(i);
+    const hi = i + 1 < len ? r.insn(i + 1) : undefined;
     if (!hi || hi.code || hi.dst || hi.src || hi.off) {
       log.verbose("invalid bpf_ld_imm64 insn\n");
       return -Errno.EINVAL;

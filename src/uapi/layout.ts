@@ -98,7 +98,16 @@ export function writeField(buf: Uint8Array, f: Field, value: number | bigint | U
 /** Decodes every field of `layout` from `buf` (missing tail bytes read as zero). */
 export function decode<L extends Layout>(layout: L, buf: Uint8Array): Values<L> {
   const out: Record<string, unknown> = {};
-  for (const [name, f] of Object.entries(layout)) out[name] = readField(buf, f);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (const name in layout) {
+    const f = layout[name];
+    const end = fieldEnd(f);
+    if (end > buf.length) out[name] = readField(buf, f);
+    else if (f.kind === "u32") out[name] = dv.getUint32(f.off, true);
+    else if (f.kind === "s32") out[name] = dv.getInt32(f.off, true);
+    else if (f.kind === "u64") out[name] = dv.getBigUint64(f.off, true);
+    else out[name] = readField(buf, f);
+  }
   return out as Values<L>;
 }
 
