@@ -174,10 +174,18 @@ export class KeyringSet {
   }
 
   /**
-   * lookup_user_key(id, lflags, KEY_DEFER_PERM_CHECK) for the calling process: the key, or a
-   * negative errno. `create` is KEY_LOOKUP_CREATE (only keyctl passes it).
+   * lookup_user_key(id, lflags, need_perm) for the calling process: the key, or a negative
+   * errno. `create` is KEY_LOOKUP_CREATE (only keyctl and add_key pass it). `deferPermCheck` is
+   * need_perm = KEY_DEFER_PERM_CHECK (bpf_lookup_user_key()): then the key_validate() errors of
+   * wait_for_key_construction() are tolerated and a revoked, expired or invalidated key still
+   * resolves; its user checks key_validate() itself later.
    */
-  lookupUserKey(proc: ProcessKeyrings, id: number, create: boolean): Key | number {
+  lookupUserKey(
+    proc: ProcessKeyrings,
+    id: number,
+    create: boolean,
+    deferPermCheck = false,
+  ): Key | number {
     let key: Key | null | undefined;
     switch (id) {
       case KeySpec.THREAD_KEYRING:
@@ -211,6 +219,7 @@ export class KeyringSet {
         key = this.bySerial.get(id);
         if (!key) return -Errno.ENOKEY;
     }
+    if (deferPermCheck) return key;
     const v = key.validate(this.now());
     return v < 0 ? v : key;
   }

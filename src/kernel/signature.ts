@@ -46,7 +46,7 @@ export function classifyKeyring(keyring_id: number): number {
 function lookupKey(ctx: SyscallCtx, keyring_id: number): BpfKey | null {
   // system_keyring_id_check() takes the s32 as a u64: every negative id is a user id.
   if (keyring_id >= 0 && keyring_id <= VERIFY_USE_PLATFORM_KEYRING) return { system: keyring_id };
-  const key = ctx.kernel.keyrings.lookupUserKey(ctx.proc.keyrings, keyring_id, false);
+  const key = ctx.kernel.keyrings.lookupUserKey(ctx.proc.keyrings, keyring_id, false, true);
   return typeof key === "number" ? null : { user: key };
 }
 
@@ -61,11 +61,13 @@ export function verifyWithKey(
   key: BpfKey,
 ): number {
   const { keyrings, profile } = ctx.kernel;
+  // Without CONFIG_SYSTEM_DATA_VERIFICATION the whole body is the EOPNOTSUPP stub.
+  if (!profile.systemDataVerification) return -Errno.EOPNOTSUPP;
   if ("user" in key) {
+    // The check lookup_user_key() deferred (KEY_DEFER_PERM_CHECK).
     const v = key.user.validate(keyrings.now());
     if (v < 0) return v;
   }
-  if (!profile.systemDataVerification) return -Errno.EOPNOTSUPP;
   let search: (id: Uint8Array) => AsymmetricKey | null;
   if ("user" in key) {
     search = (id) => keyrings.searchAsymmetric(key.user, id);
