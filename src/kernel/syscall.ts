@@ -650,24 +650,14 @@ function btfLoad(
   if (typeof log === "number") return log;
   if (a.btf_size > BTF_MAX_SIZE) return -Errno.E2BIG;
   const data = ctx.uaccess.read(a.btf, a.btf_size);
-  let ret: number;
-  if (!data) {
-    ret = -Errno.EFAULT;
-  } else {
-    const btf = parseBtf(data, log);
-    if (typeof btf === "number") {
-      ret = btf;
-    } else {
-      btf.id = ctx.kernel.btfs.alloc(btf);
-      ctx.kernel.getBtf(btf);
-      ret = ctx.proc.installFd({ kind: "btf", btf });
-    }
-  }
+  const btf = data ? parseBtf(data, log) : -Errno.EFAULT;
+  // btf_parse() finalizes the log before the object gets an id, and on its error paths
+  // "overwrite[s] err with -ENOSPC or -EFAULT" from finalize_log().
   const { err, trueSize } = log.finalize({ write: (addr, d) => ctx.uaccess.write(addr, d) });
   putU32(uattr, size, 28, trueSize);
-  if (err && ret >= 0) {
-    ctx.proc.close(ret);
-    return err;
-  }
-  return ret;
+  if (err) return err;
+  if (typeof btf === "number") return btf;
+  btf.id = ctx.kernel.btfs.alloc(btf);
+  ctx.kernel.getBtf(btf);
+  return ctx.proc.installFd({ kind: "btf", btf });
 }
