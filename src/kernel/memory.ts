@@ -124,7 +124,8 @@ export class AddressSpace implements UserMemory {
     while (done < len) {
       const a = addr + done;
       const r = this.find(a);
-      if (!r || !(r.prot & Prot.READ)) return undefined;
+      // A zero-length region holds no byte at its address: touching it faults.
+      if (!r || !(r.prot & Prot.READ) || r.end <= a) return undefined;
       const n = Math.min(len - done, r.end - a);
       out.set(r.buf.subarray(a - r.start, a - r.start + n), done);
       done += n;
@@ -139,7 +140,7 @@ export class AddressSpace implements UserMemory {
     while (done < data.length) {
       const a = addr + done;
       const r = this.find(a);
-      if (!r || !(r.prot & Prot.WRITE)) return false;
+      if (!r || !(r.prot & Prot.WRITE) || r.end <= a) return false;
       done += Math.min(data.length - done, r.end - a);
     }
     done = 0;
