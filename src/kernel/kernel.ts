@@ -151,6 +151,6 @@ export class ModelKernel {
   putFile(file: BpfFile): void {
     if (file.kind === "map") this.putMap(file.map);
     else if (file.kind === "prog") this.putProg(file.prog);
-    else this.putBtf(file.btf);
+    else if (file.kind === "btf") this.putBtf(file.btf);
   }
 }

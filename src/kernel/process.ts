@@ -23,7 +23,9 @@ export type BpfFile =
       readonly canWrite: boolean;
     }
   | { readonly kind: "prog"; readonly prog: BpfProg }
-  | { readonly kind: "btf"; readonly btf: Btf };
+  | { readonly kind: "btf"; readonly btf: Btf }
+  /** A file that is no BPF object (the stdio fds): lookups of it as a map/prog/BTF give EINVAL. */
+  | { readonly kind: "other"; readonly name: string };
 
 export interface Caps {
   bpf: boolean;
@@ -32,8 +34,8 @@ export interface Caps {
   perfmon: boolean;
 }
 
-/** The lowest fd handed out: 0, 1 and 2 are taken by stdio as in any process. */
-const FIRST_FD = 3;
+/** fds 0, 1 and 2 are open on stdio as in any process, so BPF objects start at fd 3. */
+const STDIO = ["stdin", "stdout", "stderr"] as const;
 const RLIMIT_NOFILE = 1024;
 
 export class ModelProcess implements BpfBackend {
@@ -51,6 +53,9 @@ export class ModelProcess implements BpfBackend {
   ) {
     this.caps = { bpf: true, sys_admin: true, net_admin: true, perfmon: true, ...caps };
     this.keyrings = kernel.keyrings.newProcessKeyrings();
+    STDIO.forEach((name, fd) => {
+      this.fds.set(fd, { kind: "other", name });
+    });
   }
 
   bpf(cmd: number, attr: Uint8Array, size = attr.length): number {
@@ -61,14 +66,19 @@ export class ModelProcess implements BpfBackend {
     return this.fds.get(fd);
   }
 
-  /** The open fds, lowest first. */
+  /** The open fds, lowest first (stdio included). */
   openFds(): number[] {
     return [...this.fds.keys()].sort((a, b) => a - b);
   }
 
+  /** The open fds of BPF objects (maps, programs, BTF), lowest first. */
+  bpfFds(): number[] {
+    return this.openFds().filter((fd) => this.fds.get(fd)?.kind !== "other");
+  }
+
   /** Installs a file at the lowest free fd (taking the object's reference) or -EMFILE. */
   installFd(file: BpfFile): number {
-    for (let fd = FIRST_FD; fd < RLIMIT_NOFILE; fd++) {
+    for (let fd = 0; fd < RLIMIT_NOFILE; fd++) {
       if (!this.fds.has(fd)) {
         this.fds.set(fd, file);
         return fd;

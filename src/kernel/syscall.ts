@@ -3,7 +3,15 @@
  * model implements (map create / element ops / freeze, program load and test run, object info,
  * get-fd-by-id, BTF load). Every function returns a non-negative result or a negative errno.
  */
-import { BpfCmd, Limits, MapFlag, ProgFlag, ProgType } from "../uapi/constants.js";
+import {
+  BpfCmd,
+  Limits,
+  MapFlag,
+  MapType,
+  ProgFlag,
+  ProgType,
+  UpdateFlag,
+} from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import {
   BTF_INFO_SIZE,
@@ -174,23 +182,37 @@ function mapFile(ctx: SyscallCtx, fd: number): Extract<BpfFile, { kind: "map" }>
 
 // ---- maps ----
 
+/**
+ * map_create() in the order of kernel-semantics §3.1: attr sanity (BTF ids, map_extra), the
+ * type's alloc checks, then the capability checks, then allocation and the name.
+ */
 function mapCreate(ctx: SyscallCtx, a: Values<typeof MapCreateAttr>): number {
-  if (!bpfCapable(ctx) && ctx.kernel.sysctl.unprivileged_bpf_disabled) return -Errno.EPERM;
   if (a.map_flags & MapFlag.TOKEN_FD) return -Errno.EINVAL; // BPF tokens are not modelled
+  if (a.btf_vmlinux_value_type_id) {
+    if (a.map_type !== MapType.STRUCT_OPS || a.btf_key_type_id || a.btf_value_type_id) {
+      return -Errno.EINVAL;
+    }
+  } else if (a.btf_key_type_id && !a.btf_value_type_id) {
+    return -Errno.EINVAL;
+  }
   if (a.map_extra) return -Errno.EINVAL;
-  const name = objName(a.map_name);
-  if (typeof name === "number") return name;
   const spec = {
     map_type: a.map_type,
     key_size: a.key_size,
     value_size: a.value_size,
     max_entries: a.max_entries,
     map_flags: a.map_flags,
-    name,
+    name: "",
   };
   const err = checkMapSpec(spec);
   if (err) return err;
-  const map = new BpfMap(spec);
+  const bpfCap = bpfCapable(ctx);
+  if (!bpfCap && ctx.kernel.sysctl.unprivileged_bpf_disabled) return -Errno.EPERM;
+  // LRU hash maps are not among the map types unprivileged users may create.
+  if (!bpfCap && a.map_type === MapType.LRU_HASH) return -Errno.EPERM;
+  const name = objName(a.map_name);
+  if (typeof name === "number") return name;
+  const map = new BpfMap({ ...spec, name });
   if (a.btf_key_type_id || a.btf_value_type_id || a.btf_vmlinux_value_type_id) {
     const f = ctx.proc.file(a.btf_fd);
     if (f?.kind !== "btf") return f ? -Errno.EINVAL : -Errno.EBADF;
@@ -220,10 +242,12 @@ function mapCreate(ctx: SyscallCtx, a: Values<typeof MapCreateAttr>): number {
 }
 
 function mapLookupElem(ctx: SyscallCtx, a: Values<typeof MapElemAttr>): number {
+  if (a.flags & ~BigInt(UpdateFlag.F_LOCK)) return -Errno.EINVAL;
   const f = mapFile(ctx, a.map_fd);
   if (typeof f === "number") return f;
   if (!f.canRead) return -Errno.EPERM;
-  if (a.flags & ~4n) return -Errno.EINVAL;
+  // BPF_F_LOCK needs a bpf_spin_lock in the value: no model map has one.
+  if (a.flags & BigInt(UpdateFlag.F_LOCK)) return -Errno.EINVAL;
   const key = ctx.uaccess.read(a.key, f.map.key_size);
   if (!key) return -Errno.EFAULT;
   const v = f.map.lookup(key);
@@ -240,6 +264,7 @@ function mapUpdateElem(ctx: SyscallCtx, a: Values<typeof MapElemAttr>): number {
   const f = mapFile(ctx, a.map_fd);
   if (typeof f === "number") return f;
   if (!canWrite(f)) return -Errno.EPERM;
+  if (a.flags & BigInt(UpdateFlag.F_LOCK)) return -Errno.EINVAL; // no bpf_spin_lock values
   const key = ctx.uaccess.read(a.key, f.map.key_size)?.slice();
   if (!key) return -Errno.EFAULT;
   const value = ctx.uaccess.read(a.value, f.map.userValueSize);
@@ -473,7 +498,8 @@ function objGetInfoByFd(
   if (!f) return -Errno.EBADFD;
   if (f.kind === "map") return mapGetInfo(ctx, f.map, a, uattr, size);
   if (f.kind === "prog") return progGetInfo(ctx, f.prog, a, uattr, size);
-  return btfGetInfo(ctx, f.btf, a, uattr, size);
+  if (f.kind === "btf") return btfGetInfo(ctx, f.btf, a, uattr, size);
+  return -Errno.EINVAL;
 }
 
 function mapGetInfo(
@@ -621,9 +647,11 @@ function getNextId(
   uattr: Uint8Array,
   size: number,
 ): number {
-  if (!ctx.proc.caps.sys_admin) return -Errno.EPERM;
+  // bpf_obj_get_next_id(): CHECK_ATTR and the start id come before the capability.
   for (let i = 8; i < Limits.ATTR_SIZE; i++) if (attr[i]) return -Errno.EINVAL;
   const start = decode(GetIdAttr, attr).id;
+  if (start >= 0x7fffffff) return -Errno.EINVAL;
+  if (!ctx.proc.caps.sys_admin) return -Errno.EPERM;
   const table =
     cmd === BpfCmd.PROG_GET_NEXT_ID
       ? ctx.kernel.progs

@@ -420,7 +420,7 @@ function checkBtfInfo(env: VerifierEnv): number {
   const { attr, log, ctx, prog } = env;
   if (!attr.func_info_cnt && !attr.line_info_cnt) return 0;
   const file = ctx.proc.file(attr.prog_btf_fd);
-  if (file?.kind !== "btf") return -Errno.EINVAL;
+  if (file?.kind !== "btf") return file ? -Errno.EINVAL : -Errno.EBADF; // btf_get_by_fd()
   if (attr.func_info_cnt) {
     const rec = attr.func_info_rec_size;
     if (rec < 8 || rec > 252 || rec % 4) {

@@ -109,7 +109,7 @@ describe("log contents, truncation and log_true_size", () => {
     assert.equal(r.ret, -Errno.ENOSPC);
     assert.equal(r.log_true_size, PROCESSED.length + 1);
     assert.equal(w.kernel.progs.size, 0);
-    assert.deepEqual(w.proc.openFds(), []);
+    assert.deepEqual(w.proc.bpfFds(), []);
   });
 
   test("a buffer of exactly log_true_size bytes is enough; one byte less is ENOSPC", () => {

@@ -92,7 +92,7 @@ describe("call order and first error wins", () => {
       "b:bpf_map_create",
     ]);
     assert.equal(w.kernel.maps.size, 0);
-    assert.deepEqual(w.proc.openFds(), []);
+    assert.deepEqual(w.proc.bpfFds(), []);
   });
 
   test("void hooks (bpf_prog_free) run for every module", () => {
@@ -169,7 +169,8 @@ describe("security_bpf(): every command", () => {
     const bad = new Uint8Array(168);
     bad[100] = 1; // CHECK_ATTR would say EINVAL
     assert.equal(w.proc.bpf(BpfCmd.MAP_CREATE, bad, 168), -Errno.EACCES);
-    assert.equal(w.proc.bpf(BpfCmd.MAP_FREEZE, new Uint8Array(168), 168), -Errno.EBADF);
+    // map_fd 0 is stdin: an open fd that is no map
+    assert.equal(w.proc.bpf(BpfCmd.MAP_FREEZE, new Uint8Array(168), 168), -Errno.EINVAL);
     assert.equal(w.proc.bpf(BpfCmd.MAP_CREATE, new Uint8Array(4097), 4097), -Errno.E2BIG);
     assert.deepEqual(cmds, [BpfCmd.MAP_CREATE, BpfCmd.MAP_FREEZE]);
   });
@@ -331,7 +332,7 @@ describe("security_bpf_prog(): every minted fd", () => {
     assert.ok(loadId > 0, "the id existed when the hook ran");
     assert.deepEqual(freed, [0]);
     assert.equal(w.kernel.progs.size, 0);
-    assert.deepEqual(w.proc.openFds(), []);
+    assert.deepEqual(w.proc.bpfFds(), []);
   });
 
   test("a veto on PROG_GET_FD_BY_ID: no new fd, the program lives on", () => {
@@ -346,7 +347,7 @@ describe("security_bpf_prog(): every minted fd", () => {
       errnoOf(() => w.bpf.progGetFdById(id)),
       Errno.EPERM,
     );
-    assert.deepEqual(w.proc.openFds(), [fd]);
+    assert.deepEqual(w.proc.bpfFds(), [fd]);
     assert.equal(p.refcnt, 1);
     assert.equal(w.bpf.progInfo(fd).id, id);
   });

@@ -316,6 +316,28 @@ describe("element operations", () => {
     assert.equal(call(key, value, BpfCmd.MAP_LOOKUP_ELEM), 0);
   });
 
+  test("lookup flags: unknown bits → EINVAL before the fd; BPF_F_LOCK → EINVAL (no spin lock)", () => {
+    const { bpf, proc } = world();
+    const fd = bpf.mapCreate({
+      map_type: MapType.ARRAY,
+      key_size: 4,
+      value_size: 4,
+      max_entries: 1,
+    });
+    const call = (cmd: number, map_fd: number, flags: bigint, key = proc.memory.alloc(u32(0))) =>
+      proc.bpf(
+        cmd,
+        encode(MapElemAttr, { map_fd, key, value: proc.memory.alloc(4), flags }, 32),
+        32,
+      );
+    assert.equal(call(BpfCmd.MAP_LOOKUP_ELEM, 99, 1n), -Errno.EINVAL, "flags first");
+    assert.equal(call(BpfCmd.MAP_LOOKUP_ELEM, 99, 4n), -Errno.EBADF, "F_LOCK is a known flag");
+    assert.equal(call(BpfCmd.MAP_LOOKUP_ELEM, fd, 4n), -Errno.EINVAL);
+    assert.equal(call(BpfCmd.MAP_UPDATE_ELEM, fd, 4n, 0x10n), -Errno.EINVAL, "before the key copy");
+    assert.equal(call(BpfCmd.MAP_UPDATE_ELEM, fd, 0n, 0x10n), -Errno.EFAULT);
+    assert.equal(call(BpfCmd.MAP_LOOKUP_ELEM, fd, 0n), 0);
+  });
+
   test("BPF_F_RDONLY / BPF_F_WRONLY at create decide what the fd may do", () => {
     const { bpf } = world();
     const ro = bpf.mapCreate({

@@ -224,7 +224,7 @@ describe("process mmap / munmap / mprotect", () => {
     const { proc, kernel, fd } = mmapable();
     assert.ok(kernel.maps.size === 1);
     proc.exit();
-    assert.deepEqual(proc.openFds(), []);
+    assert.deepEqual(proc.bpfFds(), []);
     assert.equal(kernel.maps.size, 0);
     assert.equal(proc.close(fd), -Errno.EBADF);
   });

@@ -229,7 +229,7 @@ describe("BPF_MAP_CREATE: excl_prog_hash", () => {
       -Errno.EFAULT,
     );
     assert.equal(kernel.maps.size, 0);
-    assert.deepEqual(proc.openFds(), []);
+    assert.deepEqual(proc.bpfFds(), []);
   });
 
   const others: [
@@ -320,6 +320,55 @@ describe("BPF_MAP_CREATE: names and flags", () => {
     assert.equal(
       errnoOf(() => bpf.mapCreate({ ...ARRAY_SPEC, btf_fd: other, btf_value_type_id: 1 })),
       Errno.EINVAL,
+    );
+  });
+});
+
+describe("BPF_MAP_CREATE: check order (kernel-semantics §3.1)", () => {
+  test("the type's alloc checks come before the capability check", () => {
+    const { kernel } = world();
+    const user = kernel.spawn({ bpf: false, sys_admin: false });
+    const bad = { map_type: MapType.ARRAY, key_size: 8, value_size: 8, max_entries: 1 };
+    assert.equal(sys(user, BpfCmd.MAP_CREATE, MapCreateAttr, bad).ret, -Errno.EINVAL);
+    assert.equal(
+      sys(user, BpfCmd.MAP_CREATE, MapCreateAttr, { ...bad, map_type: 9999 }).ret,
+      -Errno.EINVAL,
+    );
+    assert.equal(sys(user, BpfCmd.MAP_CREATE, MapCreateAttr, ARRAY_SPEC).ret, -Errno.EPERM);
+  });
+
+  test("the name is checked after allocation: a bad spec wins over a bad name", () => {
+    const { proc } = world();
+    const hash = { map_type: MapType.HASH, key_size: 513, value_size: 8, max_entries: 1 };
+    assert.equal(
+      sys(proc, BpfCmd.MAP_CREATE, MapCreateAttr, { ...hash, map_name: cString("a-b", 16) }).ret,
+      -Errno.E2BIG,
+    );
+  });
+
+  test("BTF type ids: a key type without a value type, or a vmlinux value type on a non-struct_ops map → EINVAL", () => {
+    const { bpf } = world();
+    assert.equal(
+      errnoOf(() => bpf.mapCreate({ ...ARRAY_SPEC, btf_key_type_id: 1 })),
+      Errno.EINVAL,
+    );
+    const { proc } = world();
+    assert.equal(
+      sys(proc, BpfCmd.MAP_CREATE, MapCreateAttr, { ...ARRAY_SPEC, btf_vmlinux_value_type_id: 1 })
+        .ret,
+      -Errno.EINVAL,
+    );
+  });
+
+  test("with unprivileged_bpf_disabled = 0: ARRAY and HASH are unprivileged types, LRU_HASH is not", () => {
+    const { kernel } = world({ unprivileged_bpf_disabled: 0 });
+    const user = kernel.spawn({ bpf: false, sys_admin: false });
+    assert.ok(sys(user, BpfCmd.MAP_CREATE, MapCreateAttr, ARRAY_SPEC).ret >= 3);
+    const hash = { map_type: MapType.HASH, key_size: 4, value_size: 8, max_entries: 1 };
+    assert.ok(sys(user, BpfCmd.MAP_CREATE, MapCreateAttr, hash).ret >= 3);
+    assert.equal(
+      sys(user, BpfCmd.MAP_CREATE, MapCreateAttr, { ...hash, map_type: MapType.LRU_HASH }).ret,
+      -Errno.EPERM,
     );
   });
 });
@@ -465,6 +514,25 @@ describe("ids and *_GET_FD_BY_ID", () => {
     assert.equal(
       errnoOf(() => bpf.mapGetFdById(id + 100)),
       Errno.ENOENT,
+    );
+  });
+
+  test("GET_NEXT_ID: CHECK_ATTR and start_id >= INT_MAX are EINVAL before the capability check", () => {
+    const { kernel } = world();
+    const p = kernel.spawn({ sys_admin: false });
+    assert.equal(
+      sys(p, BpfCmd.PROG_GET_NEXT_ID, GetIdAttr, { id: 0x7fffffff }, 8).ret,
+      -Errno.EINVAL,
+    );
+    assert.equal(
+      sys(p, BpfCmd.MAP_GET_NEXT_ID, GetIdAttr, { id: 0, open_flags: 1 }, 12).ret,
+      -Errno.EINVAL,
+    );
+    assert.equal(sys(p, BpfCmd.BTF_GET_NEXT_ID, GetIdAttr, { id: 0 }, 8).ret, -Errno.EPERM);
+    const root = kernel.spawn();
+    assert.equal(
+      sys(root, BpfCmd.MAP_GET_NEXT_ID, GetIdAttr, { id: 0x7ffffffe }, 8).ret,
+      -Errno.ENOENT,
     );
   });
 

@@ -344,6 +344,85 @@ describe("ld_imm64 map references", () => {
   });
 });
 
+describe("func_info and line_info (check_btf_info)", () => {
+  /** A raw socket-filter load with BTF info fields and a log. */
+  const withInfo = (
+    w: ReturnType<typeof world>,
+    over: Partial<Record<keyof typeof ProgLoadAttr, number | bigint>>,
+  ) => {
+    const logBuf = w.proc.memory.alloc(4096);
+    const ret = sys(w.proc, BpfCmd.PROG_LOAD, ProgLoadAttr, {
+      prog_type: ProgType.SOCKET_FILTER,
+      insn_cnt: 2,
+      insns: w.proc.memory.alloc(RET0),
+      license: w.proc.memory.alloc(new TextEncoder().encode("GPL\0")),
+      log_level: 1,
+      log_size: 4096,
+      log_buf: logBuf,
+      ...over,
+    } as Parameters<typeof sys<typeof ProgLoadAttr>>[3]).ret;
+    const raw = w.proc.memory.read(logBuf, 4096);
+    return { ret, log: new TextDecoder().decode(raw.subarray(0, raw.indexOf(0))) };
+  };
+  /** One 8-byte bpf_func_info record: insn_off, type_id. */
+  const funcInfo = (w: ReturnType<typeof world>, insn_off = 0) => {
+    const rec = new Uint8Array(8);
+    new DataView(rec.buffer).setUint32(0, insn_off, true);
+    return w.proc.memory.alloc(rec);
+  };
+
+  test("records with the program's BTF load, and show in prog info", () => {
+    const w = world();
+    const btf = w.bpf.btfLoad(btfWithInt()).fd;
+    const r = withInfo(w, {
+      prog_btf_fd: btf,
+      func_info_rec_size: 8,
+      func_info_cnt: 1,
+      func_info: funcInfo(w),
+    });
+    assert.ok(r.ret >= 3, r.log);
+    const info = w.bpf.progInfo(r.ret);
+    assert.equal(info.nr_func_info, 1);
+    assert.equal(info.func_info_rec_size, 8);
+    assert.ok(info.btf_id > 0);
+  });
+
+  test("prog_btf_fd closed → EBADF; stdin or a map → EINVAL", () => {
+    const w = world();
+    const m = array(w.bpf);
+    const info = { func_info_rec_size: 8, func_info_cnt: 1, func_info: funcInfo(w) };
+    assert.equal(withInfo(w, { ...info, prog_btf_fd: 99 }).ret, -Errno.EBADF);
+    assert.equal(withInfo(w, { ...info, prog_btf_fd: 0 }).ret, -Errno.EINVAL);
+    assert.equal(withInfo(w, { ...info, prog_btf_fd: m }).ret, -Errno.EINVAL);
+  });
+
+  test("bad record sizes, a faulting array, a non-zero first insn_off", () => {
+    const w = world();
+    const btf = w.bpf.btfLoad(btfWithInt()).fd;
+    const base = { prog_btf_fd: btf, func_info_cnt: 1, func_info: funcInfo(w) };
+    for (const size of [4, 10, 256]) {
+      const r = withInfo(w, { ...base, func_info_rec_size: size });
+      assert.equal(r.ret, -Errno.EINVAL);
+      assert.ok(r.log.includes(`invalid func info rec size ${size}\n`), r.log);
+    }
+    assert.equal(
+      withInfo(w, { ...base, func_info_rec_size: 8, func_info: 0x10n }).ret,
+      -Errno.EFAULT,
+    );
+    const r = withInfo(w, { ...base, func_info_rec_size: 8, func_info: funcInfo(w, 1) });
+    assert.equal(r.ret, -Errno.EINVAL);
+    assert.match(r.log, /nonzero insn_off 1 for the first func info record/);
+    const l = withInfo(w, {
+      prog_btf_fd: btf,
+      line_info_rec_size: 8,
+      line_info_cnt: 1,
+      line_info: funcInfo(w),
+    });
+    assert.equal(l.ret, -Errno.EINVAL);
+    assert.match(l.log, /invalid line_info_rec_size 8/);
+  });
+});
+
 describe("fd_array with fd_array_cnt (process_fd_array)", () => {
   test("a program fd → EINVAL, a closed fd → EBADF, each with the log line", () => {
     const { bpf } = world();
