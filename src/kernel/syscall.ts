@@ -619,8 +619,9 @@ function progGetFdById(ctx: SyscallCtx, id: number): number {
 
 function mapGetFdById(ctx: SyscallCtx, a: Values<typeof GetIdAttr>): number {
   if (a.open_flags & ~(MapFlag.RDONLY | MapFlag.WRONLY)) return -Errno.EINVAL;
-  if (a.open_flags & MapFlag.RDONLY && a.open_flags & MapFlag.WRONLY) return -Errno.EINVAL;
   if (!ctx.proc.caps.sys_admin) return -Errno.EPERM;
+  // bpf_get_file_flag() runs after the capability check.
+  if (a.open_flags & MapFlag.RDONLY && a.open_flags & MapFlag.WRONLY) return -Errno.EINVAL;
   const map = ctx.kernel.maps.get(a.id);
   if (!map) return -Errno.ENOENT;
   ctx.kernel.getMap(map);

@@ -465,6 +465,21 @@ describe("ids and *_GET_FD_BY_ID", () => {
     assert.equal(sys(p, BpfCmd.PROG_GET_FD_BY_ID, GetIdAttr, { id }, 4).ret, -Errno.EPERM);
     assert.equal(sys(p, BpfCmd.PROG_GET_FD_BY_ID, GetIdAttr, { id: 999 }, 4).ret, -Errno.EPERM);
     assert.equal(sys(p, BpfCmd.MAP_GET_FD_BY_ID, GetIdAttr, { id: 1 }, 12).ret, -Errno.EPERM);
+    // unknown open_flags bits are EINVAL first; RDONLY|WRONLY is only rejected after CAP_SYS_ADMIN
+    assert.equal(
+      sys(p, BpfCmd.MAP_GET_FD_BY_ID, GetIdAttr, { id: 1, open_flags: MapFlag.MMAPABLE }, 12).ret,
+      -Errno.EINVAL,
+    );
+    assert.equal(
+      sys(
+        p,
+        BpfCmd.MAP_GET_FD_BY_ID,
+        GetIdAttr,
+        { id: 1, open_flags: MapFlag.RDONLY | MapFlag.WRONLY },
+        12,
+      ).ret,
+      -Errno.EPERM,
+    );
     assert.equal(sys(p, BpfCmd.PROG_GET_NEXT_ID, GetIdAttr, { id: 0 }, 8).ret, -Errno.EPERM);
   });
 
