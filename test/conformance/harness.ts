@@ -9,9 +9,12 @@ import type { LsmModule } from "../../src/kernel/lsm.js";
 import type { BpfBackend } from "../../src/uapi/backend.js";
 import type { Bpf, ProgLoadOptions } from "../../src/uapi/bpf.js";
 import { BPF_F_SLEEPABLE, KeySpec, MapType, ProgType } from "../../src/uapi/constants.js";
-import { BpfError, Errno } from "../../src/uapi/errno.js";
+import { Errno } from "../../src/uapi/errno.js";
+import { type LoadOutcome, tryLoad } from "../support/load.js";
 import { cmsSign, makeTestKey, type TestKey } from "../support/openssl.js";
 import { readVector } from "../support/vectors.js";
+
+export { type LoadOutcome, tryLoad };
 
 export interface Target {
   readonly name: string;
@@ -54,27 +57,6 @@ export const JUNK_SIG = (() => {
   b.set([0x30, 0x42, 0x13, 0x37]);
   return b;
 })();
-
-/** The outcome of a raw-ish load: an fd or the errno, and the log. */
-export interface LoadOutcome {
-  readonly fd: number;
-  readonly errno: number;
-  readonly log: string;
-}
-
-/**
- * Runs a load and reports the fd or the errno instead of throwing (the selftest compares
- * `fd` with `-EPERM` and so on). The fd of a successful load is closed by `close()`.
- */
-export function tryLoad(bpf: Bpf, o: ProgLoadOptions): LoadOutcome {
-  try {
-    const r = bpf.progLoad(o);
-    return { fd: r.fd, errno: 0, log: r.log };
-  } catch (e) {
-    if (e instanceof BpfError) return { fd: -e.errno, errno: e.errno, log: e.log };
-    throw e;
-  }
-}
 
 /** load_loader() of the selftest: the loader as bpf_load_and_run() loads it. */
 export function loadLoader(

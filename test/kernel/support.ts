@@ -40,23 +40,7 @@ export function errnoOf(fn: () => unknown): number {
   }
 }
 
-export interface LoadOutcome {
-  /** The fd, or -errno. */
-  readonly fd: number;
-  readonly errno: number;
-  readonly log: string;
-}
-
-/** BPF_PROG_LOAD through the typed client, reporting the errno and log instead of throwing. */
-export function load(bpf: Bpf, o: ProgLoadOptions): LoadOutcome {
-  try {
-    const r = bpf.progLoad(o);
-    return { fd: r.fd, errno: 0, log: r.log };
-  } catch (e) {
-    if (e instanceof BpfError) return { fd: -e.errno, errno: e.errno, log: e.log };
-    throw e;
-  }
-}
+export { type LoadOutcome, tryLoad as load } from "../support/load.js";
 
 /** The program behind a process's fd (asserting that it is one). */
 export function progOf(proc: ModelProcess, fd: number): BpfProg {
