@@ -9,23 +9,13 @@ import { EXAMPLE_INSNS, loadSigned, metadataMap, OpensslSigner, openssl } from "
 import { ModelKernel } from "../src/kernel/kernel.js";
 import { Bpf } from "../src/uapi/bpf.js";
 import { KeySpec } from "../src/uapi/constants.js";
+import { median, timeMs } from "./util.js";
 
 const SIZES = [
   { label: "1 KiB", bytes: 1024, runs: 200 },
   { label: "1 MiB", bytes: 1 << 20, runs: 30 },
   { label: "15 MiB", bytes: 15 << 20, runs: 8 },
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
-function timeMs(fn: () => void): number {
-  const t = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
 
 function main(): void {
   const signer = new OpensslSigner("bench");
