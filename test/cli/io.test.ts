@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { InputError, OutputError } from "../../src/cli/errors.js";
+import { readInput, writeAtomic } from "../../src/cli/io.js";
+import { makeTempDir } from "../support/openssl.js";
+
+test("readInput returns the bytes and names the input and errno when it cannot", () => {
+  const dir = makeTempDir();
+  const f = join(dir, "a.bin");
+  writeFileSync(f, Buffer.from([1, 2, 3]));
+  assert.deepEqual([...readInput(f, "blob")], [1, 2, 3]);
+  assert.throws(
+    () => readInput(join(dir, "missing"), "certificate"),
+    (e) =>
+      e instanceof InputError && /certificate '.*missing': no such file \(ENOENT\)/.test(e.message),
+  );
+  assert.throws(
+    () => readInput(dir, "light skeleton"),
+    (e) => e instanceof InputError && /is a directory \(EISDIR\)/.test(e.message),
+  );
+});
+
+test("writeAtomic replaces the target and leaves no temporary file", () => {
+  const dir = makeTempDir();
+  const f = join(dir, "out.h");
+  writeFileSync(f, "old");
+  writeAtomic(f, "new contents");
+  assert.equal(readFileSync(f, "utf8"), "new contents");
+  assert.deepEqual(readdirSync(dir), ["out.h"]);
+});
+
+test("writeAtomic into an unwritable place throws OutputError and leaves the target untouched", (t) => {
+  const dir = makeTempDir();
+  const ro = join(dir, "ro");
+  mkdirSync(ro);
+  writeFileSync(join(ro, "out.h"), "old");
+  assert.throws(
+    () => writeAtomic(join(dir, "no-such-dir", "out.h"), "x"),
+    (e) => e instanceof OutputError && /no such file \(ENOENT\)/.test(e.message),
+  );
+  chmodSync(ro, 0o500);
+  try {
+    if (process.getuid?.() === 0) {
+      t.diagnostic(
+        "running as root: directory permissions do not stop writes; checked ENOENT only",
+      );
+      return;
+    }
+    assert.throws(() => writeAtomic(join(ro, "out.h"), "x"), OutputError);
+    assert.equal(readFileSync(join(ro, "out.h"), "utf8"), "old");
+    assert.deepEqual(readdirSync(ro), ["out.h"]);
+  } finally {
+    chmodSync(ro, 0o700);
+  }
+});
