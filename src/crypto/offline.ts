@@ -21,7 +21,7 @@
 
 import { createHash } from "node:crypto";
 import { Limits } from "../uapi/constants.js";
-import type { ErrnoName } from "../uapi/errno.js";
+import { type ErrnoName, fail } from "../uapi/errno.js";
 import { bytesEqual, toHex } from "./asn1.js";
 import { parsePkcs7 } from "./pkcs7.js";
 import { keySearchOf, verifyPkcs7Message } from "./verify.js";
@@ -162,8 +162,8 @@ export function verifyOffline(input: OfflineInput): OfflineReport {
   if (payload > Limits.DYNPTR_MAX_SIZE) {
     return report("MALFORMED", "E2BIG", `signed payload too large: ${payload} bytes`);
   }
-  if (!msg || !msg.ok) {
-    const f = msg ?? { errno: "EBADMSG" as const, reason: "no message" };
+  if (!msg?.ok) {
+    const f = msg ?? fail("EBADMSG", "no message");
     return report(RESULT_OF_ERRNO[f.errno] ?? "MALFORMED", f.errno, `signature: ${f.reason}`);
   }
 

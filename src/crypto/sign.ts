@@ -14,7 +14,7 @@
  * is deterministic, so the bytes equal OpenSSL's) or ECDSA with a DER (r, s).
  */
 
-import { createHash, createSign } from "node:crypto";
+import { createHash, createSign, type KeyObject } from "node:crypto";
 import { der, toHex } from "./asn1.js";
 import { describeKey, loadPrivateKey, type SigningKey } from "./keys.js";
 import { OID } from "./oid.js";
@@ -113,6 +113,16 @@ const isSigningKey = (k: KeyInput): k is SigningKey =>
 const isCert = (c: CertInput): c is X509Certificate =>
   typeof c === "object" && !(c instanceof Uint8Array) && "der" in c;
 
+/**
+ * Public keys compared by their SubjectPublicKeyInfo encodings. (KeyObject.equals on keys of
+ * different types leaves an error on OpenSSL's queue that a later key import then reports.)
+ */
+function samePublicKey(a: KeyObject, b: KeyObject): boolean {
+  if (a.asymmetricKeyType !== b.asymmetricKeyType) return false;
+  const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
+  return spki(a).equals(spki(b));
+}
+
 /** Load and pair a key and a certificate (bpftool: read_private_key, read_x509). */
 export function signerIdentity(
   key: KeyInput,
@@ -134,7 +144,7 @@ export function signerIdentity(
     const bytes = typeof cert === "string" ? new TextEncoder().encode(cert) : cert;
     c = loadSigningCertificate(bytes, certName);
   }
-  if (!k.publicKey.equals(c.publicKey)) throw new KeyMismatchError(keyName, certName);
+  if (!samePublicKey(k.publicKey, c.publicKey)) throw new KeyMismatchError(keyName, certName);
   return { key: k, cert: c, subjectKeyId: c.subjectKeyId! };
 }
 
