@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { toHex } from "../../src/crypto/asn1.js";
-import { loadPrivateKey } from "../../src/crypto/keys.js";
+import { KeyLoadError, loadPrivateKey } from "../../src/crypto/keys.js";
 import { parsePkcs7 } from "../../src/crypto/pkcs7.js";
 import {
   CertificateLoadError,
@@ -17,7 +17,13 @@ import {
 } from "../../src/crypto/sign.js";
 import { keySearchOf, verifyPkcs7Signature } from "../../src/crypto/verify.js";
 import { rawSignatureOf, vectorKeyFiles, vectorLoader } from "../support/cms.js";
-import { cmsSign, type KeyKind, makeTestKey, opensslCmsVerify } from "../support/openssl.js";
+import {
+  cmsSign,
+  type KeyKind,
+  makeTestKey,
+  openssl,
+  opensslCmsVerify,
+} from "../support/openssl.js";
 import { PROGS, skipVectors } from "../support/vectors.js";
 
 const cat = (a: Uint8Array, b: Uint8Array) => new Uint8Array(Buffer.concat([a, b]));
@@ -229,6 +235,35 @@ describe("signer: bad inputs are typed errors", () => {
           e instanceof CertificateLoadError && e.reason === "malformed" && e.input === "bad.crt",
       );
     }
+  });
+
+  it("signLoader takes an encrypted key with the caller's passphrase", () => {
+    const k = makeTestKey("rsa2048", {}, "signer");
+    const encrypted = openssl([
+      "pkcs8",
+      "-topk8",
+      "-in",
+      k.keyPath,
+      "-passout",
+      "pass:loader-pass",
+    ]).toString();
+    const insns = Uint8Array.of(0xb7, 0, 0, 0, 42, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0);
+    const metadata = new Uint8Array(64);
+    const plain = signLoader({ insns, metadata, key: k.keyPem, cert: k.certDer });
+    const viaPass = signLoader({
+      insns,
+      metadata,
+      key: encrypted,
+      cert: k.certDer,
+      passphrase: "loader-pass",
+      keyName: "enc.pem",
+    });
+    assert.equal(toHex(viaPass.signature), toHex(plain.signature));
+    assert.throws(
+      () => signLoader({ insns, metadata, key: encrypted, cert: k.certDer, keyName: "enc.pem" }),
+      (e: unknown) =>
+        e instanceof KeyLoadError && e.reason === "passphrase-required" && e.input === "enc.pem",
+    );
   });
 
   it("exclHash is sha256 of the instructions only", () => {
