@@ -301,10 +301,20 @@ export function verifyPkcs7Signature(
   content: readonly Uint8Array[],
   signature: Uint8Array,
   keys: KeySearch,
+  opts: VerifyOptions = {},
 ): Outcome<Pkcs7Verified> {
   const parsed = parsePkcs7(signature);
   if (!parsed.ok) return parsed;
-  return verifyPkcs7Message(content, parsed.value, keys);
+  return verifyPkcs7Message(content, parsed.value, keys, opts);
+}
+
+/** Options of a verification. */
+export interface VerifyOptions {
+  /**
+   * Digests of the whole content the caller already computed, by the kernel's hash name
+   * ("sha256"), so the content is not hashed twice. They must be digests of exactly `content`.
+   */
+  readonly contentDigests?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** The steps of verifyPkcs7Signature after parsing. */
@@ -312,6 +322,7 @@ export function verifyPkcs7Message(
   content: readonly Uint8Array[],
   msg: Pkcs7Message,
   keys: KeySearch,
+  opts: VerifyOptions = {},
 ): Outcome<Pkcs7Verified> {
   if (msg.data !== null) return fail("EBADMSG", "PKCS#7 signature with non-detached data");
   const st: State = {
@@ -321,7 +332,7 @@ export function verifyPkcs7Message(
     sinfoSigner: new Map(),
     unsupported: new Set(),
     trustedBy: new Map(),
-    digests: new Map(),
+    digests: new Map(opts.contentDigests ?? []),
   };
   // The message's SignerInfos are shared objects: clear what an earlier verification computed.
   for (const s of msg.signerInfos) s.sig.m = null;

@@ -1,0 +1,185 @@
+/**
+ * The offline verifier: what the v2 kernel would decide about a signed light-skeleton loader,
+ * computed from the skeleton's bytes alone, with a list of trusted certificates standing in for
+ * the keyring. One implementation of the PKCS#7 rules: verifyPkcs7Signature over exactly the
+ * bytes the kernel reconstructs, insns || metadata (the frozen metadata map's value).
+ *
+ * Precedence follows the order of the kernel's checks:
+ *  1. the metadata map is created with excl_prog_hash (must be 32 bytes: EINVAL → MALFORMED);
+ *  2. at BPF_PROG_LOAD the digest is computed up front and fd_array is resolved; binding the
+ *     exclusive map compares its excl_prog_hash with sha256(insns) (EACCES →
+ *     EXCL_HASH_MISMATCH). This is also where an unsigned load of the same loader would fail,
+ *     so it comes before everything about the signature;
+ *  3. no signature → UNSIGNED (the verdict BPF_SIG_UNSIGNED; nothing else is checked);
+ *  4. signature_size above the kernel's cap → EINVAL; insns || metadata above the dynptr limit
+ *     → E2BIG (both MALFORMED);
+ *  5. PKCS#7 verification against the trusted keys: EBADMSG / EINVAL / EMSGSIZE → MALFORMED,
+ *     ENOPKG → UNSUPPORTED, ENOKEY → UNTRUSTED, EKEYREJECTED → BAD_SIGNATURE, success →
+ *     VERIFIED. (The keyring lookup, which comes between 3 and 4 in the kernel, has no
+ *     offline counterpart: the trusted list always resolves.)
+ */
+
+import { createHash } from "node:crypto";
+import { Limits } from "../uapi/constants.js";
+import { type ErrnoName, fail } from "../uapi/errno.js";
+import { bytesEqual, toHex } from "./asn1.js";
+import { parsePkcs7 } from "./pkcs7.js";
+import { keySearchOf, verifyPkcs7Message } from "./verify.js";
+import { type AsymmetricKey, loadCertificate } from "./x509.js";
+
+export type OfflineResult =
+  | "VERIFIED"
+  | "UNSIGNED"
+  | "BAD_SIGNATURE"
+  | "UNTRUSTED"
+  | "MALFORMED"
+  | "UNSUPPORTED"
+  | "EXCL_HASH_MISMATCH";
+
+export interface OfflineInput {
+  /** The loader's instructions (opts_insn). */
+  readonly insns: Uint8Array;
+  /** The metadata blob (opts_data). */
+  readonly metadata: Uint8Array;
+  /** The detached CMS (opts_sig), or null for an unsigned skeleton. */
+  readonly signature: Uint8Array | null;
+  /** The metadata map's excl_prog_hash (opts_excl_hash), or null when there is none. */
+  readonly exclHash: Uint8Array | null;
+  /** The trusted certificates (DER or PEM bytes, or parsed keys): the keyring. */
+  readonly trusted: readonly (Uint8Array | AsymmetricKey)[];
+}
+
+export interface OfflineReport {
+  readonly result: OfflineResult;
+  /** The errno the kernel's load would fail with, or null (VERIFIED, UNSIGNED). */
+  readonly errno: ErrnoName | null;
+  /** The signer id of the (first) SignerInfo, hex: the SKID, or serial‖issuer for v1; null when unsigned or unreadable. */
+  readonly signer: string | null;
+  /** The description of the trusted key that verified the signature, or null. */
+  readonly trustedKey: string | null;
+  /** sha256(insns || metadata), hex. */
+  readonly digest: string;
+  /** sha256(insns), hex: what excl_prog_hash must be. */
+  readonly insnsDigest: string;
+  readonly insnsBytes: number;
+  readonly metadataBytes: number;
+  /** Whether excl_prog_hash equals sha256(insns); null when no excl hash was given. */
+  readonly exclHashMatches: boolean | null;
+  /** Why, for a human. */
+  readonly reason: string;
+}
+
+/** A trusted certificate the kernel would not take into a keyring. */
+export class TrustedCertificateError extends Error {
+  override readonly name = "TrustedCertificateError";
+  readonly index: number;
+  readonly errno: ErrnoName;
+
+  constructor(index: number, errno: ErrnoName, detail: string) {
+    super(`trusted certificate #${index}: ${detail} (${errno})`);
+    this.index = index;
+    this.errno = errno;
+  }
+}
+
+/** Parse the trusted certificates as add_key("asymmetric") would; throws on one it refuses. */
+export function trustedKeys(trusted: readonly (Uint8Array | AsymmetricKey)[]): AsymmetricKey[] {
+  return trusted.map((t, i) => {
+    if (!(t instanceof Uint8Array)) return t;
+    const c = loadCertificate(t);
+    if (!c.ok) throw new TrustedCertificateError(i, c.errno, c.reason);
+    return c.value;
+  });
+}
+
+const RESULT_OF_ERRNO: Partial<Record<ErrnoName, OfflineResult>> = {
+  EKEYREJECTED: "BAD_SIGNATURE",
+  ENOKEY: "UNTRUSTED",
+  ENOPKG: "UNSUPPORTED",
+  // A pkcs1 template without a DigestInfo for the hash: the algorithm cannot be instantiated.
+  ENOENT: "UNSUPPORTED",
+  EBADMSG: "MALFORMED",
+  EINVAL: "MALFORMED",
+  EMSGSIZE: "MALFORMED",
+};
+
+/** Verify a signed loader offline. Pure: takes bytes, returns a report, never throws for bad signatures. */
+export function verifyOffline(input: OfflineInput): OfflineReport {
+  const { insns, metadata, signature, exclHash } = input;
+  const keys = trustedKeys(input.trusted);
+  const insnsDigest = new Uint8Array(createHash("sha256").update(insns).digest());
+  const contentDigest = new Uint8Array(
+    createHash("sha256").update(insns).update(metadata).digest(),
+  );
+  const exclHashMatches = exclHash === null ? null : bytesEqual(exclHash, insnsDigest);
+  const base = {
+    digest: toHex(contentDigest),
+    insnsDigest: toHex(insnsDigest),
+    insnsBytes: insns.length,
+    metadataBytes: metadata.length,
+    exclHashMatches,
+  };
+
+  let signer: string | null = null;
+  const msg = signature ? parsePkcs7(signature) : null;
+  if (msg?.ok) {
+    const id = msg.value.signerInfos[0]?.sig.authIds[0];
+    if (id) signer = toHex(id);
+  }
+  const report = (
+    result: OfflineResult,
+    errno: ErrnoName | null,
+    reason: string,
+    trustedKey: string | null = null,
+  ): OfflineReport => ({ result, errno, signer, trustedKey, ...base, reason });
+
+  if (exclHash !== null && exclHash.length !== 32) {
+    return report(
+      "MALFORMED",
+      "EINVAL",
+      `excl_prog_hash is ${exclHash.length} bytes; the map needs a 32-byte SHA-256`,
+    );
+  }
+  if (exclHash !== null && !exclHashMatches) {
+    return report(
+      "EXCL_HASH_MISMATCH",
+      "EACCES",
+      `excl_prog_hash ${toHex(exclHash)} is not sha256(insns) ${base.insnsDigest}: ` +
+        "the kernel refuses to bind the metadata map to this loader",
+    );
+  }
+  if (signature === null) {
+    return report("UNSIGNED", null, "no signature: the program would load with verdict UNSIGNED");
+  }
+  if (signature.length > Limits.MAX_SIGNATURE_SIZE) {
+    return report(
+      "MALFORMED",
+      "EINVAL",
+      `signature_size ${signature.length} is above the kernel's ${Limits.MAX_SIGNATURE_SIZE}`,
+    );
+  }
+  const payload = insns.length + metadata.length;
+  if (payload > Limits.DYNPTR_MAX_SIZE) {
+    return report("MALFORMED", "E2BIG", `signed payload too large: ${payload} bytes`);
+  }
+  if (!msg?.ok) {
+    const f = msg ?? fail("EBADMSG", "no message");
+    return report(RESULT_OF_ERRNO[f.errno] ?? "MALFORMED", f.errno, `signature: ${f.reason}`);
+  }
+
+  const v = verifyPkcs7Message([insns, metadata], msg.value, keySearchOf(keys), {
+    contentDigests: new Map([["sha256", contentDigest]]),
+  });
+  if (v.ok) {
+    signer = toHex(v.value.signerId);
+    return report(
+      "VERIFIED",
+      null,
+      `${v.value.pkeyAlgo}/${v.value.digestAlgo} signature by ${signer} verified with ` +
+        `"${v.value.signer.description}" over insns (${insns.length} bytes) || metadata ` +
+        `(${metadata.length} bytes)`,
+      v.value.signer.description,
+    );
+  }
+  return report(RESULT_OF_ERRNO[v.errno] ?? "MALFORMED", v.errno, v.reason);
+}

@@ -1,0 +1,243 @@
+/**
+ * The CMS signer of bpftool_prog_sign(): a detached DER SignedData exactly as OpenSSL builds it
+ * for `CMS_NOCERTS | CMS_BINARY | CMS_NOSMIMECAP | CMS_USE_KEYID | CMS_NOATTR` with SHA-256
+ * (userspace-toolchain §5.2–§5.3), made with our DER writer and node:crypto for the raw
+ * signature:
+ *
+ *   ContentInfo { id-signedData, [0] SignedData {
+ *     version 3, digestAlgorithms { sha256 } (no parameters), encapContentInfo { id-data },
+ *     signerInfos { SignerInfo { version 3, sid [0] subjectKeyIdentifier,
+ *       digestAlgorithm sha256, signatureAlgorithm rsaEncryption NULL | ecdsa-with-SHA256,
+ *       signature OCTET STRING } } } }
+ *
+ * With no signed attributes the signature is over the content itself: RSASSA-PKCS1-v1_5 (which
+ * is deterministic, so the bytes equal OpenSSL's) or ECDSA with a DER (r, s).
+ */
+
+import { createHash, createSign, type KeyObject } from "node:crypto";
+import { der, toHex } from "./asn1.js";
+import { describeKey, loadPrivateKey, type SigningKey } from "./keys.js";
+import { OID } from "./oid.js";
+import { loadCertificate, type X509Certificate } from "./x509.js";
+
+/** bpftool's MAX_SIG_SIZE: the signature buffer its callers pass (signature_sz). */
+export const MAX_SIG_SIZE = 4096;
+
+/** Why a signing certificate cannot be used. */
+export type CertificateLoadReason = "malformed" | "no-subject-key-id";
+
+/** A certificate input that cannot identify the signer: names the input and the reason. */
+export class CertificateLoadError extends Error {
+  override readonly name = "CertificateLoadError";
+  readonly input: string;
+  readonly reason: CertificateLoadReason;
+
+  constructor(input: string, reason: CertificateLoadReason, detail: string) {
+    super(`certificate ${input}: ${detail}`);
+    this.input = input;
+    this.reason = reason;
+  }
+}
+
+/** The private key and the certificate are not a pair. */
+export class KeyMismatchError extends Error {
+  override readonly name = "KeyMismatchError";
+  readonly keyInput: string;
+  readonly certInput: string;
+
+  constructor(keyInput: string, certInput: string) {
+    super(
+      `private key ${keyInput} does not belong to certificate ${certInput}: their public keys differ`,
+    );
+    this.keyInput = keyInput;
+    this.certInput = certInput;
+  }
+}
+
+/** The encoded CMS would not fit bpftool's signature buffer (it fails with ENOSPC there). */
+export class SignatureTooLargeError extends Error {
+  override readonly name = "SignatureTooLargeError";
+  readonly size: number;
+  readonly max: number;
+
+  constructor(size: number, max: number) {
+    super(`CMS signature is ${size} bytes, more than the ${max} bytes bpftool accepts`);
+    this.size = size;
+    this.max = max;
+  }
+}
+
+/**
+ * Load a signing certificate, DER or PEM (sniffed as bpftool's read_x509 does), and require the
+ * subject key identifier the SignerInfo is identified by (CMS_USE_KEYID).
+ */
+export function loadSigningCertificate(
+  bytes: Uint8Array,
+  input = "(certificate)",
+): X509Certificate {
+  const c = loadCertificate(bytes);
+  if (!c.ok) throw new CertificateLoadError(input, "malformed", `${c.reason} (${c.errno})`);
+  if (!c.value.subjectKeyId) {
+    throw new CertificateLoadError(
+      input,
+      "no-subject-key-id",
+      "has no subjectKeyIdentifier extension; the signature names its signer by that id and " +
+        "the kernel finds the trusted key by it",
+    );
+  }
+  return c.value;
+}
+
+/** A key and its certificate, checked to be a pair: what signing needs. */
+export interface SignerIdentity {
+  readonly key: SigningKey;
+  readonly cert: X509Certificate;
+  /** The certificate's subject key identifier: the signer id of every signature. */
+  readonly subjectKeyId: Uint8Array;
+}
+
+/** Inputs accepted for a key: PEM text/bytes or an already loaded key. */
+export type KeyInput = string | Uint8Array | SigningKey;
+/** Inputs accepted for a certificate: DER/PEM bytes, PEM text, or a parsed certificate. */
+export type CertInput = string | Uint8Array | X509Certificate;
+
+export interface IdentityOptions {
+  readonly passphrase?: string | Uint8Array;
+  /** How to name the key and certificate in errors (e.g. their paths). */
+  readonly keyName?: string;
+  readonly certName?: string;
+}
+
+const isSigningKey = (k: KeyInput): k is SigningKey =>
+  typeof k === "object" && !(k instanceof Uint8Array) && "privateKey" in k;
+const isCert = (c: CertInput): c is X509Certificate =>
+  typeof c === "object" && !(c instanceof Uint8Array) && "der" in c;
+
+/**
+ * Public keys compared by their SubjectPublicKeyInfo encodings. (KeyObject.equals on keys of
+ * different types leaves an error on OpenSSL's queue that a later key import then reports.)
+ */
+function samePublicKey(a: KeyObject, b: KeyObject): boolean {
+  if (a.asymmetricKeyType !== b.asymmetricKeyType) return false;
+  const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
+  return spki(a).equals(spki(b));
+}
+
+/** Load and pair a key and a certificate (bpftool: read_private_key, read_x509). */
+export function signerIdentity(
+  key: KeyInput,
+  cert: CertInput,
+  opts: IdentityOptions = {},
+): SignerIdentity {
+  const keyName = opts.keyName ?? "(private key)";
+  const certName = opts.certName ?? "(certificate)";
+  const k = isSigningKey(key)
+    ? describeKey(key.privateKey, keyName)
+    : loadPrivateKey(key, { passphrase: opts.passphrase, input: keyName });
+  let c: X509Certificate;
+  if (isCert(cert)) {
+    if (!cert.subjectKeyId) {
+      throw new CertificateLoadError(certName, "no-subject-key-id", "has no subjectKeyIdentifier");
+    }
+    c = cert;
+  } else {
+    const bytes = typeof cert === "string" ? new TextEncoder().encode(cert) : cert;
+    c = loadSigningCertificate(bytes, certName);
+  }
+  if (!samePublicKey(k.publicKey, c.publicKey)) throw new KeyMismatchError(keyName, certName);
+  return { key: k, cert: c, subjectKeyId: c.subjectKeyId! };
+}
+
+/** The signature scheme of a SignerInfo this signer makes. */
+export type CmsSignatureAlgorithm = "rsa" | "ecdsa-sha256";
+
+/** What goes into the one SignerInfo. */
+export interface SignedDataParts {
+  readonly subjectKeyId: Uint8Array;
+  readonly signatureAlgorithm: CmsSignatureAlgorithm;
+  readonly signature: Uint8Array;
+}
+
+/**
+ * Encode the ContentInfo around one SignerInfo, in bpftool's shape. Throws
+ * SignatureTooLargeError when the result exceeds `max` bytes (bpftool's MAX_SIG_SIZE).
+ */
+export function encodeSignedData(parts: SignedDataParts, max = MAX_SIG_SIZE): Uint8Array {
+  const sha256 = der.algorithm(OID.sha256);
+  const sigAlgo =
+    parts.signatureAlgorithm === "rsa"
+      ? der.algorithm(OID.rsaEncryption, der.null())
+      : der.algorithm(OID.ecdsaWithSha256);
+  const signerInfo = der.sequence(
+    der.integer(3),
+    der.implicitPrim(0, parts.subjectKeyId),
+    sha256,
+    sigAlgo,
+    der.octetString(parts.signature),
+  );
+  const signedData = der.sequence(
+    der.integer(3),
+    der.set(sha256),
+    der.sequence(der.oid(OID.data)),
+    der.set(signerInfo),
+  );
+  const out = der.sequence(der.oid(OID.signedData), der.explicit(0, signedData));
+  if (out.length > max) throw new SignatureTooLargeError(out.length, max);
+  return out;
+}
+
+/** The raw signature over the content chunks (hashed as one stream) with SHA-256. */
+export function rawSignature(key: SigningKey, content: readonly Uint8Array[]): Uint8Array {
+  const s = createSign("sha256");
+  for (const c of content) s.update(c);
+  const sig =
+    key.type === "ec"
+      ? s.sign({ key: key.privateKey, dsaEncoding: "der" })
+      : s.sign(key.privateKey);
+  return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
+}
+
+/**
+ * Sign the concatenation of `content` chunks: the detached CMS bpftool_prog_sign() writes.
+ * `max` is the caller's buffer size (4096 for bpftool).
+ */
+export function signCms(
+  content: readonly Uint8Array[],
+  id: SignerIdentity,
+  max = MAX_SIG_SIZE,
+): Uint8Array {
+  return encodeSignedData(
+    {
+      subjectKeyId: id.subjectKeyId,
+      signatureAlgorithm: id.key.type === "rsa" ? "rsa" : "ecdsa-sha256",
+      signature: rawSignature(id.key, content),
+    },
+    max,
+  );
+}
+
+export interface SignLoaderInput extends IdentityOptions {
+  /** The loader's instructions (opts_insn). */
+  readonly insns: Uint8Array;
+  /** The loader's metadata blob (opts_data), folded into the signed content by the kernel. */
+  readonly metadata: Uint8Array;
+  readonly key: KeyInput;
+  readonly cert: CertInput;
+}
+
+export interface SignedLoader {
+  /** The detached CMS over insns || metadata (opts_sig). */
+  readonly signature: Uint8Array;
+  /** sha256(insns): the metadata map's excl_prog_hash (opts_excl_hash). */
+  readonly exclHash: Uint8Array;
+  /** The signer id (the certificate's SKID), hex. */
+  readonly signer: string;
+}
+
+/** Sign a light-skeleton loader as `bpftool gen skeleton -L -S` does. */
+export function signLoader(input: SignLoaderInput): SignedLoader {
+  const id = signerIdentity(input.key, input.cert, input);
+  const signature = signCms([input.insns, input.metadata], id);
+  const exclHash = new Uint8Array(createHash("sha256").update(input.insns).digest());
+  return { signature, exclHash, signer: toHex(id.subjectKeyId) };
+}
