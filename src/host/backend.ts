@@ -7,6 +7,7 @@
  * mprotects mappings it made, and dispose() closes every fd, unmaps every mapping, unlinks every
  * key it added and frees its memory, so a failing test leaks nothing into the test runner.
  */
+import { readlinkSync } from "node:fs";
 import type { BpfBackend } from "../uapi/backend.js";
 import { BpfCmd, KeyctlOp, Limits } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
@@ -35,6 +36,16 @@ export class HostDisposedError extends Error {
   override readonly name = "HostDisposedError";
   constructor(readonly op: string) {
     super(`host backend: ${op}() called after dispose()`);
+  }
+}
+
+/** True when `fd` is open on a BPF map, program, BTF or link (anon_inode:bpf-*). */
+function isBpfObjectFd(fd: number): boolean {
+  if (!Number.isInteger(fd) || fd < 0) return false;
+  try {
+    return /^anon_inode:(\[?bpf|btf)/.test(readlinkSync(`/proc/self/fd/${fd}`));
+  } catch {
+    return false;
   }
 }
 
@@ -87,9 +98,13 @@ export class HostBackend implements BpfBackend {
     }
   }
 
-  /** close(2) of an fd this backend opened; any other fd gives EBADF (it is not ours). */
+  /**
+   * close(2) of an fd this backend opened, or of a BPF object fd created on its behalf (a
+   * SYSCALL program run through BPF_PROG_TEST_RUN installs fds in this process). Any other fd
+   * gives EBADF: it is not ours to close.
+   */
   close(fd: number): number {
-    if (!this.fds.has(fd)) return -Errno.EBADF;
+    if (!this.fds.has(fd) && !isBpfObjectFd(fd)) return -Errno.EBADF;
     this.fds.delete(fd);
     return this.c.close(fd) < 0 ? this.fail() : 0;
   }
