@@ -28,10 +28,10 @@ export class ProbeContext {
   }
 
   /** Runs a call: "ok" (or the normalized value it returns) or the errno name it failed with. */
-  attempt(fn: () => Normal | undefined | void): Normal {
+  attempt(fn: () => unknown): Normal {
     try {
       const v = fn();
-      return v === undefined ? "ok" : v;
+      return v === undefined ? "ok" : (v as Normal);
     } catch (e) {
       if (e instanceof BpfError) return e.code;
       throw e;
