@@ -13,18 +13,11 @@ import { formatCapabilities } from "../../src/host/probe.js";
 import { hostCaps, hostSkip } from "../support/host.js";
 
 /**
- * Subtests whose checks run after the signature step on this kernel. On mainline 6.18 the
- * signature is checked in bpf_prog_load() before fd_array is looked at, so a junk signature
- * stops the load with EOPNOTSUPP before the map checks these subtests assert (EPERM/EINVAL, v2
- * ordering). The harness does not route them through stopIfUnverifiable() yet; a failure is
- * allowed only when the load stopped with EOPNOTSUPP (-95).
+ * Subtests allowed to fail on this kernel, each with the reason it cannot perform the check, and
+ * only when the load stopped with EOPNOTSUPP (-95). Empty: the subtests whose checks come after
+ * the signature step route through stopIfUnverifiable() and skip with that reason themselves.
  */
-const ALLOWED: Readonly<Record<string, string>> = {
-  signed_nonexcl_fd_array_rejected:
-    "v2 rejects the non-exclusive map before the signature step; this kernel checks the signature first (EOPNOTSUPP)",
-  signed_nonarray_fd_array_rejected:
-    "v2 rejects the non-array map before the signature step; this kernel checks the signature first (EOPNOTSUPP)",
-};
+const ALLOWED: Readonly<Record<string, string>> = {};
 
 interface SubResult {
   readonly name: string;
