@@ -49,14 +49,17 @@ export interface LoaderImage {
   progs: readonly { name: string }[];
 }
 
+/** A map of the skeleton struct; `mmap` is set for memory-mapped global data. */
 export interface LoaderMap {
   name: string;
-  /** For memory-mapped global data: the initial value the skeleton carries (skel_prep_map_data). */
-  initialValue?: Uint8Array;
-  /** The mmap size the skeleton uses for this map's value (page-rounded). */
-  mmapSize?: number;
-  /** The protection skel_finalize_map_data maps it with (PROT_READ for read-only data). */
-  mmapProt?: number;
+  mmap?: {
+    /** The initial value the skeleton carries (skel_prep_map_data). */
+    initialValue: Uint8Array;
+    /** The mmap size the skeleton uses for the value (page-rounded). */
+    mmapSize: number;
+    /** skel_finalize_map_data maps it PROT_READ only (the map is read-only to programs). */
+    readOnly: boolean;
+  } | null;
 }
 
 export interface LoadAndRunOptions {
@@ -162,10 +165,10 @@ export function loadAndRun(
     // The map descriptors' inputs: skel_prep_map_data() places each global-data initial value
     // in the caller's memory and stores its address; the host may override both fields.
     const descs: MapDescInput[] = image.maps.map((m, i) => {
-      const value = options.overrides?.initialValues?.[i] ?? m.initialValue;
+      const value = options.overrides?.initialValues?.[i] ?? m.mmap?.initialValue;
       let initial_value = 0n;
       if (value) {
-        const area = new Uint8Array(pageRound(m.mmapSize ?? value.length));
+        const area = new Uint8Array(pageRound(m.mmap?.mmapSize ?? value.length));
         area.set(value.subarray(0, area.length));
         initial_value = mem.alloc(area);
         allocations.push(initial_value);
@@ -192,7 +195,7 @@ export function loadAndRun(
       name: m.name,
       fd: out.map_fds[i],
       addr: null,
-      mmapSize: m.initialValue ? pageRound(m.mmapSize ?? m.initialValue.length) : 0,
+      mmapSize: m.mmap ? pageRound(m.mmap.mmapSize) : 0,
     }));
     const progs = image.progs.map((p, j) => ({ index: j, name: p.name, fd: out.prog_fds[j] }));
     const loaded: LoadedSkeleton = {
@@ -213,7 +216,7 @@ export function loadAndRun(
       try {
         for (const m of maps) {
           if (!m.mmapSize) continue;
-          const prot = image.maps[m.index].mmapProt ?? Prot.READ | Prot.WRITE;
+          const prot = image.maps[m.index].mmap?.readOnly ? Prot.READ : Prot.READ | Prot.WRITE;
           const addr = backend.mmap(m.mmapSize, prot, MapFlags.SHARED, m.fd, 0);
           if (addr < 0n) throw new BpfError(`mmap of map '${m.name}'`, Number(-addr));
           m.addr = addr;

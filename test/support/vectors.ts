@@ -95,11 +95,13 @@ export function vectorImage(
       m.mmap
         ? {
             name: m.name,
-            initialValue: readVector(prog, m.mmap.file),
-            mmapSize: 4096,
-            mmapProt: m.mmap.prot,
+            mmap: {
+              initialValue: readVector(prog, m.mmap.file),
+              mmapSize: 4096,
+              readOnly: m.mmap.prot === 1,
+            },
           }
-        : { name: m.name },
+        : { name: m.name, mmap: null },
     ),
     progs: s.progs.map((name) => ({ name })),
   };
