@@ -165,6 +165,9 @@ describe("malformed headers", { skip: skipVectors }, () => {
   test("empty and binary input", () => {
     assert.equal(refuse("").reason, "truncated");
     assert.equal(refuse(new Uint8Array([0, 1, 2, 0x0a])).reason, "unexpected-text");
-    assert.equal(refuse("/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */\n").reason, "truncated");
+    assert.equal(
+      refuse("/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */\n").reason,
+      "truncated",
+    );
   });
 });
