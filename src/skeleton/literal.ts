@@ -38,6 +38,27 @@ const HEX_VALUE = (() => {
   return t;
 })();
 
+/** Two characters as one 16-bit unit, in this platform's byte order (as a Uint16Array reads them). */
+function unit(first: number, second: number): number {
+  return new Uint16Array(Uint8Array.of(first, second).buffer)[0];
+}
+
+const UNIT_ZERO = unit(BACKSLASH, ZERO);
+const UNIT_X = unit(BACKSLASH, X);
+const UNIT_SPLICE = unit(BACKSLASH, NEWLINE);
+
+/** A 16-bit unit of two lowercase hex digits → their byte; 0 for "00"; -1 for anything else. */
+const HEX_PAIR16 = (() => {
+  const t = new Int16Array(65536).fill(-1);
+  for (let a = 0; a < 256; a++) {
+    for (let b = 0; b < 256; b++) {
+      if (HEX_VALUE[a] >= 0 && HEX_VALUE[b] >= 0)
+        t[unit(a, b)] = (HEX_VALUE[a] << 4) | HEX_VALUE[b];
+    }
+  }
+  return t;
+})();
+
 /** byte → its 4 escape characters (`\xhh`), used for non-zero bytes. */
 const ESCAPES = (() => {
   const digits = "0123456789abcdef";
@@ -136,88 +157,126 @@ export function decodeLiteral(text: Uint8Array, pos: number, startLine: number):
     );
   }
   // Every byte takes at least 2 text bytes, so half the span bounds the output; the buffer starts
-  // zeroed, so `\0` tokens only advance the count.
-  const out = new Uint8Array((quote - pos) >> 1);
+  // zeroed, so `\0` tokens only advance the count. Token widths equal their text lengths, so the
+  // wrap rule is checked per body line: at most 78 columns, and a continuation only where the
+  // next token would not fit.
+  const span = quote - pos;
+  const out = new Uint8Array(span >> 1);
+  // Every token is 2 or 4 characters and starts at an even distance from `pos`, so the body is
+  // read as 16-bit units (copied first when it does not start on an even address).
+  const start = text.byteOffset + pos;
+  const units =
+    (start & 1) === 0
+      ? new Uint16Array(text.buffer, start, span >> 1)
+      : new Uint16Array(new Uint8Array(text.subarray(pos, pos + (span & ~1))).buffer, 0, span >> 1);
+  const count = units.length;
+  const pair = HEX_PAIR16;
   let n = 0;
-  let width = 0;
   let continuations = 0;
-  let i = pos;
-  while (i < quote) {
-    if (text[i] !== BACKSLASH) {
-      throw errorAt(
+  let lineStart = 0; // in units
+  let j = 0;
+  while (j < count) {
+    const t = units[j];
+    if (t === UNIT_X) {
+      const v = pair[units[j + 1]];
+      if (v > 0) {
+        out[n++] = v;
+        j += 2;
+        continue;
+      }
+    } else if (t === UNIT_ZERO) {
+      n++;
+      j++;
+      continue;
+    } else if (t === UNIT_SPLICE) {
+      const width = 2 * (j - lineStart);
+      const nextWidth = units[j + 1] === UNIT_ZERO ? 2 : 4;
+      if (width <= LITERAL_WIDTH && 2 * j + 2 < span && width + nextWidth > LITERAL_WIDTH) {
+        continuations++;
+        j++;
+        lineStart = j;
+        continue;
+      }
+    }
+    throw tokenError(text, pos, startLine, pos + 2 * lineStart, pos + 2 * j, quote);
+  }
+  if ((span & 1) !== 0 || quote - (pos + 2 * lineStart) > LITERAL_WIDTH) {
+    throw tokenError(text, pos, startLine, pos + 2 * lineStart, pos + 2 * count, quote);
+  }
+  return { bytes: out.subarray(0, n), end: quote, continuations };
+}
+
+/** The error for the token at `at` (or for the line from `lineStart` running too long). */
+function tokenError(
+  text: Uint8Array,
+  pos: number,
+  startLine: number,
+  lineStart: number,
+  at: number,
+  quote: number,
+): SkeletonParseError {
+  // the first token of this line that ends past column 78 comes before `at`: report it
+  let k = lineStart;
+  while (k < at) {
+    const w = text[k + 1] === ZERO ? 2 : 4;
+    if (k + w - lineStart > LITERAL_WIDTH) return wrapError(text, pos, startLine, k);
+    k += w;
+  }
+  if (at >= quote) return wrapError(text, pos, startLine, at);
+  if (text[at] !== BACKSLASH) {
+    return errorAt(
+      text,
+      pos,
+      startLine,
+      at,
+      "bad-escape",
+      `expected an escape, found ${show(text[at])}`,
+    );
+  }
+  const d = text[at + 1];
+  if (d === X) {
+    if (at + 3 >= quote) {
+      return errorAt(
         text,
         pos,
         startLine,
-        i,
+        at,
         "bad-escape",
-        `expected an escape, found ${show(text[i])}`,
+        "\\x escape cut short by the closing quote",
       );
     }
-    const d = text[i + 1];
-    if (d === ZERO) {
-      width += 2;
-      if (width > LITERAL_WIDTH) throw wrapError(text, pos, startLine, i);
-      n++;
-      i += 2;
-    } else if (d === X) {
-      if (i + 3 >= quote) {
-        throw errorAt(
-          text,
-          pos,
-          startLine,
-          i,
-          "bad-escape",
-          "\\x escape cut short by the closing quote",
-        );
-      }
-      const hi = HEX_VALUE[text[i + 2]];
-      const lo = HEX_VALUE[text[i + 3]];
-      if ((hi | lo) < 0) {
-        throw errorAt(
-          text,
-          pos,
-          startLine,
-          hi < 0 ? i + 2 : i + 3,
-          "bad-escape",
-          "\\x escape needs two lowercase hex digits",
-        );
-      }
-      if ((hi | lo) === 0) {
-        throw errorAt(
-          text,
-          pos,
-          startLine,
-          i,
-          "bad-escape",
-          "zero byte written as \\x00 (bpftool writes \\0)",
-        );
-      }
-      width += 4;
-      if (width > LITERAL_WIDTH) throw wrapError(text, pos, startLine, i);
-      out[n++] = (hi << 4) | lo;
-      i += 4;
-    } else if (d === NEWLINE) {
-      const next = i + 2;
-      const nextWidth =
-        next + 1 < quote && text[next] === BACKSLASH && text[next + 1] === ZERO ? 2 : 4;
-      if (next >= quote || width + nextWidth <= LITERAL_WIDTH) {
-        throw errorAt(
-          text,
-          pos,
-          startLine,
-          i,
-          "bad-wrap",
-          "line continuation where bpftool does not wrap",
-        );
-      }
-      continuations++;
-      width = 0;
-      i = next;
-    } else {
-      throw errorAt(text, pos, startLine, i + 1, "bad-escape", `unsupported escape ${show(d)}`);
+    const hi = HEX_VALUE[text[at + 2]];
+    const lo = HEX_VALUE[text[at + 3]];
+    if ((hi | lo) < 0) {
+      return errorAt(
+        text,
+        pos,
+        startLine,
+        hi < 0 ? at + 2 : at + 3,
+        "bad-escape",
+        "\\x escape needs two lowercase hex digits",
+      );
     }
+    return errorAt(
+      text,
+      pos,
+      startLine,
+      at,
+      "bad-escape",
+      "zero byte written as \\x00 (bpftool writes \\0)",
+    );
   }
-  return { bytes: out.subarray(0, n), end: quote, continuations };
+  if (d === NEWLINE) {
+    return errorAt(
+      text,
+      pos,
+      startLine,
+      at,
+      "bad-wrap",
+      "line continuation where bpftool does not wrap",
+    );
+  }
+  return errorAt(text, pos, startLine, at + 1, "bad-escape", `unsupported escape ${show(d)}`);
 }
 
 function show(b: number | undefined): string {

@@ -35,7 +35,10 @@ interface ScannedLine extends HeaderLine {
 const NEWLINE = 0x0a;
 
 function toBytes(text: Uint8Array | string): Uint8Array {
-  return typeof text === "string" ? Buffer.from(text, "latin1") : text;
+  // a Buffer view (no copy): its indexOf is a native byte search
+  return typeof text === "string"
+    ? Buffer.from(text, "latin1")
+    : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
 }
 
 function latin1(buf: Uint8Array, start: number, end: number): string {
