@@ -1,0 +1,323 @@
+/**
+ * The C string literals bpftool embeds byte arrays in (`print_hex` in bpftool's gen.c).
+ *
+ * A literal opens with `"\` and a newline, so its body starts in column 1 of the next line. The
+ * body is a run of tokens:
+ *
+ *   `\0`            a zero byte (2 columns)
+ *   `\xhh`          a non-zero byte, two lowercase hex digits (4 columns)
+ *   `\` newline     a line continuation, contributes nothing
+ *
+ * bpftool keeps a running width: before a token it adds the token's width, and when that exceeds
+ * 78 it first writes a continuation and restarts the width at that token's width. So a body line
+ * carries at most 78 columns of escapes, and a continuation appears exactly when the next token
+ * would not fit. The literal closes with `"` right after the last token. Its C value is the
+ * decoded bytes plus the implicit NUL, which the generated code drops with `sizeof(x) - 1`.
+ *
+ * Anything else (upper-case hex, `\x00`, octal or other escapes, plain characters, a continuation
+ * where bpftool would not put one) is refused: in C several of these would even decode to other
+ * bytes (`\x4142` is one escape, `\01` is octal 1).
+ */
+
+import { SkeletonParseError } from "./errors.js";
+
+/** The escape width after which bpftool wraps. */
+export const LITERAL_WIDTH = 78;
+
+const BACKSLASH = 0x5c;
+const NEWLINE = 0x0a;
+const QUOTE = 0x22;
+const ZERO = 0x30;
+const X = 0x78;
+
+/** ASCII → value of a lowercase hex digit, or -1. */
+const HEX_VALUE = (() => {
+  const t = new Int8Array(256).fill(-1);
+  for (let i = 0; i < 10; i++) t[0x30 + i] = i;
+  for (let i = 0; i < 6; i++) t[0x61 + i] = 10 + i;
+  return t;
+})();
+
+/** Two characters as one 16-bit unit, in this platform's byte order (as a Uint16Array reads them). */
+function unit(first: number, second: number): number {
+  return new Uint16Array(Uint8Array.of(first, second).buffer)[0];
+}
+
+const UNIT_ZERO = unit(BACKSLASH, ZERO);
+const UNIT_X = unit(BACKSLASH, X);
+const UNIT_SPLICE = unit(BACKSLASH, NEWLINE);
+
+/** A 16-bit unit of two lowercase hex digits → their byte; 0 for "00"; -1 for anything else. */
+const HEX_PAIR16 = (() => {
+  const t = new Int16Array(65536).fill(-1);
+  for (let a = 0; a < 256; a++) {
+    for (let b = 0; b < 256; b++) {
+      if (HEX_VALUE[a] >= 0 && HEX_VALUE[b] >= 0)
+        t[unit(a, b)] = (HEX_VALUE[a] << 4) | HEX_VALUE[b];
+    }
+  }
+  return t;
+})();
+
+/** byte → its 4 escape characters (`\xhh`), used for non-zero bytes. */
+const ESCAPES = (() => {
+  const digits = "0123456789abcdef";
+  const t = new Uint8Array(256 * 4);
+  for (let b = 0; b < 256; b++) {
+    t[b * 4] = BACKSLASH;
+    t[b * 4 + 1] = X;
+    t[b * 4 + 2] = digits.charCodeAt(b >> 4);
+    t[b * 4 + 3] = digits.charCodeAt(b & 15);
+  }
+  return t;
+})();
+
+/** The number of text bytes `print_hex` writes for `bytes` (escapes and continuations). */
+export function encodedLiteralLength(bytes: Uint8Array): number {
+  let len = 0;
+  let width = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const w = bytes[i] === 0 ? 2 : 4;
+    width += w;
+    if (width > LITERAL_WIDTH) {
+      len += 2;
+      width = w;
+    }
+    len += w;
+  }
+  return len;
+}
+
+/**
+ * Writes the literal body for `bytes` into `out` at `pos` (exactly `encodedLiteralLength(bytes)`
+ * bytes, no quotes) and returns the position after it.
+ */
+export function encodeLiteralInto(bytes: Uint8Array, out: Uint8Array, pos: number): number {
+  let width = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0) {
+      width += 2;
+      if (width > LITERAL_WIDTH) {
+        out[pos++] = BACKSLASH;
+        out[pos++] = NEWLINE;
+        width = 2;
+      }
+      out[pos++] = BACKSLASH;
+      out[pos++] = ZERO;
+    } else {
+      width += 4;
+      if (width > LITERAL_WIDTH) {
+        out[pos++] = BACKSLASH;
+        out[pos++] = NEWLINE;
+        width = 4;
+      }
+      const e = b << 2;
+      out[pos] = ESCAPES[e];
+      out[pos + 1] = ESCAPES[e + 1];
+      out[pos + 2] = ESCAPES[e + 2];
+      out[pos + 3] = ESCAPES[e + 3];
+      pos += 4;
+    }
+  }
+  return pos;
+}
+
+/** The literal body for `bytes` as a string (for small literals and tests). */
+export function encodeLiteral(bytes: Uint8Array): string {
+  const out = new Uint8Array(encodedLiteralLength(bytes));
+  encodeLiteralInto(bytes, out, 0);
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString("latin1");
+}
+
+/** A decoded literal body. */
+export interface DecodedLiteral {
+  /** the bytes the literal holds (without the implicit NUL) */
+  bytes: Uint8Array;
+  /** index of the closing `"` in the text */
+  end: number;
+  /** how many line continuations the body has (= body lines - 1) */
+  continuations: number;
+}
+
+/**
+ * Decodes the literal body that starts at `pos` (the byte after the opening `"\` newline) and runs
+ * to the next `"`. `startLine` is the 1-based line number of `pos`, used for error positions.
+ */
+export function decodeLiteral(text: Uint8Array, pos: number, startLine: number): DecodedLiteral {
+  const quote = text.indexOf(QUOTE, pos);
+  if (quote < 0) {
+    throw errorAt(
+      text,
+      pos,
+      startLine,
+      text.length,
+      "unterminated-literal",
+      "string literal is not closed",
+    );
+  }
+  // Every byte takes at least 2 text bytes, so half the span bounds the output; the buffer starts
+  // zeroed, so `\0` tokens only advance the count. Token widths equal their text lengths, so the
+  // wrap rule is checked per body line: at most 78 columns, and a continuation only where the
+  // next token would not fit.
+  const span = quote - pos;
+  const out = new Uint8Array(span >> 1);
+  // Every token is 2 or 4 characters and starts at an even distance from `pos`, so the body is
+  // read as 16-bit units (copied first when it does not start on an even address).
+  const start = text.byteOffset + pos;
+  const units =
+    (start & 1) === 0
+      ? new Uint16Array(text.buffer, start, span >> 1)
+      : new Uint16Array(new Uint8Array(text.subarray(pos, pos + (span & ~1))).buffer, 0, span >> 1);
+  const count = units.length;
+  const pair = HEX_PAIR16;
+  let n = 0;
+  let continuations = 0;
+  let lineStart = 0; // in units
+  let j = 0;
+  while (j < count) {
+    const t = units[j];
+    if (t === UNIT_X) {
+      const v = pair[units[j + 1]];
+      if (v > 0) {
+        out[n++] = v;
+        j += 2;
+        continue;
+      }
+    } else if (t === UNIT_ZERO) {
+      n++;
+      j++;
+      continue;
+    } else if (t === UNIT_SPLICE) {
+      const width = 2 * (j - lineStart);
+      const nextWidth = units[j + 1] === UNIT_ZERO ? 2 : 4;
+      if (width <= LITERAL_WIDTH && 2 * j + 2 < span && width + nextWidth > LITERAL_WIDTH) {
+        continuations++;
+        j++;
+        lineStart = j;
+        continue;
+      }
+    }
+    throw tokenError(text, pos, startLine, pos + 2 * lineStart, pos + 2 * j, quote);
+  }
+  if ((span & 1) !== 0 || quote - (pos + 2 * lineStart) > LITERAL_WIDTH) {
+    throw tokenError(text, pos, startLine, pos + 2 * lineStart, pos + 2 * count, quote);
+  }
+  return { bytes: out.subarray(0, n), end: quote, continuations };
+}
+
+/** The error for the token at `at` (or for the line from `lineStart` running too long). */
+function tokenError(
+  text: Uint8Array,
+  pos: number,
+  startLine: number,
+  lineStart: number,
+  at: number,
+  quote: number,
+): SkeletonParseError {
+  // the first token of this line that ends past column 78 comes before `at`: report it
+  let k = lineStart;
+  while (k < at) {
+    const w = text[k + 1] === ZERO ? 2 : 4;
+    if (k + w - lineStart > LITERAL_WIDTH) return wrapError(text, pos, startLine, k);
+    k += w;
+  }
+  if (at >= quote) return wrapError(text, pos, startLine, at);
+  if (text[at] !== BACKSLASH) {
+    return errorAt(
+      text,
+      pos,
+      startLine,
+      at,
+      "bad-escape",
+      `expected an escape, found ${show(text[at])}`,
+    );
+  }
+  const d = text[at + 1];
+  if (d === X) {
+    if (at + 3 >= quote) {
+      return errorAt(
+        text,
+        pos,
+        startLine,
+        at,
+        "bad-escape",
+        "\\x escape cut short by the closing quote",
+      );
+    }
+    const hi = HEX_VALUE[text[at + 2]];
+    const lo = HEX_VALUE[text[at + 3]];
+    if ((hi | lo) < 0) {
+      return errorAt(
+        text,
+        pos,
+        startLine,
+        hi < 0 ? at + 2 : at + 3,
+        "bad-escape",
+        "\\x escape needs two lowercase hex digits",
+      );
+    }
+    return errorAt(
+      text,
+      pos,
+      startLine,
+      at,
+      "bad-escape",
+      "zero byte written as \\x00 (bpftool writes \\0)",
+    );
+  }
+  if (d === NEWLINE) {
+    return errorAt(
+      text,
+      pos,
+      startLine,
+      at,
+      "bad-wrap",
+      "line continuation where bpftool does not wrap",
+    );
+  }
+  return errorAt(text, pos, startLine, at + 1, "bad-escape", `unsupported escape ${show(d)}`);
+}
+
+function show(b: number | undefined): string {
+  if (b === undefined) return "end of text";
+  if (b === NEWLINE) return "a newline";
+  if (b >= 0x21 && b < 0x7f) return `'${String.fromCharCode(b)}'`;
+  return `byte 0x${b.toString(16).padStart(2, "0")}`;
+}
+
+function wrapError(
+  text: Uint8Array,
+  pos: number,
+  startLine: number,
+  at: number,
+): SkeletonParseError {
+  return errorAt(
+    text,
+    pos,
+    startLine,
+    at,
+    "bad-wrap",
+    `escapes run past column ${LITERAL_WIDTH} without a line continuation`,
+  );
+}
+
+/** Builds an error for text offset `at`, counting lines from `pos` (on `startLine`). */
+function errorAt(
+  text: Uint8Array,
+  pos: number,
+  startLine: number,
+  at: number,
+  reason: "bad-escape" | "bad-wrap" | "unterminated-literal",
+  detail: string,
+): SkeletonParseError {
+  let line = startLine;
+  let lineStart = pos;
+  for (let k = pos; k < at && k < text.length; k++) {
+    if (text[k] === NEWLINE) {
+      line++;
+      lineStart = k + 1;
+    }
+  }
+  return new SkeletonParseError(reason, line, at - lineStart + 1, detail);
+}
