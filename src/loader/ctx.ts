@@ -5,12 +5,15 @@
  * (`max_entries`, `initial_value`, log settings) and writes the outputs (`map_fd`, `prog_fd`).
  */
 
-/** sizeof(struct bpf_loader_ctx): sz, flags, log_level, log_size (u32 each), log_buf (u64). */
-export const LOADER_CTX_SIZE = 24;
-/** sizeof(struct bpf_map_desc): map_fd (int), max_entries (u32), initial_value (aligned u64). */
-export const MAP_DESC_SIZE = 16;
-/** sizeof(struct bpf_prog_desc): prog_fd (int). */
-export const PROG_DESC_SIZE = 4;
+import {
+  loaderCtxSize,
+  MAP_DESC_INITIAL_VALUE,
+  MAP_DESC_MAX_ENTRIES,
+  mapDescOffset,
+  progDescOffset,
+} from "../skeleton/skeleton.js";
+
+export { loaderCtxSize, mapDescOffset, progDescOffset };
 
 /** BPF_SKEL_KERNEL: set in ctx.flags when the skeleton was allocated by a kernel module. */
 export const BPF_SKEL_KERNEL = 1;
@@ -37,19 +40,6 @@ export interface LoaderCtxOutput {
   prog_fds: number[];
 }
 
-/** ctx.sz of a skeleton with these counts: the offset of the `links` member that follows progs. */
-export function loaderCtxSize(nrMaps: number, nrProgs: number): number {
-  return LOADER_CTX_SIZE + MAP_DESC_SIZE * nrMaps + PROG_DESC_SIZE * nrProgs;
-}
-
-export function mapDescOffset(i: number): number {
-  return LOADER_CTX_SIZE + MAP_DESC_SIZE * i;
-}
-
-export function progDescOffset(nrMaps: number, j: number): number {
-  return LOADER_CTX_SIZE + MAP_DESC_SIZE * nrMaps + PROG_DESC_SIZE * j;
-}
-
 export function encodeLoaderCtx(c: LoaderCtxInput): Uint8Array {
   const sz = loaderCtxSize(c.nrMaps, c.nrProgs);
   const out = new Uint8Array(sz);
@@ -61,8 +51,8 @@ export function encodeLoaderCtx(c: LoaderCtxInput): Uint8Array {
   dv.setBigUint64(16, c.log_buf ?? 0n, true);
   c.maps?.forEach((m, i) => {
     if (i >= c.nrMaps) throw new RangeError(`map descriptor ${i} is beyond the ${c.nrMaps} maps`);
-    dv.setUint32(mapDescOffset(i) + 4, m.max_entries ?? 0, true);
-    dv.setBigUint64(mapDescOffset(i) + 8, m.initial_value ?? 0n, true);
+    dv.setUint32(mapDescOffset(i) + MAP_DESC_MAX_ENTRIES, m.max_entries ?? 0, true);
+    dv.setBigUint64(mapDescOffset(i) + MAP_DESC_INITIAL_VALUE, m.initial_value ?? 0n, true);
   });
   return out;
 }

@@ -4,7 +4,8 @@ import { ModelKernel } from "../../src/kernel/kernel.js";
 import { LoaderError, LoaderStep, loadAndRun } from "../../src/loader/load_and_run.js";
 import { Bpf } from "../../src/uapi/bpf.js";
 import { KeySpec, MapType } from "../../src/uapi/constants.js";
-import { skipVectors, vectorCert, vectorImage } from "../support/vectors.js";
+import { vectorImage } from "../support/vector_skeleton.js";
+import { skipVectors, vectorCert } from "../support/vectors.js";
 
 /** The lowest free fd: equal before and after a failed load means nothing leaked. */
 function nextFd(bpf: Bpf): number {

@@ -8,7 +8,7 @@ import {
   writeUnsignedSkeleton,
 } from "../../src/skeleton/index.js";
 import { readVector, skipVectors } from "../support/vectors.js";
-import { vectorSkeleton } from "./fixtures.js";
+import { vectorSkeleton } from "../support/vector_skeleton.js";
 
 /** Parses and returns the error; fails the test on success or on any other error type. */
 function refuse(text: Uint8Array | string): SkeletonParseError {

@@ -15,7 +15,7 @@ import {
   writeUnsignedSkeleton,
 } from "../../src/skeleton/index.js";
 import { PROGS, readVector, skipVectors } from "../support/vectors.js";
-import { KEYS, vectorSkeleton } from "./fixtures.js";
+import { KEYS, vectorSkeleton } from "../support/vector_skeleton.js";
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString("latin1");
 

@@ -60,53 +60,6 @@ export function unhex(s: string): Uint8Array {
 
 export type VectorKey = "rsa2048" | "rsa3072" | "ecp256";
 
-/** The skeleton struct of each vector (vectors README): map names in bpf_map_desc order. */
-export const VECTOR_SKELETONS: Record<
-  ProgName,
-  { maps: { name: string; mmap?: { file: string; prot: number } }[]; progs: string[] }
-> = {
-  prog_a: { maps: [], progs: ["ret_const"] },
-  prog_b: { maps: [{ name: "counters" }], progs: ["count_pkts"] },
-  prog_d: {
-    maps: [
-      { name: "slots" },
-      { name: "data", mmap: { file: "mmap_data.bin", prot: 3 } },
-      { name: "rodata", mmap: { file: "mmap_rodata.bin", prot: 1 } },
-    ],
-    progs: ["ret_magic"],
-  },
-};
-
-/**
- * A vector as the loader takes it: the signed loader with the signature of `key` (or with the
- * signature removed but excl_prog_hash kept, `key` = null), or the unsigned loader.
- */
-export function vectorImage(
-  prog: ProgName,
-  form: { signed: true; key: VectorKey | null } | { signed: false },
-) {
-  const s = VECTOR_SKELETONS[prog];
-  return {
-    insns: readVector(prog, form.signed ? "insns.signed.bin" : "insns.unsigned.bin"),
-    data: readVector(prog, "data.bin"),
-    signature: form.signed && form.key ? readVector(prog, `sig.${form.key}.der`) : null,
-    exclHash: form.signed ? readVector(prog, "excl_hash.bin") : null,
-    maps: s.maps.map((m) =>
-      m.mmap
-        ? {
-            name: m.name,
-            mmap: {
-              initialValue: readVector(prog, m.mmap.file),
-              mmapSize: 4096,
-              readOnly: m.mmap.prot === 1,
-            },
-          }
-        : { name: m.name, mmap: null },
-    ),
-    progs: s.progs.map((name) => ({ name })),
-  };
-}
-
 export function vectorCert(key: VectorKey, form: "der" | "pem" = "der"): Uint8Array {
   return new Uint8Array(readFileSync(join(VECTORS_DIR, "keys", `test-only-${key}.cert.${form}`)));
 }

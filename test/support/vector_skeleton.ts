@@ -8,7 +8,7 @@ import {
   type SkeletonProg,
   type SkeletonView,
 } from "../../src/skeleton/index.js";
-import { type ProgName, readVector } from "../support/vectors.js";
+import { type ProgName, readVector, type VectorKey } from "./vectors.js";
 
 const PROG_OF: Record<ProgName, string> = {
   prog_a: "ret_const",
@@ -63,4 +63,20 @@ export function vectorSkeleton(prog: ProgName, signed: boolean): LightSkeleton {
   };
 }
 
-export const KEYS = ["rsa2048", "rsa3072", "ecp256"] as const;
+export const KEYS = ["rsa2048", "rsa3072", "ecp256"] as const satisfies readonly VectorKey[];
+
+/**
+ * A vector as a skeleton carries it for loading: the signed loader with the signature of `key`
+ * (or with the signature removed but excl_prog_hash kept, `key` = null), or the unsigned loader.
+ */
+export function vectorImage(
+  prog: ProgName,
+  form: { signed: true; key: VectorKey | null } | { signed: false },
+): LightSkeleton {
+  return {
+    ...vectorSkeleton(prog, form.signed),
+    hasKeyringId: form.signed,
+    signature: form.signed && form.key ? readVector(prog, `sig.${form.key}.der`) : null,
+    exclHash: form.signed ? readVector(prog, "excl_hash.bin") : null,
+  };
+}
