@@ -3,6 +3,7 @@
  * counting and freeing, keyrings, LSM modules, sysctls and the profile of the load path it runs.
  * Processes created with spawn() are its bpf() callers.
  */
+import type { TestRunAttr, Values } from "../uapi/layout.js";
 import type { Btf } from "./btf.js";
 import { KeyringSet } from "./keyring.js";
 import { Lsm } from "./lsm.js";
@@ -34,6 +35,8 @@ export interface KernelOptions {
 export type TestRunner = (ctx: SyscallCtx, prog: BpfProg, test: TestRunIo) => number;
 
 export interface TestRunIo {
+  /** The decoded BPF_PROG_TEST_RUN attr (repeat, flags, sizes, cpu, batch_size...). */
+  readonly attr: Values<typeof TestRunAttr>;
   ctx_in: Uint8Array | null;
   data_in: Uint8Array | null;
   retval: number;
@@ -77,6 +80,10 @@ export class ModelKernel {
   readonly maps = new IdTable<BpfMap>();
   readonly btfs = new IdTable<Btf>();
   readonly testRunners = new Map<number, TestRunner>();
+  /** The trace buffer (what bpf_trace_printk writes; tracefs trace_pipe lines). */
+  readonly trace: string[] = [];
+  /** Why the last program run that failed with EFAULT stopped (an interpreter error). */
+  lastRunError: Error | null = null;
   private nextPid = 1000;
   private readonly boot = process.hrtime.bigint();
 

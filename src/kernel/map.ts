@@ -251,6 +251,23 @@ export class BpfMap {
     return -Errno.ENOTSUPP;
   }
 
+  /**
+   * The live value a program's bpf_map_lookup_elem() points at (CPU 0 of a per-CPU array), or
+   * undefined when there is no element for `key`.
+   */
+  valueRef(key: Uint8Array): Uint8Array | undefined {
+    if (this.isArray) {
+      const i = this.arrayIndex(key);
+      if (i >= this.max_entries) return undefined;
+      const off = i * this.elem_size;
+      return this.storage.subarray(off, off + this.value_size);
+    }
+    if (this.map_type === MapType.HASH || this.map_type === MapType.LRU_HASH) {
+      return this.hash.get(hexKey(key));
+    }
+    return undefined;
+  }
+
   /** map_direct_value_addr(): the value of element 0 (ARRAY with one entry only). */
   directValue(off: number): Uint8Array | number {
     if (!this.hasDirectValue) return -Errno.EINVAL;

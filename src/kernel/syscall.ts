@@ -413,6 +413,7 @@ function bpfProgTestRun(
   const runner = ctx.kernel.testRunners.get(f.prog.type);
   if (!runner) return -Errno.ENOTSUPP;
   const io = {
+    attr: a,
     ctx_in: null as Uint8Array | null,
     data_in: null as Uint8Array | null,
     retval: 0,

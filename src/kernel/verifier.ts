@@ -10,6 +10,7 @@ import { Limits, MapType, ProgType, Pseudo, SigVerdict } from "../uapi/constants
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
 import type { Btf } from "./btf.js";
+import { BPF_FUNC_MAX_ID, helperAllowed, helperName } from "./helpers.js";
 import type { ModelKernel } from "./kernel.js";
 import { VerifierLog } from "./log.js";
 import type { BpfMap } from "./map.js";
@@ -242,6 +243,9 @@ function checkAll(env: VerifierEnv): number {
 
   ret = checkAttachBtfId(env);
   if (ret) return ret;
+  ret = checkHelperCalls(env);
+  if (ret) return ret;
+  prog.aux.max_ctx_offset = maxCtxOffset(prog.insnsi);
   env.insn_processed = prog.len;
   return 0;
 }
@@ -553,6 +557,69 @@ function checkAndResolveInsns(env: VerifierEnv): number {
     i++;
   }
   return 0;
+}
+
+/**
+ * check_helper_call()'s prototype lookup for every helper call: an id outside enum bpf_func_id
+ * is an invalid func, one the program type does not offer cannot be used.
+ */
+function checkHelperCalls(env: VerifierEnv): number {
+  const { prog, log, ctx } = env;
+  const r = new InsnReader(prog.insnsi);
+  for (let i = 0; i < prog.len; i++) {
+    const code = r.code(i);
+    if (code === LD_IMM64) {
+      i++;
+      continue;
+    }
+    if (code !== 0x85 || r.src(i) !== 0) continue;
+    const id = r.imm(i);
+    if (id < 0 || id >= BPF_FUNC_MAX_ID) {
+      log.verbose(`invalid func ${helperName(id)}#${id}\n`);
+      return -Errno.EINVAL;
+    }
+    if (!helperAllowed(prog.type, prog.sleepable, id, ctx.proc.caps)) {
+      log.verbose(`program of this type cannot use helper ${helperName(id)}#${id}\n`);
+      return -Errno.EINVAL;
+    }
+  }
+  return 0;
+}
+
+const SIZE_BYTES = [4, 2, 1, 8];
+
+/**
+ * prog->aux->max_ctx_offset: the end of the furthest context access. The model has no data
+ * flow analysis, so it follows the context pointer through register copies in program order
+ * (r1 at entry; a copy makes another context register; any other write or a call ends one).
+ */
+export function maxCtxOffset(insns: Uint8Array): number {
+  const r = new InsnReader(insns);
+  const len = insns.length / 8;
+  let ctxRegs = 1 << 1;
+  let max = 0;
+  for (let i = 0; i < len; i++) {
+    const code = r.code(i);
+    const cls = code & 7;
+    const dst = r.dst(i);
+    const src = r.src(i);
+    if (cls === 0x01 || cls === 0x02 || cls === 0x03) {
+      const base = cls === 0x01 ? src : dst;
+      if (ctxRegs & (1 << base)) max = Math.max(max, r.off(i) + SIZE_BYTES[(code >> 3) & 3]);
+      if (cls === 0x01) ctxRegs &= ~(1 << dst);
+      if (cls === 0x03 && (code & 0xe0) === 0xc0 && r.imm(i) & 1) ctxRegs &= ~(1 << src);
+    } else if (cls === 0x04 || cls === 0x07) {
+      const isCopy = code === 0xbf && r.off(i) === 0;
+      if (isCopy && ctxRegs & (1 << src)) ctxRegs |= 1 << dst;
+      else ctxRegs &= ~(1 << dst);
+    } else if (code === LD_IMM64) {
+      ctxRegs &= ~(1 << dst);
+      i++;
+    } else if (code === 0x85) {
+      ctxRegs &= ~0x3f;
+    }
+  }
+  return max;
 }
 
 /** check_attach_btf_id(): which program types may be sleepable; SYSCALL programs must be. */

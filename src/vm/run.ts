@@ -1,0 +1,71 @@
+/**
+ * Running a loaded program of the model kernel: its xlated instructions on the interpreter,
+ * with its used maps mapped at their kernel addresses, its context at KernelAddr.CTX and the
+ * kernel's helpers.
+ */
+import type { ModelKernel } from "../kernel/kernel.js";
+import type { ModelProcess } from "../kernel/process.js";
+import type { BpfProg } from "../kernel/prog.js";
+import { mapKernelAddress } from "../kernel/verifier.js";
+import { MapFlag } from "../uapi/constants.js";
+import { HELPERS, type ProgEnv } from "./helpers.js";
+import { Machine } from "./machine.js";
+import { KernelAddr, KernelMemory } from "./memory.js";
+import { decodeProgram, type Program } from "./program.js";
+
+export interface RunOptions {
+  /** The context; null runs with r1 = NULL. */
+  readonly ctx: Uint8Array | null;
+  /** skb programs: the packet from skb->data on. */
+  readonly skbData?: Uint8Array | null;
+  readonly budget?: number;
+}
+
+const decoded = new WeakMap<BpfProg, Program>();
+
+/** The interpreter's form of a program (decoded once and cached). */
+export function programOf(prog: BpfProg): Program {
+  let p = decoded.get(prog);
+  if (!p) {
+    p = decodeProgram(prog.xlated);
+    decoded.set(prog, p);
+  }
+  return p;
+}
+
+/** A machine ready to run `prog` for `proc` (maps, ctx and packet mapped). */
+export function progMachine(
+  kernel: ModelKernel,
+  proc: ModelProcess,
+  prog: BpfProg,
+  opts: RunOptions,
+): Machine<ProgEnv> {
+  const memory = new KernelMemory();
+  for (const map of prog.aux.used_maps) {
+    if (!map.storage.length) continue;
+    const readOnly = (map.map_flags & MapFlag.RDONLY_PROG) !== 0;
+    memory.map(`map ${map.name || map.id}`, mapKernelAddress(map), map.storage, !readOnly);
+  }
+  if (opts.ctx) memory.map("ctx", KernelAddr.CTX, opts.ctx);
+  const skbData = opts.skbData ?? null;
+  if (skbData) memory.map("packet", KernelAddr.PACKET, skbData, false);
+  const m = new Machine<ProgEnv>(programOf(prog), {
+    env: { kernel, proc, prog, skbData },
+    helpers: HELPERS,
+    budget: opts.budget,
+    memory,
+  });
+  if (skbData) m.packet = { bytes: skbData };
+  return m;
+}
+
+/** Runs `prog` once and returns r0. Throws a VmError when the program stops abnormally. */
+export function runProg(
+  kernel: ModelKernel,
+  proc: ModelProcess,
+  prog: BpfProg,
+  opts: RunOptions,
+): bigint {
+  const m = progMachine(kernel, proc, prog, opts);
+  return m.run(opts.ctx ? [KernelAddr.CTX] : [0n]);
+}
