@@ -11,7 +11,9 @@ import { Bpf } from "../src/uapi/bpf.js";
 import { KeySpec } from "../src/uapi/constants.js";
 import { run as runCrypto } from "./crypto.js";
 import { run as runHost } from "./host.js";
+import { run as runSkeleton } from "./skeleton.js";
 import { median, timeMs } from "./util.js";
+import { run as runVm } from "./vm.js";
 
 const SIZES = [
   { label: "1 KiB", bytes: 1024, runs: 200 },
@@ -73,6 +75,8 @@ function signedLoad(): void {
 const SECTIONS: [string, () => void | Promise<void>][] = [
   ["signed BPF_PROG_LOAD", signedLoad],
   ["CMS sign and verify", runCrypto],
+  ["light skeleton parse and write", runSkeleton],
+  ["eBPF interpreter", runVm],
   ["host backend call cost", runHost],
 ];
 
