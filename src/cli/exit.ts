@@ -2,6 +2,13 @@
  * Exit codes of the `bpfsign` CLI, decided in one pure function. Verification results have their
  * own codes (0–4); failures use the BSD sysexits numbers. The README documents this table.
  */
+import { CertificateProfileError } from "../crypto/certgen.js";
+import { KeyLoadError } from "../crypto/keys.js";
+import { TrustedCertificateError } from "../crypto/offline.js";
+import { CertificateLoadError, KeyMismatchError, SignatureTooLargeError } from "../crypto/sign.js";
+import { HostLibraryError, UnsupportedArchError } from "../host/index.js";
+import { InsnFormatError } from "../insn/insn.js";
+import { SkeletonParseError, SkeletonWriteError } from "../skeleton/errors.js";
 import { BpfError } from "../uapi/errno.js";
 import {
   InputError,
@@ -96,6 +103,22 @@ export function getExitCode(outcome: CliOutcome): number {
       if (e instanceof UnsupportedError) return ExitCode.UNAVAILABLE;
       if (e instanceof OutputError) return ExitCode.CANTCREAT;
       if (e instanceof BpfError) return kernelErrnoCode(e.code);
+      if (e instanceof KeyLoadError)
+        return e.reason === "unsupported-key-type" ? ExitCode.UNAVAILABLE : ExitCode.DATAERR;
+      if (e instanceof TrustedCertificateError)
+        return e.errno === "ENOPKG" ? ExitCode.UNAVAILABLE : ExitCode.DATAERR;
+      if (
+        e instanceof CertificateLoadError ||
+        e instanceof KeyMismatchError ||
+        e instanceof SignatureTooLargeError ||
+        e instanceof CertificateProfileError ||
+        e instanceof SkeletonParseError ||
+        e instanceof SkeletonWriteError ||
+        e instanceof InsnFormatError
+      )
+        return ExitCode.DATAERR;
+      if (e instanceof HostLibraryError || e instanceof UnsupportedArchError)
+        return ExitCode.UNAVAILABLE;
       return ExitCode.SOFTWARE;
     }
   }

@@ -1,0 +1,89 @@
+/**
+ * `bpfsign sign`: signs a light skeleton's loader as `bpftool gen skeleton -L -S` would and
+ * writes the signed v2 header (and/or the detached CMS). An unsigned skeleton's loader lets the
+ * host override map sizes and initial values outside the signature; that is refused unless
+ * --allow-host-overrides.
+ */
+import { signLoader } from "../../crypto/sign.js";
+import { writeSignedSkeleton } from "../../skeleton/index.js";
+import { RefusedError, UsageError } from "../errors.js";
+import type { CliOutcome } from "../exit.js";
+import { hostOverrides, type RawOptions, readLoaderInputs } from "../inputs.js";
+import { readInput, writeAtomic } from "../io.js";
+import { type CliIo, hex, printFields, printJson } from "../output.js";
+
+export interface SignOptions extends RawOptions {
+  key: string;
+  cert: string;
+  output?: string;
+  detached?: string;
+  passphraseEnv?: string;
+  allowHostOverrides?: boolean;
+  json?: boolean;
+}
+
+export const DEFAULT_PASSPHRASE_ENV = "BPFSIGN_PASSPHRASE";
+
+export function runSign(io: CliIo, file: string | undefined, o: SignOptions): CliOutcome {
+  if (!file && !o.detached)
+    throw new UsageError(
+      "raw inputs (--insns/--data) have no header to write: pass --detached OUT.p7s",
+    );
+  const inputs = readLoaderInputs(file, o);
+  const overrides = hostOverrides(inputs.insns, inputs.skeleton);
+  if (overrides.length && !o.allowHostOverrides) {
+    const what = overrides.join(", ");
+    throw new RefusedError(
+      `${inputs.source}: the loader was generated without gen_hash and takes values from the host at load time, outside what a signature covers (${what}). Regenerate it as a signed skeleton, or pass --allow-host-overrides to sign it anyway`,
+    );
+  }
+  const passEnv = o.passphraseEnv ?? DEFAULT_PASSPHRASE_ENV;
+  const passphrase = io.env[passEnv];
+  if (o.passphraseEnv && passphrase === undefined)
+    throw new UsageError(`--passphrase-env ${o.passphraseEnv}: the variable is not set`);
+  const signed = signLoader({
+    insns: inputs.insns,
+    metadata: inputs.data,
+    key: readInput(o.key, "private key"),
+    cert: readInput(o.cert, "certificate"),
+    passphrase,
+    keyName: o.key,
+    certName: o.cert,
+  });
+  let header: Uint8Array | null = null;
+  if (inputs.skeleton) {
+    header = writeSignedSkeleton(inputs.skeleton, {
+      signature: signed.signature,
+      exclHash: signed.exclHash,
+    });
+  }
+  if (o.detached) writeAtomic(o.detached, signed.signature);
+  if (header !== null) {
+    if (o.output) writeAtomic(o.output, header);
+    else if (!o.json) io.stdout(Buffer.from(header).toString("latin1"));
+  }
+  const summary = {
+    source: inputs.source,
+    output: o.output ?? (header !== null && !o.json ? "-" : null),
+    detached: o.detached ?? null,
+    signer: signed.signer,
+    signatureBytes: signed.signature.length,
+    exclHash: hex(signed.exclHash),
+    insnsBytes: inputs.insns.length,
+    metadataBytes: inputs.data.length,
+    hostOverrides: overrides,
+  };
+  if (o.json) printJson(io, summary);
+  else if (o.output || !header)
+    printFields(io, [
+      ["signed", summary.source],
+      ["signer (SKID)", summary.signer],
+      [
+        "signature",
+        `${summary.signatureBytes} bytes${summary.detached ? ` -> ${summary.detached}` : ""}`,
+      ],
+      ["excl_prog_hash", summary.exclHash],
+      ["header", summary.output],
+    ]);
+  return { kind: "ok" };
+}

@@ -1,0 +1,432 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import type { CliIo } from "../../src/cli/output.js";
+import { run } from "../../src/cli/program.js";
+import {
+  parseLightSkeleton,
+  writeSignedSkeleton,
+  writeUnsignedSkeleton,
+} from "../../src/skeleton/index.js";
+import { buildLightSkeleton, toolchainMissing } from "../support/bpftool.js";
+import { makeTempDir } from "../support/openssl.js";
+import { vectorSkeleton } from "../support/vector_skeleton.js";
+import { readVector, skipVectors, VECTORS_DIR } from "../support/vectors.js";
+
+interface Ran {
+  code: number;
+  out: string;
+  err: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Ran {
+  let out = "";
+  let err = "";
+  const io: CliIo = {
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      err += t;
+    },
+    env,
+  };
+  const code = run(args, io);
+  return { code, out, err };
+}
+
+function json(r: Ran): Record<string, unknown> {
+  return JSON.parse(r.out) as Record<string, unknown>;
+}
+
+const KEYS = join(VECTORS_DIR, "keys");
+const key = (k: string) => join(KEYS, `test-only-${k}.key.pem`);
+const cert = (k: string, form = "pem") => join(KEYS, `test-only-${k}.cert.${form}`);
+
+/** A signed v2 header of a vector program in a temp dir. */
+function signedVectorHeader(
+  dir: string,
+  prog: "prog_a" | "prog_b" | "prog_d",
+  k = "rsa2048",
+): string {
+  const p = join(dir, `${prog}.${k}.lskel.h`);
+  writeFileSync(
+    p,
+    writeSignedSkeleton(vectorSkeleton(prog, true), {
+      signature: readVector(prog, `sig.${k}.der`),
+    }),
+  );
+  return p;
+}
+
+describe("bpfsign verify", { skip: skipVectors }, () => {
+  const dir = makeTempDir();
+  test("a signed vector header verifies with its certificate (exit 0, JSON fields)", () => {
+    const h = signedVectorHeader(dir, "prog_b");
+    const r = cli(["verify", h, "--cert", cert("rsa2048"), "--json"]);
+    assert.equal(r.code, 0, r.err);
+    const j = json(r);
+    assert.equal(j.result, "VERIFIED");
+    assert.equal(j.errno, null);
+    assert.equal(j.signer, "744bf0b23fea78c2706cc5b2237f025aa4be3235");
+    assert.equal(j.digest, "06bb8e84e39764747bac0dccf95f0a4bda9c2a85e1b0b5184e3755b9c4634a0a");
+    assert.equal(j.insnsBytes, 1032);
+    assert.equal(j.metadataBytes, 3696);
+    assert.equal(j.exclHashMatches, true);
+  });
+  test("another key's certificate: UNTRUSTED, ENOKEY, exit 2; several certs: the right one verifies", () => {
+    const h = signedVectorHeader(dir, "prog_a", "ecp256");
+    const r = cli(["verify", h, "--cert", cert("rsa2048", "der"), "--json"]);
+    assert.equal(r.code, 2);
+    assert.deepEqual([json(r).result, json(r).errno], ["UNTRUSTED", "ENOKEY"]);
+    const ok = cli(["verify", h, "--cert", cert("rsa2048"), "--cert", cert("ecp256")]);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /VERIFIED/);
+  });
+  test("raw inputs: one flipped metadata bit is BAD_SIGNATURE (exit 1); a wrong excl hash exit 4", () => {
+    const data = new Uint8Array(readVector("prog_d", "data.bin"));
+    data[100] ^= 4;
+    const dataPath = join(dir, "data.flipped");
+    writeFileSync(dataPath, data);
+    const raw = [
+      "--insns",
+      join(VECTORS_DIR, "prog_d/insns.signed.bin"),
+      "--sig",
+      join(VECTORS_DIR, "prog_d/sig.rsa3072.der"),
+    ];
+    const bad = cli(["verify", ...raw, "--data", dataPath, "--cert", cert("rsa3072"), "--json"]);
+    assert.equal(bad.code, 1);
+    assert.deepEqual([json(bad).result, json(bad).errno], ["BAD_SIGNATURE", "EKEYREJECTED"]);
+    const wrong = join(dir, "excl.wrong");
+    writeFileSync(wrong, new Uint8Array(32));
+    const r = cli([
+      "verify",
+      ...raw,
+      "--data",
+      join(VECTORS_DIR, "prog_d/data.bin"),
+      "--excl-hash",
+      wrong,
+      "--cert",
+      cert("rsa3072"),
+      "--json",
+    ]);
+    assert.equal(r.code, 4);
+    assert.equal(json(r).result, "EXCL_HASH_MISMATCH");
+    assert.equal(json(r).exclHashMatches, false);
+  });
+  test("an unsigned header is UNSIGNED (exit 3)", () => {
+    const p = join(dir, "unsigned.lskel.h");
+    writeFileSync(p, writeUnsignedSkeleton(vectorSkeleton("prog_b", false)));
+    const r = cli(["verify", p, "--cert", cert("rsa2048")]);
+    assert.equal(r.code, 3);
+    assert.match(r.out, /UNSIGNED/);
+  });
+  test("a malformed header exits 65 naming the file, line and column; a missing file exits 66", () => {
+    const h = readFileSync(signedVectorHeader(dir, "prog_a"), "latin1");
+    const at = h.indexOf("\\x", h.indexOf("opts_insn"));
+    const p = join(dir, "broken.lskel.h");
+    writeFileSync(p, `${h.slice(0, at)}\\q${h.slice(at + 2)}`, "latin1");
+    const r = cli(["verify", p, "--cert", cert("rsa2048")]);
+    assert.equal(r.code, 65);
+    assert.match(r.err, /malformed light skeleton '.*broken\.lskel\.h': line \d+, column \d+: /);
+    const m = cli(["verify", join(dir, "nope.lskel.h"), "--cert", cert("rsa2048")]);
+    assert.equal(m.code, 66);
+    assert.match(m.err, /cannot read light skeleton '.*nope\.lskel\.h': no such file \(ENOENT\)/);
+  });
+  test("usage errors exit 64", () => {
+    assert.equal(cli(["verify"]).code, 64);
+    assert.equal(cli(["frobnicate"]).code, 64);
+    assert.equal(cli(["verify", "x.h", "--insns", "y"]).code, 64);
+    assert.equal(cli(["--version"]).code, 0);
+  });
+});
+
+describe("bpfsign sign", { skip: skipVectors }, () => {
+  const dir = makeTempDir();
+  test("re-signing a signed header with RSA gives the vector signature byte for byte, and verifies", () => {
+    const src = signedVectorHeader(dir, "prog_b", "rsa3072");
+    const out = join(dir, "resigned.lskel.h");
+    const det = join(dir, "resigned.p7s");
+    const r = cli([
+      "sign",
+      src,
+      "--key",
+      key("rsa2048"),
+      "--cert",
+      cert("rsa2048"),
+      "-o",
+      out,
+      "--detached",
+      det,
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(new Uint8Array(readFileSync(det)), readVector("prog_b", "sig.rsa2048.der"));
+    // exactly the header bpftool would have written with that key
+    assert.equal(
+      readFileSync(out, "latin1"),
+      readFileSync(signedVectorHeader(dir, "prog_b", "rsa2048"), "latin1"),
+    );
+    assert.equal(cli(["verify", out, "--cert", cert("rsa2048")]).code, 0);
+  });
+  test("raw inputs need --detached; the detached signature equals the vector's", () => {
+    const raw = [
+      "--insns",
+      join(VECTORS_DIR, "prog_a/insns.signed.bin"),
+      "--data",
+      join(VECTORS_DIR, "prog_a/data.bin"),
+    ];
+    assert.equal(
+      cli(["sign", ...raw, "--key", key("rsa2048"), "--cert", cert("rsa2048")]).code,
+      64,
+    );
+    const det = join(dir, "a.p7s");
+    const r = cli([
+      "sign",
+      ...raw,
+      "--key",
+      key("rsa2048"),
+      "--cert",
+      cert("rsa2048", "der"),
+      "--detached",
+      det,
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(new Uint8Array(readFileSync(det)), readVector("prog_a", "sig.rsa2048.der"));
+    assert.equal(
+      json(r).exclHash,
+      Buffer.from(readVector("prog_a", "excl_hash.bin")).toString("hex"),
+    );
+  });
+  test("an unsigned loader that takes host overrides is refused (exit 64) unless --allow-host-overrides", () => {
+    const p = join(dir, "prog_d.unsigned.lskel.h");
+    writeFileSync(p, writeUnsignedSkeleton(vectorSkeleton("prog_d", false)));
+    const out = join(dir, "prog_d.signed.lskel.h");
+    const r = cli(["sign", p, "--key", key("ecp256"), "--cert", cert("ecp256"), "-o", out]);
+    assert.equal(r.code, 64);
+    assert.match(
+      r.err,
+      /without gen_hash.*slots\.max_entries.*data\.initial_value.*--allow-host-overrides/,
+    );
+    assert.equal(existsSync(out), false, "nothing written");
+    const ok = cli([
+      "sign",
+      p,
+      "--key",
+      key("ecp256"),
+      "--cert",
+      cert("ecp256"),
+      "-o",
+      out,
+      "--allow-host-overrides",
+    ]);
+    assert.equal(ok.code, 0, ok.err);
+    const s = parseLightSkeleton(readFileSync(out));
+    assert.ok(s.signature && s.hasKeyringId);
+    assert.equal(cli(["verify", out, "--cert", cert("ecp256")]).code, 0);
+  });
+  test("a key that does not match the certificate exits 65; a missing key 66", () => {
+    const src = signedVectorHeader(dir, "prog_a");
+    const r = cli([
+      "sign",
+      src,
+      "--key",
+      key("rsa3072"),
+      "--cert",
+      cert("rsa2048"),
+      "-o",
+      join(dir, "x.h"),
+    ]);
+    assert.equal(r.code, 65);
+    assert.equal(existsSync(join(dir, "x.h")), false);
+    assert.equal(
+      cli(["sign", src, "--key", join(dir, "none.pem"), "--cert", cert("rsa2048")]).code,
+      66,
+    );
+  });
+  test("an encrypted key takes its passphrase from the environment, never from the command line", () => {
+    const enc = join(dir, "enc.pem");
+    execFileSync("openssl", [
+      "pkcs8",
+      "-topk8",
+      "-v2",
+      "aes-256-cbc",
+      "-in",
+      key("rsa2048"),
+      "-out",
+      enc,
+      "-passout",
+      "pass:s3cret",
+    ]);
+    const src = signedVectorHeader(dir, "prog_a");
+    const args = [
+      "sign",
+      src,
+      "--key",
+      enc,
+      "--cert",
+      cert("rsa2048"),
+      "--detached",
+      join(dir, "e.p7s"),
+      "-o",
+      join(dir, "e.h"),
+    ];
+    const none = cli(args);
+    assert.equal(none.code, 65);
+    assert.doesNotMatch(none.err, /s3cret/);
+    assert.equal(cli(args, { BPFSIGN_PASSPHRASE: "wrong" }).code, 65);
+    assert.equal(cli(args, { BPFSIGN_PASSPHRASE: "s3cret" }).code, 0);
+    assert.equal(cli([...args, "--passphrase-env", "MY_PASS"], { MY_PASS: "s3cret" }).code, 0);
+    assert.equal(cli([...args, "--passphrase-env", "UNSET_PASS"]).code, 64);
+  });
+});
+
+describe("bpfsign keygen", () => {
+  for (const type of ["rsa2048", "ec-p256"])
+    test(`${type}: key (0600) and certificate; the identity signs and verifies`, {
+      skip: skipVectors,
+    }, () => {
+      const dir = join(makeTempDir(), "id");
+      const r = cli(["keygen", "--out", dir, "--type", type, "--json"]);
+      assert.equal(r.code, 0, r.err);
+      const j = json(r);
+      assert.equal(statSync(join(dir, "signing_key.pem")).mode & 0o777, 0o600);
+      const text = execFileSync("openssl", [
+        "x509",
+        "-in",
+        join(dir, "signing_cert.pem"),
+        "-noout",
+        "-text",
+      ]).toString();
+      assert.match(text, /CA:FALSE/);
+      assert.match(text, /Digital Signature/);
+      assert.match(
+        text,
+        new RegExp((j.subjectKeyId as string).toUpperCase().replace(/(..)(?!$)/g, "$1:")),
+      );
+      const h = join(dir, "a.lskel.h");
+      const s = cli([
+        "sign",
+        signedVectorHeader(dir, "prog_a"),
+        "--key",
+        join(dir, "signing_key.pem"),
+        "--cert",
+        join(dir, "signing_cert.der"),
+        "-o",
+        h,
+      ]);
+      assert.equal(s.code, 0, s.err);
+      const v = cli(["verify", h, "--cert", join(dir, "signing_cert.pem"), "--json"]);
+      assert.equal(json(v).signer, j.subjectKeyId);
+      assert.equal(v.code, 0);
+      assert.equal(cli(["keygen", "--out", dir]).code, 64, "existing files kept without --force");
+      assert.equal(cli(["keygen", "--out", dir, "--force"]).code, 0);
+    });
+  test("an unknown type is a usage error", () => {
+    assert.equal(cli(["keygen", "--out", makeTempDir(), "--type", "dsa"]).code, 64);
+  });
+});
+
+describe("bpfsign inspect", { skip: skipVectors }, () => {
+  const dir = makeTempDir();
+  test("a signed header: struct, excl hash check, signature fields, metadata records, disassembly", () => {
+    const h = signedVectorHeader(dir, "prog_d");
+    const r = cli(["inspect", h]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /light skeleton:\s+prog_d \(signed\)/);
+    assert.match(r.out, /maps:\s+slots, data \[rw 8B\], rodata \[ro 4B\]/);
+    assert.match(r.out, /excl_prog_hash:\s+= sha256\(insns\)/);
+    assert.match(r.out, /host overrides: none/);
+    assert.match(r.out, /skid 744bf0b23fea78c2706cc5b2237f025aa4be3235/i);
+    assert.match(r.out, /3264\s+8\s+map_value\s+initial value of 'prog_d.data'/);
+    assert.match(r.out, /call .*166|sys_bpf/);
+    const j = json(cli(["inspect", h, "--json", "--no-disasm"]));
+    assert.equal(j.exclHashMatches, true);
+    assert.equal(j.disassembly, undefined);
+    assert.equal((j.metadata as { progs: { name: string }[] }).progs[0].name, "ret_magic");
+  });
+  test("an unsigned header lists its host overrides; a signature file and raw instructions are recognized", () => {
+    const p = join(dir, "b.lskel.h");
+    writeFileSync(p, writeUnsignedSkeleton(vectorSkeleton("prog_b", false)));
+    assert.match(
+      cli(["inspect", p]).out,
+      /host overrides \(not covered by a signature\):\n\s+counters\.max_entries/,
+    );
+    const sig = cli(["inspect", join(VECTORS_DIR, "prog_b/sig.ecp256.der"), "--json"]);
+    assert.equal(sig.code, 0, sig.err);
+    assert.equal(json(sig).kind, "signature");
+    const raw = cli(["inspect", join(VECTORS_DIR, "prog_b/insns.unsigned.bin"), "--json"]);
+    assert.equal(json(raw).kind, "loader instructions");
+    assert.deepEqual(json(raw).hostOverrides, ["map #0.max_entries"]);
+  });
+});
+
+describe("bpfsign load", { skip: skipVectors }, () => {
+  const dir = makeTempDir();
+  test("a signed vector header on the model: VERIFIED by the session keyring, installs and runs", () => {
+    const h = signedVectorHeader(dir, "prog_d", "rsa3072");
+    const r = cli(["load", h, "--cert", cert("rsa3072"), "--run", "--json"]);
+    assert.equal(r.code, 0, r.err);
+    const j = json(r) as {
+      verdict: string;
+      keyring_type: string;
+      maps: { name: string; max_entries: number }[];
+      progs: { name: string; tag: string }[];
+      runs: { retval: number }[];
+    };
+    assert.equal(j.verdict, "VERIFIED");
+    assert.equal(j.keyring_type, "USER");
+    assert.deepEqual(
+      j.maps.map((m) => m.name),
+      ["slots", "prog_d.data", "prog_d.rodata"],
+    );
+    assert.equal(j.progs[0].tag, "8209bdc16cf4e498");
+    assert.equal(j.runs[0].retval, 0xabad1ded | 0);
+  });
+  test("without a trusted certificate the load fails with the errno name and exit 2", () => {
+    const h = signedVectorHeader(dir, "prog_a");
+    const r = cli(["load", h]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /failed to load loader prog failed with ENOKEY/);
+  });
+  test("an unsigned vector header loads UNSIGNED", () => {
+    const p = join(dir, "a.lskel.h");
+    writeFileSync(p, writeUnsignedSkeleton(vectorSkeleton("prog_a", false)));
+    const r = cli(["load", p, "--run"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /verdict:\s+UNSIGNED/);
+    assert.match(r.out, /prog ret_const\s+SOCKET_FILTER\s+2 insns tag 76b761cdf4203894/);
+    assert.match(r.out, /run {2}ret_const\s+retval 42/);
+  });
+});
+
+describe("bpfsign on real Debian bpftool 7.1 headers", {
+  skip: toolchainMissing() ?? skipVectors,
+}, () => {
+  test("inspect and load each, signing the one without host overrides", () => {
+    const dir = makeTempDir();
+    const b = buildLightSkeleton("const_ret");
+    const signed = join(dir, "const_ret.signed.lskel.h");
+    assert.equal(
+      cli(["sign", b.headerPath, "--key", key("rsa2048"), "--cert", cert("rsa2048"), "-o", signed])
+        .code,
+      0,
+    );
+    const r = cli(["load", signed, "--cert", cert("rsa2048"), "--run", "--json"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(json(r).verdict, "VERIFIED");
+    for (const name of ["array_count", "global_data"] as const) {
+      const h = buildLightSkeleton(name).headerPath;
+      assert.equal(
+        cli(["sign", h, "--key", key("rsa2048"), "--cert", cert("rsa2048"), "-o", join(dir, "x.h")])
+          .code,
+        64,
+      );
+      const l = cli(["load", h, "--run", "--json"]);
+      assert.equal(l.code, 0, l.err);
+      assert.equal(json(l).verdict, "UNSIGNED");
+    }
+  });
+});
