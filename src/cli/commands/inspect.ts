@@ -160,7 +160,7 @@ export function runInspect(io: CliIo, path: string, o: InspectOptions): CliOutco
   io.stdout(
     overrides.length
       ? `host overrides (not covered by a signature):\n${overrides.map((x) => `  ${x}\n`).join("")}`
-      : "host overrides: none (gen_hash loader)\n",
+      : "host overrides: none\n",
   );
   if (signature) printSignature(io, signature);
   if (layout) printLayout(io, layout);
