@@ -83,7 +83,7 @@ export interface TestRunOptions {
 
 export interface TestRunResult {
   readonly retval: number;
-  /** ctx after the run (SYSCALL programs write it back to ctx_in). */
+  /** ctx after the run: ctx_out when ctx_size_out was given, else the ctx_in memory (SYSCALL programs write it back in place). */
   readonly ctx: Uint8Array | null;
   readonly data_out: Uint8Array | null;
   readonly duration: number;
@@ -278,10 +278,12 @@ export class Bpf {
       this.check("BPF_PROG_TEST_RUN", this.raw(BpfCmd.PROG_TEST_RUN, attr));
       const r = decode(TestRunAttr, attr);
       const mem = this.backend.memory;
-      const ctx = o.ctx_in
-        ? mem.read(ctxIn, o.ctx_in.length)
-        : ctxOut
-          ? mem.read(ctxOut, r.ctx_size_out)
+      // ctx_out when the caller asked for it (skb programs write it); otherwise the ctx_in memory,
+      // which SYSCALL programs write back in place.
+      const ctx = ctxOut
+        ? mem.read(ctxOut, Math.min(r.ctx_size_out, o.ctx_size_out ?? 0))
+        : o.ctx_in
+          ? mem.read(ctxIn, o.ctx_in.length)
           : null;
       return {
         retval: r.retval | 0,

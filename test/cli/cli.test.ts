@@ -11,6 +11,7 @@ import {
   writeUnsignedSkeleton,
 } from "../../src/skeleton/index.js";
 import { buildLightSkeleton, toolchainMissing } from "../support/bpftool.js";
+import { hostCaps, hostSkip } from "../support/host.js";
 import { makeTempDir } from "../support/openssl.js";
 import { vectorSkeleton } from "../support/vector_skeleton.js";
 import { readVector, skipVectors, VECTORS_DIR } from "../support/vectors.js";
@@ -428,5 +429,40 @@ describe("bpfsign on real Debian bpftool 7.1 headers", {
       assert.equal(l.code, 0, l.err);
       assert.equal(json(l).verdict, "UNSIGNED");
     }
+  });
+});
+
+describe("bpfsign load --backend host", () => {
+  const skip = hostSkip("bpf", "syscallProg", "testRun") || toolchainMissing() || false;
+  test("an unsigned Debian-bpftool skeleton loads into the running kernel and its filter runs", {
+    skip,
+  }, () => {
+    const h = buildLightSkeleton("const_ret").headerPath;
+    const r = cli(["load", h, "--backend", "host", "--run", "--json"]);
+    assert.equal(r.code, 0, r.err);
+    const j = json(r) as {
+      backend: string;
+      verdict: unknown;
+      progs: { name: string; type: string }[];
+      runs: { retval: number }[];
+    };
+    assert.equal(j.backend, "host");
+    assert.equal(j.verdict, null, "the host kernel does not report the verdict");
+    assert.deepEqual(
+      j.progs.map((p) => [p.name, p.type]),
+      [["const_ret", "SOCKET_FILTER"]],
+    );
+    assert.equal(j.runs[0].retval, 7);
+  });
+  test("a signed skeleton on this host stops at the signature step (EOPNOTSUPP, exit 69) when it cannot verify", {
+    skip:
+      skip ||
+      skipVectors ||
+      (hostCaps().signatureVerification.available ? "this kernel verifies signatures" : false),
+  }, () => {
+    const h = signedVectorHeader(makeTempDir(), "prog_a");
+    const r = cli(["load", h, "--backend", "host", "--cert", cert("rsa2048")]);
+    assert.equal(r.code, 69);
+    assert.match(r.err, /failed to load loader prog failed with EOPNOTSUPP/);
   });
 });

@@ -7,8 +7,8 @@ import {
   writeSignedSkeleton,
   writeUnsignedSkeleton,
 } from "../../src/skeleton/index.js";
-import { readVector, skipVectors } from "../support/vectors.js";
 import { vectorSkeleton } from "../support/vector_skeleton.js";
+import { readVector, skipVectors } from "../support/vectors.js";
 
 /** Parses and returns the error; fails the test on success or on any other error type. */
 function refuse(text: Uint8Array | string): SkeletonParseError {

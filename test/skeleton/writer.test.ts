@@ -14,8 +14,8 @@ import {
   writeSignedSkeleton,
   writeUnsignedSkeleton,
 } from "../../src/skeleton/index.js";
-import { PROGS, readVector, skipVectors } from "../support/vectors.js";
 import { KEYS, vectorSkeleton } from "../support/vector_skeleton.js";
+import { PROGS, readVector, skipVectors } from "../support/vectors.js";
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString("latin1");
 
