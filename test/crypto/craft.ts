@@ -64,7 +64,8 @@ export function vectorSig(prog: string, key: string): Uint8Array {
   return new Uint8Array(readFileSync(`${VECTORS}/${prog}/sig.${key}.der`));
 }
 
-export const cat = (chunks: readonly Uint8Array[]): Uint8Array => Buffer.concat(chunks);
+/** A real Uint8Array (not a Buffer, whose slice() is a view: flipping bits in a "copy" would mutate the original). */
+export const cat = (chunks: readonly Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(chunks));
 
 /** Sign `data` with a private key, PKCS#1 v1.5 or ECDSA (DER), hashing with `hash`. */
 export function rawSign(priv: KeyObject, hash: string, data: Uint8Array): Uint8Array {
