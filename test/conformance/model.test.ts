@@ -1,10 +1,10 @@
-/** The conformance suite against the model kernel (profile v2). */
-import { ModelKernel } from "../../src/kernel/kernel.js";
+/** The conformance suite against the model kernel (profile v2, interpreter installed). */
+import { createModelKernel } from "../../src/vm/index.js";
 import type { Target } from "./harness.js";
 import { signedLoaderSuite } from "./signed_loader.js";
 
 function modelV2(): Target {
-  const kernel = new ModelKernel({ profile: "v2" });
+  const kernel = createModelKernel({ profile: "v2" });
   const proc = kernel.spawn();
   return {
     name: "model v2",
