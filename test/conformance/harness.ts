@@ -6,13 +6,19 @@
 import { createHash } from "node:crypto";
 import type { TestContext } from "node:test";
 import type { LsmModule } from "../../src/kernel/lsm.js";
+import {
+  decodeLoaderCtx,
+  encodeLoaderCtx,
+  type LoaderCtxOutput,
+  type MapDescInput,
+} from "../../src/loader/ctx.js";
 import type { BpfBackend } from "../../src/uapi/backend.js";
 import type { Bpf, ProgLoadOptions } from "../../src/uapi/bpf.js";
 import { BPF_F_SLEEPABLE, KeySpec, MapType, ProgType } from "../../src/uapi/constants.js";
-import { Errno } from "../../src/uapi/errno.js";
+import { BpfError, Errno } from "../../src/uapi/errno.js";
 import { type LoadOutcome, tryLoad } from "../support/load.js";
 import { cmsSign, makeTestKey, type TestKey } from "../support/openssl.js";
-import { readVector } from "../support/vectors.js";
+import { type ProgName, readVector } from "../support/vectors.js";
 
 export { type LoadOutcome, tryLoad };
 
@@ -149,4 +155,99 @@ export function stopIfUnverifiable(t: TestContext, target: Target, outcome: Load
 
 export function closeAll(bpf: Bpf, ...fds: number[]): void {
   for (const fd of fds) if (fd >= 0) bpf.close(fd);
+}
+
+/**
+ * A gen_loader output of one of the vector objects, as bpf_object__gen_loader() hands it to the
+ * selftest: the loader's instructions, its metadata blob and the skeleton's map and program
+ * counts. The selftest's objects map onto the vectors by shape: test_signed_loader (no maps) is
+ * prog_a, test_signed_loader_map (one ARRAY map) is prog_b, test_signed_loader_data (global
+ * .data) is prog_d. `hashing` picks the gen_hash loader (insns.signed.bin) or the plain one.
+ *
+ * The selftest regenerates these at run time with libbpf; here they come from the vectors,
+ * because the toolchain on this machine (Debian bpftool 7.1 / its libbpf) predates gen_hash and
+ * cannot emit a hashing-mode loader. The vectors were made by a v2 bpftool from the same kind
+ * of objects.
+ */
+export interface GenLoader {
+  readonly prog: ProgName;
+  readonly insns: Uint8Array;
+  readonly data: Uint8Array;
+  /** SHA256(insns): the metadata map's excl_prog_hash (the loader's prog->digest). */
+  readonly excl: Uint8Array;
+  readonly nrMaps: number;
+  readonly nrProgs: number;
+}
+
+const NR_MAPS: Record<ProgName, number> = { prog_a: 0, prog_b: 1, prog_d: 3 };
+
+export function genLoader(prog: ProgName, hashing = true): GenLoader {
+  const insns = readVector(prog, hashing ? "insns.signed.bin" : "insns.unsigned.bin");
+  const data = readVector(prog, "data.bin");
+  return { prog, insns, data, excl: sha256(insns), nrMaps: NR_MAPS[prog], nrProgs: 1 };
+}
+
+/** A zeroed loader ctx for `g` (ctx->sz set), with optional per-map descriptor inputs. */
+export function loaderCtx(g: GenLoader, maps?: readonly MapDescInput[]): Uint8Array {
+  return encodeLoaderCtx({ nrMaps: g.nrMaps, nrProgs: g.nrProgs, maps });
+}
+
+export interface GenLoaderRun {
+  /** The loader's BPF_PROG_LOAD (fd, or -errno with the log). */
+  readonly load: LoadOutcome;
+  /** BPF_PROG_RUN of the loader succeeded. */
+  readonly ran: boolean;
+  /** run_gen_loader()'s result: the loader's retval when it ran, else -errno. */
+  readonly r: number;
+  /** The fds the loader wrote into the ctx (null when it did not run). */
+  readonly out: LoaderCtxOutput | null;
+}
+
+/**
+ * run_gen_loader() / loadtime_drive() of the selftest: `__loader.map` (exclusive to `excl` when
+ * given) filled with the blob and frozen, the loader loaded with the map in fd_array (and, when
+ * `sig` is given, the signature, the session keyring and fd_array_cnt = 1), then run once with
+ * `ctx`. The metadata map and the loader are closed again; the ctx fds are the caller's.
+ */
+export function runGenLoader(
+  bpf: Bpf,
+  g: {
+    readonly insns: Uint8Array;
+    readonly data: Uint8Array;
+    readonly nrMaps: number;
+    readonly nrProgs: number;
+  },
+  opts: { excl: Uint8Array | null; sig: Uint8Array | null; ctx: Uint8Array; logSize?: number },
+): GenLoaderRun {
+  const mapFd = setupMetaMap(bpf, g.data, opts.excl);
+  try {
+    const load = loadLoader(
+      bpf,
+      g.insns,
+      mapFd,
+      opts.sig,
+      KeySpec.SESSION_KEYRING,
+      opts.sig ? 1 : 0,
+      opts.logSize ? { log_level: 1, log_size: opts.logSize } : {},
+    );
+    if (load.fd < 0) return { load, ran: false, r: load.fd, out: null };
+    try {
+      const run = bpf.progTestRun({ prog_fd: load.fd, ctx_in: opts.ctx });
+      const out = run.ctx ? decodeLoaderCtx(run.ctx, g.nrMaps, g.nrProgs) : null;
+      return { load, ran: true, r: run.retval, out };
+    } catch (e) {
+      if (e instanceof BpfError) return { load, ran: false, r: -e.errno, out: null };
+      throw e;
+    } finally {
+      bpf.close(load.fd);
+    }
+  } finally {
+    bpf.close(mapFd);
+  }
+}
+
+/** close_loader_ctx_fds(): closes every map and program fd the loader wrote into the ctx. */
+export function closeLoaderCtxFds(bpf: Bpf, out: LoaderCtxOutput | null): void {
+  if (!out) return;
+  for (const fd of [...out.map_fds, ...out.prog_fds]) if (fd > 0) bpf.close(fd);
 }
