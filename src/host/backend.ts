@@ -114,8 +114,11 @@ export class HostBackend implements BpfBackend {
     return [...this.fds].sort((a, b) => a - b);
   }
 
+  /** mmap(2) of anonymous memory or of a BPF fd that close() would accept (one a loader made). */
   mmap(length: number, prot: number, flags: number, fd: number, offset = 0): bigint {
-    if (!(flags & MAP_ANONYMOUS) && !this.fds.has(fd)) return BigInt(-Errno.EBADF);
+    if (!(flags & MAP_ANONYMOUS) && !this.fds.has(fd) && !isBpfObjectFd(fd)) {
+      return BigInt(-Errno.EBADF);
+    }
     const r = this.c.mmap(0, length, prot, flags, fd, offset);
     if (r === -1) return BigInt(this.fail());
     this.memory.addMapping(r, pageRound(length), prot);

@@ -24,6 +24,8 @@ export interface KernelOptions {
   readonly platformKeyring?: boolean;
   /** kernel.unprivileged_bpf_disabled (default 2, as on this machine). */
   readonly unprivileged_bpf_disabled?: number;
+  /** net.core.bpf_jit_enable (default 1, as on this machine; 0 keeps helper calls as calls). */
+  readonly bpf_jit_enable?: number;
   /** Seed of key serial numbers. */
   readonly seed?: number;
 }
@@ -75,7 +77,8 @@ export class ModelKernel {
   readonly profile: KernelProfile;
   readonly lsm = new Lsm();
   readonly keyrings: KeyringSet;
-  readonly sysctl: { unprivileged_bpf_disabled: number };
+  /** net.core.bpf_jit_enable is 1 on this machine: programs get prog->jit_requested. */
+  readonly sysctl: { unprivileged_bpf_disabled: number; bpf_jit_enable: number };
   readonly progs = new IdTable<BpfProg>();
   readonly maps = new IdTable<BpfMap>();
   readonly btfs = new IdTable<Btf>();
@@ -93,7 +96,10 @@ export class ModelKernel {
       { secondary: opts.secondaryKeyring ?? true, platform: opts.platformKeyring ?? true },
       opts.seed,
     );
-    this.sysctl = { unprivileged_bpf_disabled: opts.unprivileged_bpf_disabled ?? 2 };
+    this.sysctl = {
+      unprivileged_bpf_disabled: opts.unprivileged_bpf_disabled ?? 2,
+      bpf_jit_enable: opts.bpf_jit_enable ?? 1,
+    };
   }
 
   /** A new process (root with CAP_BPF unless `caps` says otherwise). */

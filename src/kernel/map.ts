@@ -90,9 +90,19 @@ export class BpfMap {
   readonly storage: Uint8Array;
   private readonly hash = new Map<string, Uint8Array>();
   readonly elem_size: number;
+  /** ARRAY maps: roundup_pow_of_two(max_entries) - 1, the index mask of speculation hardening. */
+  readonly index_mask: number;
 
-  constructor(readonly spec: MapSpec) {
+  /**
+   * `bypass_spec_v1` is perfmon_capable() of the creator (bpf_bypass_spec_v1()): the inlined
+   * array lookup then skips the index masking.
+   */
+  constructor(
+    readonly spec: MapSpec,
+    readonly bypass_spec_v1 = true,
+  ) {
     this.elem_size = roundUp8(spec.value_size);
+    this.index_mask = 2 ** Math.ceil(Math.log2(Math.max(spec.max_entries, 1))) - 1;
     if (spec.map_type === MapType.ARRAY) {
       let size = this.elem_size * spec.max_entries;
       // An mmapable array keeps its values page-aligned so the whole area can be mapped.

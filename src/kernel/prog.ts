@@ -38,10 +38,21 @@ export class BpfProg {
   refcnt = 0;
   /** SHA-256 of the instructions with map fds zeroed; all zero until computed (as kvzalloc). */
   readonly digest = new Uint8Array(Limits.SHA256_DIGEST_SIZE);
-  /** Instructions after convert_pseudo_ld_imm64 (what BPF_OBJ_GET_INFO_BY_FD shows as xlated). */
+  /**
+   * The submitted instructions after convert_pseudo_ld_imm64 only (same indexes as insnsi): what
+   * the model's interpreter runs.
+   */
   xlated: Uint8Array;
-  /** Resolved ld_imm64 map references by instruction index. */
+  /** Resolved ld_imm64 map references by instruction index (of insnsi and xlated). */
   readonly ldImm = new Map<number, LdImmRef>();
+  /**
+   * The instructions as the kernel keeps them after bpf_check(): xlated with the ctx access
+   * conversions and do_misc_fixups' rewrites (fixups.ts). BPF_OBJ_GET_INFO_BY_FD reports these
+   * (xlated_prog_len, and xlated_prog_insns through bpf_insn_prepare_dump).
+   */
+  fixedUp: Uint8Array;
+  /** The ld_imm64 map references of `fixedUp`, by their index there. */
+  fixedUpLdImm: ReadonlyMap<number, LdImmRef> = new Map();
   readonly aux: ProgAux;
 
   constructor(
@@ -54,6 +65,7 @@ export class BpfProg {
     readonly license: string,
   ) {
     this.xlated = insnsi;
+    this.fixedUp = insnsi;
     this.aux = {
       id: 0,
       name: "",

@@ -37,6 +37,7 @@ import {
   writeField,
 } from "../uapi/layout.js";
 import { BTF_MAX_SIZE, parseBtf } from "./btf.js";
+import { insnPrepareDump } from "./fixups.js";
 import { VerifierLog } from "./log.js";
 import { BpfMap, checkMapSpec } from "./map.js";
 import type { BpfFile } from "./process.js";
@@ -212,7 +213,7 @@ function mapCreate(ctx: SyscallCtx, a: Values<typeof MapCreateAttr>): number {
   if (!bpfCap && a.map_type === MapType.LRU_HASH) return -Errno.EPERM;
   const name = objName(a.map_name);
   if (typeof name === "number") return name;
-  const map = new BpfMap({ ...spec, name });
+  const map = new BpfMap({ ...spec, name }, ctx.proc.caps.perfmon || ctx.proc.caps.sys_admin);
   if (a.btf_key_type_id || a.btf_value_type_id || a.btf_vmlinux_value_type_id) {
     const f = ctx.proc.file(a.btf_fd);
     if (f?.kind !== "btf") return f ? -Errno.EINVAL : -Errno.EBADF;
@@ -572,7 +573,7 @@ function progGetInfo(
   set("nr_line_info", prog.aux.line_info_cnt);
   set("func_info_rec_size", prog.aux.func_info_cnt ? 8 : 0);
   set("line_info_rec_size", prog.aux.line_info_cnt ? 16 : 0);
-  set("xlated_prog_len", prog.xlated.length);
+  set("xlated_prog_len", prog.fixedUp.length);
   if (userMapIds && userNrMapIds) {
     const n = Math.min(userNrMapIds, prog.aux.used_maps.length);
     const ids = new Uint8Array(n * 4);
@@ -582,8 +583,9 @@ function progGetInfo(
     set("map_ids", userMapIds);
   }
   if (userXlated && userXlatedLen) {
-    const n = Math.min(userXlatedLen, prog.xlated.length);
-    if (!ctx.uaccess.write(userXlated, prog.xlated.subarray(0, n))) return -Errno.EFAULT;
+    const dump = insnPrepareDump(prog.fixedUp, prog.fixedUpLdImm);
+    const n = Math.min(userXlatedLen, dump.length);
+    if (!ctx.uaccess.write(userXlated, dump.subarray(0, n))) return -Errno.EFAULT;
     set("xlated_prog_insns", userXlated);
   }
   return writeInfo(ctx, a, info, uattr, size);

@@ -10,6 +10,7 @@ import { Limits, MapType, ProgType, Pseudo, SigVerdict } from "../uapi/constants
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
 import type { Btf } from "./btf.js";
+import { fixupProgram } from "./fixups.js";
 import { BPF_FUNC_MAX_ID, helperAllowed, helperName } from "./helpers.js";
 import type { ModelKernel } from "./kernel.js";
 import { VerifierLog } from "./log.js";
@@ -195,6 +196,12 @@ export function bpfCheck(
     prog.aux.verified_insns = env.insn_processed;
     for (const [i, ref] of env.ldImm) prog.ldImm.set(i, ref);
     prog.xlated = convertPseudoLdImm64(prog.insnsi, env);
+    const fixed = fixupProgram(prog.xlated, prog.ldImm, {
+      progType: prog.type,
+      jitRequested: ctx.kernel.sysctl.bpf_jit_enable !== 0,
+    });
+    prog.fixedUp = fixed.insns;
+    prog.fixedUpLdImm = fixed.ldImm;
   } else {
     for (const m of env.used_maps) ctx.kernel.putMap(m, prog.sleepable);
     for (const b of env.used_btfs) ctx.kernel.putBtf(b);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DIFF_PROBES } from "../../src/host/diff_probes.js";
 import { type AllowedDifference, differential, type Normal } from "../../src/host/differential.js";
-import { ModelKernel } from "../../src/kernel/kernel.js";
+import { createModelKernel } from "../../src/vm/index.js";
 import { hostSession, hostSkip } from "../support/host.js";
 
 /** Each entry: a difference the model documents as not modelled, allowed only in that shape. */
@@ -17,11 +17,6 @@ export const ALLOWED: readonly AllowedDifference[] = [
       "the model does not run the verifier's type analysis (do_check; README: not modelled), so it cannot refuse a ctx pointer passed as bpf_sys_bpf's attr",
     matches: (model, host) =>
       JSON.stringify(model) === '["ok",false]' && JSON.stringify(host) === '["EACCES",true]',
-  },
-  {
-    probe: "s7.sys_bpf_map_create_run",
-    reason: "the model cannot run programs yet (BPF_PROG_TEST_RUN gives ENOTSUPP)",
-    matches: (model) => Array.isArray(model) && model.every((v) => v === "ENOTSUPP"),
   },
 ];
 
@@ -34,7 +29,7 @@ test("differential: model mainline-6.18 vs host", { skip: hostSkip("syscallProg"
   const outcomes = differential(
     DIFF_PROBES,
     () => {
-      const proc = new ModelKernel({ profile: "mainline-6.18" }).spawn();
+      const proc = createModelKernel({ profile: "mainline-6.18" }).spawn();
       return { backend: proc, dispose: () => proc.exit() };
     },
     hostSession,

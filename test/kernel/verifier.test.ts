@@ -31,6 +31,7 @@ import {
   MapType,
   ProgFlag,
   ProgType,
+  Pseudo,
   SigKeyring,
   SigVerdict,
 } from "../../src/uapi/constants.js";
@@ -305,7 +306,7 @@ describe("ld_imm64 map references", () => {
     assert.match(r.log, /fd -1 is not pointing to valid bpf_map\n/);
   });
 
-  test("resolved maps become used_maps (deduplicated, first-use order) and lose src_reg in xlated", () => {
+  test("resolved maps become used_maps (deduplicated, first-use order); the xlated dump names them by id", () => {
     const { bpf } = world();
     const a = array(bpf);
     const b = array(bpf);
@@ -315,8 +316,22 @@ describe("ld_imm64 map references", () => {
     assert.deepEqual(info.map_id_list, [bpf.mapInfo(b).id, bpf.mapInfo(a).id]);
     assert.equal(info.nr_map_ids, 2);
     const x = info.xlated!;
-    for (const slot of [0, 2, 4])
-      assert.equal(x[slot * 8 + 1] >> 4, 0, `slot ${slot} src_reg cleared`);
+    const dv = new DataView(x.buffer, x.byteOffset, x.byteLength);
+    // bpf_insn_prepare_dump(): MAP_FD + id for a map, MAP_VALUE + id and offset for a value.
+    const slot = (i: number) => [
+      x[i * 8 + 1] >> 4,
+      dv.getInt32(i * 8 + 4, true),
+      dv.getInt32(i * 8 + 12, true),
+    ];
+    const [idA, idB] = [bpf.mapInfo(a).id, bpf.mapInfo(b).id];
+    assert.deepEqual(
+      [slot(0), slot(2), slot(4)],
+      [
+        [Pseudo.MAP_FD, idB, 0],
+        [Pseudo.MAP_VALUE, idA, 0],
+        [Pseudo.MAP_FD, idB, 0],
+      ],
+    );
     assert.equal(code[1] >> 4, 1, "the submitted instructions are untouched");
   });
 
