@@ -65,7 +65,8 @@ export function vectorSig(prog: string, key: string): Uint8Array {
 }
 
 /** A real Uint8Array (not a Buffer, whose slice() is a view: flipping bits in a "copy" would mutate the original). */
-export const cat = (chunks: readonly Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(chunks));
+export const cat = (chunks: readonly Uint8Array[]): Uint8Array =>
+  new Uint8Array(Buffer.concat(chunks));
 
 /** Sign `data` with a private key, PKCS#1 v1.5 or ECDSA (DER), hashing with `hash`. */
 export function rawSign(priv: KeyObject, hash: string, data: Uint8Array): Uint8Array {
