@@ -4,7 +4,7 @@
  */
 import { CertificateProfileError } from "../crypto/certgen.js";
 import { KeyLoadError } from "../crypto/keys.js";
-import { TrustedCertificateError } from "../crypto/offline.js";
+import { type OfflineResult, TrustedCertificateError } from "../crypto/offline.js";
 import { CertificateLoadError, KeyMismatchError, SignatureTooLargeError } from "../crypto/sign.js";
 import { HostLibraryError, UnsupportedArchError } from "../host/index.js";
 import { InsnFormatError } from "../insn/insn.js";
@@ -42,14 +42,7 @@ export const ExitCode = {
 } as const;
 
 /** Offline verification results, as the offline verifier names them. */
-export type VerifyResultName =
-  | "VERIFIED"
-  | "UNSIGNED"
-  | "BAD_SIGNATURE"
-  | "UNTRUSTED"
-  | "MALFORMED"
-  | "UNSUPPORTED"
-  | "EXCL_HASH_MISMATCH";
+export type VerifyResultName = OfflineResult;
 
 export type CliOutcome =
   | { kind: "ok" }

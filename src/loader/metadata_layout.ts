@@ -244,30 +244,17 @@ export function metadataLayout(insns: Uint8Array, data: Uint8Array): MetadataLay
             "prog_insns",
             `instructions of '${name}', ${a.insn_cnt} insns`,
           );
-        const fi = ptr(c.attr, ProgLoadAttr.func_info);
-        if (fi !== undefined && a.func_info_cnt)
-          add(
-            fi,
-            a.func_info_cnt * a.func_info_rec_size,
-            "func_info",
-            `func_info of '${name}', ${a.func_info_cnt} records`,
-          );
-        const li = ptr(c.attr, ProgLoadAttr.line_info);
-        if (li !== undefined && a.line_info_cnt)
-          add(
-            li,
-            a.line_info_cnt * a.line_info_rec_size,
-            "line_info",
-            `line_info of '${name}', ${a.line_info_cnt} records`,
-          );
-        const cr = ptr(c.attr, ProgLoadAttr.core_relos);
-        if (cr !== undefined && a.core_relo_cnt)
-          add(
-            cr,
-            a.core_relo_cnt * 16,
-            "core_relos",
-            `CO-RE relocations of '${name}', ${a.core_relo_cnt} records`,
-          );
+        // The record arrays the attr points at: [field, count, record size, kind].
+        const arrays = [
+          [ProgLoadAttr.func_info, a.func_info_cnt, a.func_info_rec_size, "func_info"],
+          [ProgLoadAttr.line_info, a.line_info_cnt, a.line_info_rec_size, "line_info"],
+          [ProgLoadAttr.core_relos, a.core_relo_cnt, 16, "core_relos"],
+        ] as const;
+        for (const [field, cnt, recSize, kind] of arrays) {
+          const at = ptr(c.attr, field);
+          if (at !== undefined && cnt)
+            add(at, cnt * recSize, kind, `${kind} of '${name}', ${cnt} records`);
+        }
         add(
           c.attr,
           c.size,
