@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates examples/*.lskel.h from bpf/*.bpf.c with Debian's clang 14 and bpftool 7.1
-# (apt-get install clang llvm bpftool libbpf-dev); $BPFSIGN_EXAMPLES_OUT redirects the output. Compiled from inside bpf/ with relative paths
+# (apt-get install clang llvm bpftool libbpf-dev); $BPFSIGN_EXAMPLES_OUT redirects the output.
+# Compiled from inside bpf/ with -fdebug-compilation-dir=. (BTF names ./X.bpf.c)
 # so that no machine path ends up in the BTF line info.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,7 +10,8 @@ cd "$root/bpf"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for name in "$@"; do
-  clang -g -O2 -target bpf -I/usr/include/x86_64-linux-gnu -c "$name.bpf.c" -o "$tmp/$name.o"
+  clang -g -O2 -target bpf -I/usr/include/x86_64-linux-gnu -fdebug-compilation-dir=. \
+    -c "$name.bpf.c" -o "$tmp/$name.o"
   bpftool gen skeleton -L "$tmp/$name.o" name "$name" > "$tmp/$name.lskel.h"
   mv "$tmp/$name.lskel.h" "$out/$name.lskel.h"
 done
