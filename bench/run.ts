@@ -5,7 +5,7 @@
  * measured in this run. Prints medians, ratios and the process's peak memory.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { EXAMPLE_INSNS, loadSigned, metadataMap, OpensslSigner, openssl } from "../src/example.js";
+import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "../src/example.js";
 import { ModelKernel } from "../src/kernel/kernel.js";
 import { Bpf } from "../src/uapi/bpf.js";
 import { KeySpec } from "../src/uapi/constants.js";
@@ -22,7 +22,7 @@ const SIZES = [
 ];
 
 function signedLoad(): void {
-  const signer = new OpensslSigner("bench");
+  const signer = new ExampleSigner("bench");
   try {
     const kernel = new ModelKernel();
     const bpf = new Bpf(kernel.spawn());
@@ -38,7 +38,7 @@ function signedLoad(): void {
     for (const s of SIZES) {
       const metadata = new Uint8Array(randomBytes(s.bytes));
       const content = signer.writeContent(Buffer.concat([insns, metadata]));
-      const signature = signer.sign(Buffer.concat([insns, metadata]));
+      const signature = signer.sign(insns, metadata);
       const map = metadataMap(bpf, insns, metadata);
       const load = () => bpf.close(loadSigned(bpf, insns, map, signature).fd);
       const sha = () => {

@@ -1,15 +1,17 @@
 /**
- * The signed example that `npm start` and `npm run bench` share: a throwaway signing key made
- * with the openssl CLI (kernel selftest certificate profile), bpftool's CMS recipe over
- * `insns || metadata`, a tiny loader-shaped program that reads its metadata through fd_array[0],
- * and the create/update/freeze/load sequence of a signed loader. Our own signer (issue 3) will
- * replace the openssl calls.
+ * The signed example the bench's first section uses: a throwaway signing identity (kernel
+ * selftest certificate profile), bpftool's CMS over `insns || metadata` from our own signer, a
+ * tiny loader-shaped program that reads its metadata through fd_array[0], and the
+ * create/update/freeze/load sequence of a signed loader. `openssl()` runs the CLI for the
+ * comparisons the bench prints.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateSigningIdentity } from "./crypto/certgen.js";
+import { type SignerIdentity, signCms, signerIdentity } from "./crypto/sign.js";
 import { encodeInsns, exit, ldMapIdxValue, ldxMem, Size } from "./insn/index.js";
 import type { Bpf, ProgLoadResult } from "./uapi/bpf.js";
 import { BPF_F_SLEEPABLE, KeySpec, MapType, ProgType } from "./uapi/constants.js";
@@ -18,30 +20,16 @@ export function openssl(args: string[]): Buffer {
   return execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 26 });
 }
 
-/** An RSA-2048 key with a self-signed certificate in a temporary directory. */
-export class OpensslSigner {
+/** An RSA-2048 signing identity, and a temporary directory for files the openssl CLI reads. */
+export class ExampleSigner {
   readonly dir = mkdtempSync(join(tmpdir(), "bpfsign-"));
-  readonly keyPath = join(this.dir, "key.pem");
-  readonly certPath = join(this.dir, "cert.pem");
   readonly certDer: Uint8Array;
+  private readonly id: SignerIdentity;
 
   constructor(cn: string) {
-    const cfg = join(this.dir, "x509.genkey");
-    writeFileSync(
-      cfg,
-      `[ req ]\ndistinguished_name = dn\nprompt = no\nx509_extensions = ext\n[ dn ]\nCN = ${cn}\n[ ext ]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = digitalSignature\nsubjectKeyIdentifier = hash\n`,
-    );
-    openssl(
-      ["req", "-new", "-x509", "-nodes", "-newkey", "rsa:2048", "-sha256", "-days", "1"].concat([
-        "-config",
-        cfg,
-        "-keyout",
-        this.keyPath,
-        "-out",
-        this.certPath,
-      ]),
-    );
-    this.certDer = new Uint8Array(openssl(["x509", "-in", this.certPath, "-outform", "DER"]));
+    const generated = generateSigningIdentity({ type: "rsa2048", subject: cn });
+    this.certDer = generated.certificateDer;
+    this.id = signerIdentity(generated.privateKeyPem, generated.certificateDer);
   }
 
   /** Writes `content` to a file in the directory and returns its path. */
@@ -51,15 +39,9 @@ export class OpensslSigner {
     return path;
   }
 
-  /** Detached CMS over `content` with bpftool's flags. */
-  sign(content: Uint8Array): Uint8Array {
-    const sigPath = join(this.dir, "sig.der");
-    openssl(
-      ["cms", "-sign", "-binary", "-nocerts", "-noattr", "-nosmimecap", "-keyid"]
-        .concat(["-md", "sha256", "-outform", "DER", "-in", this.writeContent(content)])
-        .concat(["-signer", this.certPath, "-inkey", this.keyPath, "-out", sigPath]),
-    );
-    return new Uint8Array(readFileSync(sigPath));
+  /** Detached CMS over the chunks, as bpftool makes it. */
+  sign(...content: Uint8Array[]): Uint8Array {
+    return signCms(content, this.id);
   }
 
   dispose(): void {
