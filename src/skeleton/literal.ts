@@ -74,8 +74,35 @@ const ESCAPES = (() => {
   return t;
 })();
 
+/**
+ * Where the last `encodeLine`/`decodeLine` stopped in the text, and how many lines `decodeBody`
+ * read: module-level slots, so the hot per-line calls return one small integer.
+ */
+let lineEnd = 0;
+let bodyLines = 0;
+
+/** byte → its `\xhh` escape as one 32-bit unit in this platform's byte order (0 for byte 0). */
+const ESCAPE32 = (() => {
+  const t = new Uint32Array(256);
+  const bytes = new Uint8Array(t.buffer);
+  bytes.set(ESCAPES);
+  t[0] = 0;
+  return t;
+})();
+
+/**
+ * An upper bound on `encodedLiteralLength(bytes)` from the length alone: every token takes at most
+ * 4 columns, and every body line but the last holds at least 76, so there are at most
+ * `4n / 76` continuations.
+ */
+export function encodedLiteralBound(n: number): number {
+  return 4 * n + 2 * Math.floor(n / 19);
+}
+
 /** The number of text bytes `print_hex` writes for `bytes` (escapes and continuations). */
 export function encodedLiteralLength(bytes: Uint8Array): number {
+  // a body line holds 78 columns (a continuation follows it unless the text ends) or 76 when the
+  // next token is a `\xhh`; every token is as wide as its text
   let len = 0;
   let width = 0;
   for (let i = 0; i < bytes.length; i++) {
@@ -91,38 +118,45 @@ export function encodedLiteralLength(bytes: Uint8Array): number {
 }
 
 /**
+ * Writes the tokens of `bytes[i..]` that fit in one body line from text offset `k` of `body`;
+ * returns the next byte index and sets `lineEnd` to the text offset after the line.
+ */
+function encodeLine(bytes: Uint8Array, i: number, body: DataView, k: number): number {
+  const end = bytes.length;
+  const limit = k + LITERAL_WIDTH;
+  const escapes = ESCAPE32;
+  while (i < end) {
+    const b = bytes[i];
+    if (b === 0) {
+      if (k + 2 > limit) break;
+      body.setUint16(k, UNIT_ZERO, LITTLE);
+      k += 2;
+    } else {
+      if (k + 4 > limit) break;
+      body.setUint32(k, escapes[b], LITTLE);
+      k += 4;
+    }
+    i++;
+  }
+  lineEnd = k;
+  return i;
+}
+
+/**
  * Writes the literal body for `bytes` into `out` at `pos` (exactly `encodedLiteralLength(bytes)`
  * bytes, no quotes) and returns the position after it.
  */
 export function encodeLiteralInto(bytes: Uint8Array, out: Uint8Array, pos: number): number {
-  let width = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b === 0) {
-      width += 2;
-      if (width > LITERAL_WIDTH) {
-        out[pos++] = BACKSLASH;
-        out[pos++] = NEWLINE;
-        width = 2;
-      }
-      out[pos++] = BACKSLASH;
-      out[pos++] = ZERO;
-    } else {
-      width += 4;
-      if (width > LITERAL_WIDTH) {
-        out[pos++] = BACKSLASH;
-        out[pos++] = NEWLINE;
-        width = 4;
-      }
-      const e = b << 2;
-      out[pos] = ESCAPES[e];
-      out[pos + 1] = ESCAPES[e + 1];
-      out[pos + 2] = ESCAPES[e + 2];
-      out[pos + 3] = ESCAPES[e + 3];
-      pos += 4;
-    }
+  const body = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let k = pos;
+  let i = encodeLine(bytes, 0, body, k);
+  k = lineEnd;
+  while (i < bytes.length) {
+    body.setUint16(k, UNIT_SPLICE, LITTLE);
+    i = encodeLine(bytes, i, body, k + 2);
+    k = lineEnd;
   }
-  return pos;
+  return k;
 }
 
 /** The literal body for `bytes` as a string (for small literals and tests). */
@@ -170,11 +204,6 @@ export function decodeLiteral(text: Uint8Array, pos: number, startLine: number):
   // Not what bpftool writes: find and report the first offence.
   return decodeExact(text, pos, startLine, quote, out);
 }
-
-/** Where `decodeLine` stopped, and how many lines `decodeBody` read (module-level slots, so the
- * hot calls return small integers). */
-let lineEnd = 0;
-let bodyLines = 0;
 
 /**
  * Decodes the tokens of one body line, text offsets `[k, limit)` of `body`, into `out` from `n`;
