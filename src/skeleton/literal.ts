@@ -46,6 +46,8 @@ function unit(first: number, second: number): number {
 const UNIT_ZERO = unit(BACKSLASH, ZERO);
 const UNIT_X = unit(BACKSLASH, X);
 const UNIT_SPLICE = unit(BACKSLASH, NEWLINE);
+/** Whether this platform is little-endian (a DataView then reads units as a Uint16Array does). */
+const LITTLE = unit(1, 0) === 1;
 
 /** A 16-bit unit of two lowercase hex digits → their byte; 0 for "00"; -1 for anything else. */
 const HEX_PAIR16 = (() => {
@@ -72,8 +74,35 @@ const ESCAPES = (() => {
   return t;
 })();
 
+/**
+ * Where the last `encodeLine`/`decodeLine` stopped in the text, and how many lines `decodeBody`
+ * read: module-level slots, so the hot per-line calls return one small integer.
+ */
+let lineEnd = 0;
+let bodyLines = 0;
+
+/** byte → its `\xhh` escape as one 32-bit unit in this platform's byte order (0 for byte 0). */
+const ESCAPE32 = (() => {
+  const t = new Uint32Array(256);
+  const bytes = new Uint8Array(t.buffer);
+  bytes.set(ESCAPES);
+  t[0] = 0;
+  return t;
+})();
+
+/**
+ * An upper bound on `encodedLiteralLength(bytes)` from the length alone: every token takes at most
+ * 4 columns, and every body line but the last holds at least 76, so there are at most
+ * `4n / 76` continuations.
+ */
+export function encodedLiteralBound(n: number): number {
+  return 4 * n + 2 * Math.floor(n / 19);
+}
+
 /** The number of text bytes `print_hex` writes for `bytes` (escapes and continuations). */
 export function encodedLiteralLength(bytes: Uint8Array): number {
+  // a body line holds 78 columns (a continuation follows it unless the text ends) or 76 when the
+  // next token is a `\xhh`; every token is as wide as its text
   let len = 0;
   let width = 0;
   for (let i = 0; i < bytes.length; i++) {
@@ -89,38 +118,45 @@ export function encodedLiteralLength(bytes: Uint8Array): number {
 }
 
 /**
+ * Writes the tokens of `bytes[i..]` that fit in one body line from text offset `k` of `body`;
+ * returns the next byte index and sets `lineEnd` to the text offset after the line.
+ */
+function encodeLine(bytes: Uint8Array, i: number, body: DataView, k: number): number {
+  const end = bytes.length;
+  const limit = k + LITERAL_WIDTH;
+  const escapes = ESCAPE32;
+  while (i < end) {
+    const b = bytes[i];
+    if (b === 0) {
+      if (k + 2 > limit) break;
+      body.setUint16(k, UNIT_ZERO, LITTLE);
+      k += 2;
+    } else {
+      if (k + 4 > limit) break;
+      body.setUint32(k, escapes[b], LITTLE);
+      k += 4;
+    }
+    i++;
+  }
+  lineEnd = k;
+  return i;
+}
+
+/**
  * Writes the literal body for `bytes` into `out` at `pos` (exactly `encodedLiteralLength(bytes)`
  * bytes, no quotes) and returns the position after it.
  */
 export function encodeLiteralInto(bytes: Uint8Array, out: Uint8Array, pos: number): number {
-  let width = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b === 0) {
-      width += 2;
-      if (width > LITERAL_WIDTH) {
-        out[pos++] = BACKSLASH;
-        out[pos++] = NEWLINE;
-        width = 2;
-      }
-      out[pos++] = BACKSLASH;
-      out[pos++] = ZERO;
-    } else {
-      width += 4;
-      if (width > LITERAL_WIDTH) {
-        out[pos++] = BACKSLASH;
-        out[pos++] = NEWLINE;
-        width = 4;
-      }
-      const e = b << 2;
-      out[pos] = ESCAPES[e];
-      out[pos + 1] = ESCAPES[e + 1];
-      out[pos + 2] = ESCAPES[e + 2];
-      out[pos + 3] = ESCAPES[e + 3];
-      pos += 4;
-    }
+  const body = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let k = pos;
+  let i = encodeLine(bytes, 0, body, k);
+  k = lineEnd;
+  while (i < bytes.length) {
+    body.setUint16(k, UNIT_SPLICE, LITTLE);
+    i = encodeLine(bytes, i, body, k + 2);
+    k = lineEnd;
   }
-  return pos;
+  return k;
 }
 
 /** The literal body for `bytes` as a string (for small literals and tests). */
@@ -157,13 +193,90 @@ export function decodeLiteral(text: Uint8Array, pos: number, startLine: number):
     );
   }
   // Every byte takes at least 2 text bytes, so half the span bounds the output; the buffer starts
-  // zeroed, so `\0` tokens only advance the count. Token widths equal their text lengths, so the
-  // wrap rule is checked per body line: at most 78 columns, and a continuation only where the
-  // next token would not fit.
+  // zeroed, so `\0` tokens only advance the count.
   const span = quote - pos;
   const out = new Uint8Array(span >> 1);
+  if ((span & 1) === 0) {
+    const body = new DataView(text.buffer, text.byteOffset + pos, span);
+    const n = decodeBody(body, out);
+    if (n >= 0) return { bytes: out.subarray(0, n), end: quote, continuations: bodyLines - 1 };
+  }
+  // Not what bpftool writes: find and report the first offence.
+  return decodeExact(text, pos, startLine, quote, out);
+}
+
+/**
+ * Decodes the tokens of one body line, text offsets `[k, limit)` of `body`, into `out` from `n`;
+ * stops at the first 16-bit unit that is neither `\x` nor `\0`, or at `limit`. Returns the new
+ * count (and sets `lineEnd` to where it stopped; a `\xhh` that would run past `limit` stops it
+ * too), or -1 for a `\x` not followed by two lowercase hex digits of a non-zero byte.
+ */
+function decodeLine(body: DataView, k: number, limit: number, out: Uint8Array, n: number): number {
+  const pair = HEX_PAIR16;
+  while (k < limit) {
+    const t = body.getUint16(k, LITTLE);
+    if (t === UNIT_X && k + 4 <= limit) {
+      const v = pair[body.getUint16(k + 2, LITTLE)];
+      if (v > 0) {
+        out[n++] = v;
+        k += 4;
+        continue;
+      }
+      return -1;
+    }
+    if (t !== UNIT_ZERO) break;
+    n++;
+    k += 2;
+  }
+  lineEnd = k;
+  return n;
+}
+
+/**
+ * The accepting path, one body line (at most 78 columns) at a time, over a body of even length:
+ * the decoded length (and `bodyLines`), or -1 when the body is not exactly what `print_hex`
+ * writes (the caller then runs `decodeExact` for the error). Accepts exactly what `decodeExact`
+ * accepts.
+ */
+function decodeBody(body: DataView, out: Uint8Array): number {
+  const span = body.byteLength;
+  let n = 0;
+  let lines = 1;
+  let k = 0;
+  for (;;) {
+    const lineStart = k;
+    const limit = Math.min(lineStart + LITERAL_WIDTH, span);
+    n = decodeLine(body, k, limit, out, n);
+    k = lineEnd;
+    if (n < 0) return -1;
+    if (k >= span) break;
+    // a continuation, only where the next token would not fit and something follows it
+    if (k + 2 >= span || body.getUint16(k, LITTLE) !== UNIT_SPLICE) return -1;
+    const nextWidth = k + 4 <= span && body.getUint16(k + 2, LITTLE) === UNIT_ZERO ? 2 : 4;
+    if (k - lineStart + nextWidth <= LITERAL_WIDTH) return -1;
+    lines++;
+    k += 2;
+  }
+  bodyLines = lines;
+  return n;
+}
+
+/**
+ * The reference decoder, token by token: returns what it decodes or throws the error for the
+ * first token that is not what `print_hex` writes. Token widths equal their text lengths, so the
+ * wrap rule is checked per body line: at most 78 columns, and a continuation only where the next
+ * token would not fit.
+ */
+function decodeExact(
+  text: Uint8Array,
+  pos: number,
+  startLine: number,
+  quote: number,
+  out: Uint8Array,
+): DecodedLiteral {
   // Every token is 2 or 4 characters and starts at an even distance from `pos`, so the body is
   // read as 16-bit units (copied first when it does not start on an even address).
+  const span = quote - pos;
   const start = text.byteOffset + pos;
   const units =
     (start & 1) === 0
@@ -175,6 +288,7 @@ export function decodeLiteral(text: Uint8Array, pos: number, startLine: number):
   let continuations = 0;
   let lineStart = 0; // in units
   let j = 0;
+  out.fill(0);
   while (j < count) {
     const t = units[j];
     if (t === UNIT_X) {

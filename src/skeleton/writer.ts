@@ -9,7 +9,7 @@
 
 import { createHash } from "node:crypto";
 import { SkeletonWriteError } from "./errors.js";
-import { encodedLiteralLength, encodeLiteralInto } from "./literal.js";
+import { encodedLiteralBound, encodeLiteralInto } from "./literal.js";
 import {
   headerGuard,
   type LightSkeleton,
@@ -266,12 +266,16 @@ export function renderLines(s: LightSkeleton): HeaderLine[] {
   return out;
 }
 
-/** Joins rendered lines into header bytes (one allocation; literals encoded in place). */
+/**
+ * Joins rendered lines into header bytes: one allocation sized from the literals' length bounds
+ * (so they need no separate measuring pass), literals encoded in place; the result is a view of
+ * its exact length.
+ */
 export function serializeLines(lines: readonly HeaderLine[]): Uint8Array {
   let size = 0;
   for (const l of lines) {
     size += l.head.length + 1;
-    if (l.literal) size += 3 + encodedLiteralLength(l.literal) + 1 + l.tail.length;
+    if (l.literal) size += 3 + encodedLiteralBound(l.literal.length) + 1 + l.tail.length;
   }
   const out = Buffer.allocUnsafe(size);
   let pos = 0;
