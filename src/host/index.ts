@@ -4,4 +4,3 @@ export * from "./backend.js";
 export * from "./libc.js";
 export * from "./memory.js";
 export * from "./probe.js";
-export * from "./selfsigned.js";

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { release } from "node:os";
+import { generateSigningIdentity } from "../crypto/certgen.js";
 import { encodeInsns, exit, mov64Imm } from "../insn/index.js";
 import type { BpfBackend } from "../uapi/backend.js";
 import { Bpf } from "../uapi/bpf.js";
@@ -18,7 +19,9 @@ import {
 } from "../uapi/constants.js";
 import { BpfError, Errno, errnoName } from "../uapi/errno.js";
 import { HostBackend } from "./backend.js";
-import { type ProbeKeyKind, selfSignedCert } from "./selfsigned.js";
+
+/** The key types whose certificates the probe tries to add. */
+export type ProbeKeyKind = "ec-p256" | "rsa2048";
 
 /** One probed capability: whether it is there and what the probe saw. */
 export interface Capability {
@@ -257,7 +260,7 @@ function probeKey(backend: BpfBackend, kind: ProbeKeyKind): Capability {
     const serial = backend.addKey(
       "asymmetric",
       `bpfsign-probe-${kind}`,
-      selfSignedCert(kind, `bpfsign probe ${kind}`),
+      generateSigningIdentity({ type: kind, subject: `bpfsign probe ${kind}` }).certificateDer,
       ring,
     );
     return serial < 0
