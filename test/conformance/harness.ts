@@ -18,6 +18,7 @@ import { BPF_F_SLEEPABLE, KeySpec, MapType, ProgType } from "../../src/uapi/cons
 import { BpfError, Errno } from "../../src/uapi/errno.js";
 import { type LoadOutcome, tryLoad } from "../support/load.js";
 import { cmsSign, makeTestKey, type TestKey } from "../support/openssl.js";
+import { vectorSkeleton } from "../support/vector_skeleton.js";
 import { type ProgName, readVector } from "../support/vectors.js";
 
 export { type LoadOutcome, tryLoad };
@@ -179,12 +180,18 @@ export interface GenLoader {
   readonly nrProgs: number;
 }
 
-const NR_MAPS: Record<ProgName, number> = { prog_a: 0, prog_b: 1, prog_d: 3 };
-
 export function genLoader(prog: ProgName, hashing = true): GenLoader {
   const insns = readVector(prog, hashing ? "insns.signed.bin" : "insns.unsigned.bin");
   const data = readVector(prog, "data.bin");
-  return { prog, insns, data, excl: sha256(insns), nrMaps: NR_MAPS[prog], nrProgs: 1 };
+  const skel = vectorSkeleton(prog, hashing);
+  return {
+    prog,
+    insns,
+    data,
+    excl: sha256(insns),
+    nrMaps: skel.maps.length,
+    nrProgs: skel.progs.length,
+  };
 }
 
 /** A zeroed loader ctx for `g` (ctx->sz set), with optional per-map descriptor inputs. */

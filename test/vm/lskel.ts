@@ -9,23 +9,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ModelKernel } from "../../src/kernel/kernel.js";
 import type { ModelProcess } from "../../src/kernel/process.js";
+import { decodeLoaderCtx, encodeLoaderCtx, type MapDescInput } from "../../src/loader/ctx.js";
 import { Bpf } from "../../src/uapi/bpf.js";
 import { BPF_F_SLEEPABLE, KeySpec, MapType, ProgType } from "../../src/uapi/constants.js";
+import { vectorSkeleton } from "../support/vector_skeleton.js";
 import { type ProgName, readVector, VECTORS_DIR } from "../support/vectors.js";
-
-/** Maps and programs each vector's skeleton declares (sizes of its context). */
-export const SKELETONS: Record<ProgName, { maps: number; progs: number; ctxSize: number }> = {
-  prog_a: { maps: 0, progs: 1, ctxSize: 28 },
-  prog_b: { maps: 1, progs: 1, ctxSize: 44 },
-  prog_d: { maps: 3, progs: 1, ctxSize: 76 },
-};
-
-export interface MapDescIn {
-  /** ctx map_desc[i].max_entries (0 = keep the recorded value). */
-  readonly max_entries?: number;
-  /** ctx map_desc[i].initial_value: a user pointer (0 = none). */
-  readonly initial_value?: bigint;
-}
 
 export interface LskelRun {
   readonly bpf: Bpf;
@@ -46,7 +34,7 @@ export interface LskelOptions {
    */
   readonly mode: "unsigned" | "excl" | "signed";
   readonly key?: "rsa2048" | "rsa3072" | "ecp256";
-  readonly maps?: readonly MapDescIn[];
+  readonly maps?: readonly MapDescInput[];
   /** Keep the metadata map and loader open (default: closed, as bpf_load_and_run does). */
   readonly keep?: boolean;
 }
@@ -59,19 +47,6 @@ function signature(bpf: Bpf, prog: ProgName, key: string) {
     signature: readVector(prog, `sig.${key}.der`),
     keyring_id: KeySpec.SESSION_KEYRING,
   };
-}
-
-/** Builds the skeleton context: bpf_loader_ctx (sz set), map descs, prog descs. */
-export function skeletonCtx(prog: ProgName, maps: readonly MapDescIn[] = []): Uint8Array {
-  const { maps: n, ctxSize } = SKELETONS[prog];
-  const ctx = new Uint8Array(ctxSize);
-  const dv = new DataView(ctx.buffer);
-  dv.setUint32(0, ctxSize, true);
-  for (let i = 0; i < n; i++) {
-    dv.setUint32(24 + 16 * i + 4, maps[i]?.max_entries ?? 0, true);
-    dv.setBigUint64(24 + 16 * i + 8, maps[i]?.initial_value ?? 0n, true);
-  }
-  return ctx;
 }
 
 /** bpf_load_and_run() of a vector skeleton in `proc` (a process of `kernel`). */
@@ -105,14 +80,13 @@ export function loadAndRunVector(
     fd_array: [mapFd],
     ...(o.mode === "signed" ? signature(bpf, prog, o.key ?? "rsa2048") : {}),
   });
-  const run = bpf.progTestRun({ prog_fd: progFd, ctx_in: skeletonCtx(prog, o.maps) });
+  const skel = vectorSkeleton(prog, signedInsns);
+  const nrMaps = skel.maps.length;
+  const nrProgs = skel.progs.length;
+  const ctx_in = encodeLoaderCtx({ nrMaps, nrProgs, maps: o.maps });
+  const run = bpf.progTestRun({ prog_fd: progFd, ctx_in });
   const ctx = run.ctx ?? new Uint8Array(0);
-  const dv = new DataView(ctx.buffer, ctx.byteOffset, ctx.byteLength);
-  const { maps, progs } = SKELETONS[prog];
-  const mapFds = Array.from({ length: maps }, (_, i) => dv.getInt32(24 + 16 * i, true));
-  const progFds = Array.from({ length: progs }, (_, i) =>
-    dv.getInt32(24 + 16 * maps + 4 * i, true),
-  );
+  const { map_fds: mapFds, prog_fds: progFds } = decodeLoaderCtx(ctx, nrMaps, nrProgs);
   if (!o.keep) {
     bpf.close(mapFd);
     bpf.close(progFd);
