@@ -3,12 +3,11 @@
  * holds — the skeleton struct, the loader disassembly, the metadata blob's records, the
  * signature's fields and whether the embedded excl_prog_hash is sha256 of the instructions.
  */
-import { createHash } from "node:crypto";
 import { describeSignature, type SignatureDescription } from "../../crypto/pkcs7.js";
 import { disassembleLines, formatInsnListing } from "../../insn/disasm.js";
 import { decodeInsns } from "../../insn/insn.js";
 import { type MetadataLayout, metadataLayout } from "../../loader/metadata_layout.js";
-import type { LightSkeleton } from "../../skeleton/index.js";
+import { type LightSkeleton, loaderExclHash } from "../../skeleton/index.js";
 import { MalformedInputError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { hostOverrides, readInsns, readSkeleton } from "../inputs.js";
@@ -92,7 +91,7 @@ export function runInspect(io: CliIo, path: string, o: InspectOptions): CliOutco
     skel = readSkeleton(path);
     insns = skel.insns;
   } else insns = readInsns(path);
-  const sha = new Uint8Array(createHash("sha256").update(insns).digest());
+  const sha = loaderExclHash(insns);
   const exclHashMatches = skel?.exclHash ? Buffer.compare(sha, skel.exclHash) === 0 : null;
   const layout = skel ? metadataLayout(insns, skel.data) : null;
   const signature = skel?.signature ? signatureSection(path, skel.signature) : null;

@@ -5,14 +5,13 @@
  * installed socket filter once on a 64-byte packet.
  */
 import { HostBackend } from "../../host/backend.js";
-import { ModelKernel } from "../../kernel/kernel.js";
 import { describeInstalled, type Installed } from "../../loader/installed.js";
 import { type LoadedSkeleton, loadAndRun } from "../../loader/load_and_run.js";
 import { type RecordedVerdict, VerdictRecorder } from "../../lsm/verdict_recorder.js";
 import type { BpfBackend } from "../../uapi/backend.js";
 import { Bpf } from "../../uapi/bpf.js";
 import { KeySpec } from "../../uapi/constants.js";
-import { installInterpreter } from "../../vm/index.js";
+import { createModelKernel } from "../../vm/index.js";
 import { UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { readCertificate, readSkeleton } from "../inputs.js";
@@ -34,8 +33,7 @@ interface Session {
 
 function openBackend(kind: string): Session {
   if (kind === "model") {
-    const kernel = new ModelKernel({ profile: "v2" });
-    installInterpreter(kernel);
+    const kernel = createModelKernel({ profile: "v2" });
     const recorder = new VerdictRecorder(kernel.lsm);
     return { backend: kernel.spawn(), recorder, dispose: () => recorder.dispose() };
   }
