@@ -139,6 +139,14 @@ export function signedLoaderSuite(makeTarget: () => Target): void {
       bpf = new Bpf(target.backend);
     };
 
+    /** A junk-signed load with `mapFd` in fd_array is refused with `errno` (v2: before the signature). */
+    const expectFdArrayRejected = (t: TestContext, mapFd: number, errno: number, msg: string) => {
+      const r = loadLoader(bpf, f.insns, mapFd, JUNK_SIG, KeySpec.SESSION_KEYRING, 1);
+      // mainline checks the signature before fd_array: a target that cannot verify stops there
+      if (!stopIfUnverifiable(t, target, r)) assert.equal(r.fd, errno, msg);
+      closeAll(bpf, r.fd, mapFd);
+    };
+
     /**
      * loadtime_verify(): sign insns || metadata with the session key, load the gen_hash loader
      * signed with its exclusive frozen metadata map folded in (fd_array_cnt = 1), run it, and
@@ -201,14 +209,12 @@ export function signedLoaderSuite(makeTarget: () => Target): void {
         value_size: f.blob.length,
         max_entries: 1,
       });
-      const r = loadLoader(bpf, f.insns, mapFd, JUNK_SIG, KeySpec.SESSION_KEYRING, 1);
-      // mainline checks the signature before fd_array: a target that cannot verify stops there
-      if (stopIfUnverifiable(t, target, r)) {
-        closeAll(bpf, mapFd);
-        return;
-      }
-      assert.equal(r.fd, -Errno.EPERM, "non-exclusive map in signed fd_array rejected");
-      closeAll(bpf, r.fd, mapFd);
+      expectFdArrayRejected(
+        t,
+        mapFd,
+        -Errno.EPERM,
+        "non-exclusive map in signed fd_array rejected",
+      );
     });
 
     sub("signed_nonarray_fd_array_rejected", (t) => {
@@ -221,14 +227,7 @@ export function signedLoaderSuite(makeTarget: () => Target): void {
         max_entries: 1,
         excl_prog_hash: f.excl,
       });
-      const r = loadLoader(bpf, f.insns, mapFd, JUNK_SIG, KeySpec.SESSION_KEYRING, 1);
-      // mainline checks the signature before fd_array: a target that cannot verify stops there
-      if (stopIfUnverifiable(t, target, r)) {
-        closeAll(bpf, mapFd);
-        return;
-      }
-      assert.equal(r.fd, -Errno.EINVAL, "non-array map in signed fd_array rejected");
-      closeAll(bpf, r.fd, mapFd);
+      expectFdArrayRejected(t, mapFd, -Errno.EINVAL, "non-array map in signed fd_array rejected");
     });
 
     sub("signed_btf_fd_array_rejected", (t) => {
