@@ -44,7 +44,7 @@ function mips(code: Uint8Array, memory?: () => KernelMemory): string {
 }
 
 function loaderMs(prog: string, signed: boolean): string {
-  const dir = join(process.env.BPFSIGN_VECTORS ?? "../shared/vectors", prog);
+  const dir = join(process.env.BPFSIGN_VECTORS ?? "test/fixtures/vectors", prog);
   const insns = new Uint8Array(
     readFileSync(join(dir, signed ? "insns.signed.bin" : "insns.unsigned.bin")),
   );
@@ -125,9 +125,9 @@ export function run(): void {
   console.log(row(["tight ALU loop (add/xor/lsh/sub/jne)", mips(alu)], w));
   console.log(row(["stack store/load loop", mips(stack)], w));
   console.log(row(["map value + stack load/store loop", mips(mapLoop, withValue)], w));
-  const vectors = join(process.env.BPFSIGN_VECTORS ?? "../shared/vectors", "prog_a");
+  const vectors = join(process.env.BPFSIGN_VECTORS ?? "test/fixtures/vectors", "prog_a");
   if (!existsSync(vectors)) {
-    console.log("vector loaders: skipped (../shared/vectors not found; set BPFSIGN_VECTORS)");
+    console.log("vector loaders: skipped (test/fixtures/vectors not found; set BPFSIGN_VECTORS)");
     return;
   }
   console.log("\nload + run of the vector loaders on createModelKernel() (median of 20)");

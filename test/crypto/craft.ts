@@ -5,21 +5,14 @@
  */
 
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { der, encodeOid, Tag, tlv } from "../../src/crypto/asn1.js";
 import { OID } from "../../src/crypto/oid.js";
 import { parseX509, type X509Certificate } from "../../src/crypto/x509.js";
+import { VECTORS_DIR } from "../support/vectors.js";
 
-/**
- * The shared vectors: $BPFSIGN_VECTORS, else shared/vectors beside the repository (this file
- * runs from dist/test/crypto/), else /work/shared/vectors.
- */
-export const VECTORS = ((): string => {
-  if (process.env.BPFSIGN_VECTORS) return process.env.BPFSIGN_VECTORS;
-  const beside = fileURLToPath(new URL("../../../../shared/vectors", import.meta.url));
-  return existsSync(beside) ? beside : "/work/shared/vectors";
-})();
+/** The loader vectors (test/fixtures/vectors, or $BPFSIGN_VECTORS). */
+export const VECTORS = VECTORS_DIR;
 
 export interface VectorKey {
   readonly name: "rsa2048" | "rsa3072" | "ecp256";

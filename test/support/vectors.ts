@@ -1,6 +1,6 @@
 /**
- * Access to the shared loader vectors: `../shared/vectors` beside the repository (where CI and
- * every developer machine have them), or $BPFSIGN_VECTORS.
+ * Access to the loader vectors: the copy committed in `test/fixtures/vectors`, or
+ * $BPFSIGN_VECTORS (e.g. `../shared/vectors`, as a cross-check of the copy).
  */
 
 import { existsSync, readFileSync } from "node:fs";
@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 /** The repository root (this file runs as dist/test/support/vectors.js). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL("../../../", import.meta.url)));
 
-export const VECTORS_DIR = process.env.BPFSIGN_VECTORS ?? resolve(REPO_ROOT, "../shared/vectors");
+export const VECTORS_DIR =
+  process.env.BPFSIGN_VECTORS ?? resolve(REPO_ROOT, "test/fixtures/vectors");
 
 /** `false` when the vectors are present, else the reason to skip (for `test(name, { skip })`). */
 export const skipVectors: string | false = existsSync(join(VECTORS_DIR, "prog_a"))
