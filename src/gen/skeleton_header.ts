@@ -34,6 +34,18 @@
  * Names are taken as bytes, as bpftool does: each string of the description is encoded as UTF-8,
  * truncated and sanitised byte by byte (a non-ASCII character becomes one `_` per byte), and the
  * header is returned as bytes.
+ *
+ * What the caller computes (libbpf's part, not bpftool's): the map list in libbpf's order
+ * (`.maps` maps, then global-data sections in ELF order, then `.kconfig`; inner-map templates are
+ * not in it) with `bpf_map__name()` (the section name for `.data.*`/`.rodata.*`, else the
+ * object-name prefix + section name); the map flags, in particular libbpf's `BPF_F_MMAPABLE`
+ * rule (in the v2 libbpf: only when the section's DATASEC has a non-static variable, so never
+ * without BTF and never for `.rodata.str1.1`; libbpf 1.1 set it on every global-data map) and
+ * `BPF_F_RDONLY_PROG` for `.rodata*` and `.kconfig`; each map's image after the load (kconfig
+ * values filled in); DATASEC variables with libbpf's fixed-up offsets (from the symbols; for
+ * `.kconfig` libbpf's own extern layout), sorted by offset; `btf__align_of`,
+ * `btf__resolve_size` and the declaration text of each variable. Everything else (identifiers,
+ * matching DATASECs to maps, padding, mmap sizes, attach lines) is done here.
  */
 
 import { encodedLiteralBound, encodeLiteralInto } from "../skeleton/literal.js";
