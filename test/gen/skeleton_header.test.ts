@@ -589,6 +589,37 @@ describe("struct_ops shadow types (v2)", () => {
       ),
     );
   });
+  test("the v2 bpftool's own output up to where it crashes (stops.v2.partial.txt)", () => {
+    const want = readFileSync(join(FIXTURES, "stops.v2.partial.txt"));
+    const spec = base({
+      name: "stops",
+      maps: [
+        {
+          name: "dummy",
+          internal: false,
+          type: 26,
+          mapFlags: 0,
+          valueSize: 16,
+          maxEntries: 1,
+          initialValue: null,
+          structOps: {
+            typeName: "bpf_dummy_ops",
+            typeSize: 16,
+            members: [
+              { kind: "funcptr", name: "test_1", bitOffset: 0 },
+              { kind: "scalar", name: "flags", bitOffset: 64, decl: "int flags", size: 4 },
+            ],
+          },
+        },
+      ],
+      progs: [
+        { name: "test_1", sectionName: "struct_ops/test_1", type: 27, expectedAttachType: 0 },
+      ],
+      btf: { datasecs: [] },
+    });
+    const got = writeLightSkeleton(spec);
+    assert.equal(latin1(got.subarray(0, want.length)), latin1(want));
+  });
   test("without BTF no shadow; 7.1 has neither the shadow nor the link field", () => {
     const noBtf = text(base({ maps: [structOps] }));
     assert.ok(!noBtf.includes("struct_ops;"));
