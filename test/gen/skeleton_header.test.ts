@@ -589,7 +589,7 @@ describe("struct_ops shadow types (v2)", () => {
       ),
     );
   });
-  test("the v2 bpftool's own output up to where it crashes (stops.v2.partial.txt)", () => {
+  test("both bpftools' own output up to where they crash (stops.*.partial.txt)", () => {
     const want = readFileSync(join(FIXTURES, "stops.v2.partial.txt"));
     const spec = base({
       name: "stops",
@@ -619,6 +619,9 @@ describe("struct_ops shadow types (v2)", () => {
     });
     const got = writeLightSkeleton(spec);
     assert.equal(latin1(got.subarray(0, want.length)), latin1(want));
+    const old = readFileSync(join(FIXTURES, "stops.7.1.partial.txt"));
+    const got71 = writeLightSkeleton({ ...spec, flavor: "bpftool-7.1" });
+    assert.equal(latin1(got71.subarray(0, old.length)), latin1(old));
   });
   test("without BTF no shadow; 7.1 has neither the shadow nor the link field", () => {
     const noBtf = text(base({ maps: [structOps] }));
