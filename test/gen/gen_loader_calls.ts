@@ -52,35 +52,38 @@ export type GenCall =
 export function applyCall(gen: BpfGen, c: GenCall): void {
   switch (c.op) {
     case "init":
-      return gen.init(c.nrProgs, c.nrMaps);
+      gen.init(c.nrProgs, c.nrMaps);
+      return;
     case "loadBtf":
-      return gen.loadBtf(c.raw);
+      gen.loadBtf(c.raw);
+      return;
     case "mapCreate":
-      return gen.mapCreate(
-        c.mapType,
-        c.name,
-        c.keySize,
-        c.valueSize,
-        c.maxEntries,
-        c.attr,
-        c.mapIdx,
-      );
+      gen.mapCreate(c.mapType, c.name, c.keySize, c.valueSize, c.maxEntries, c.attr, c.mapIdx);
+      return;
     case "mapUpdateElem":
-      return gen.mapUpdateElem(c.mapIdx, c.value);
+      gen.mapUpdateElem(c.mapIdx, c.value);
+      return;
     case "mapFreeze":
-      return gen.mapFreeze(c.mapIdx);
+      gen.mapFreeze(c.mapIdx);
+      return;
     case "populateOuterMap":
-      return gen.populateOuterMap(c.outerMapIdx, c.slot, c.innerMapIdx);
+      gen.populateOuterMap(c.outerMapIdx, c.slot, c.innerMapIdx);
+      return;
     case "recordAttachTarget":
-      return gen.recordAttachTarget(c.name, c.attachType);
+      gen.recordAttachTarget(c.name, c.attachType);
+      return;
     case "recordExtern":
-      return gen.recordExtern(c.name, c.isWeak, c.isTypeless, c.isLd64, c.kind, c.insnIdx);
+      gen.recordExtern(c.name, c.isWeak, c.isTypeless, c.isLd64, c.kind, c.insnIdx);
+      return;
     case "recordReloCore":
-      return gen.recordReloCore(c.relo);
+      gen.recordReloCore(c.relo);
+      return;
     case "progLoad":
-      return gen.progLoad(c.progType, c.name, c.license, c.insns, c.attr, c.progIdx);
+      gen.progLoad(c.progType, c.name, c.license, c.insns, c.attr, c.progIdx);
+      return;
     case "finish":
-      return gen.finish(c.nrProgs, c.nrMaps);
+      gen.finish(c.nrProgs, c.nrMaps);
+      return;
   }
 }
 
