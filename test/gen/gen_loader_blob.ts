@@ -52,14 +52,36 @@ function isZero(b: Uint8Array): boolean {
   return b.every((x) => x === 0);
 }
 
+/** Target-order instructions back to host order (bpf_insn_bswap is its own inverse). */
+function hostInsns(b: Uint8Array, swapped: boolean): Uint8Array {
+  if (!swapped) return b;
+  for (let p = 0; p < b.length; p += 8) {
+    b[p + 1] = ((b[p + 1] & 0x0f) << 4) | (b[p + 1] >> 4);
+    b.subarray(p + 2, p + 4).reverse();
+    b.subarray(p + 4, p + 8).reverse();
+  }
+  return b;
+}
+
+/** Undo libbpf's u32 swap of the first `bytes` bytes of an info array. */
+function hostWords(b: Uint8Array, bytes: number, swapped: boolean): Uint8Array {
+  if (!swapped) return b;
+  for (let p = 0; p + 4 <= Math.min(bytes, b.length); p += 4) b.subarray(p, p + 4).reverse();
+  return b;
+}
+
 export class BlobDecodeError extends Error {
   readonly code = "TEST_BLOB_DECODE";
 }
 
 /** Decode `data` into its records and the calls that made it. */
-export function decodeBlob(data: Uint8Array): { calls: GenCall[]; layout: BlobLayout } {
+export function decodeBlob(
+  data: Uint8Array,
+  opts: { swapped?: boolean } = {},
+): { calls: GenCall[]; layout: BlobLayout } {
+  const le = !opts.swapped;
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const u32 = (off: number) => dv.getUint32(off, true);
+  const u32 = (off: number) => dv.getUint32(off, le);
   const fail = (off: number, what: string): never => {
     throw new BlobDecodeError(`blob offset ${off}: ${what}`);
   };
@@ -68,7 +90,7 @@ export function decodeBlob(data: Uint8Array): { calls: GenCall[]; layout: BlobLa
   let p = FD_ARRAY_SZ;
 
   // raw BTF: header says how long it is
-  if (dv.getUint16(p, true) !== BTF_MAGIC) fail(p, "no BTF magic");
+  if (dv.getUint16(p, le) !== BTF_MAGIC) fail(p, "no BTF magic");
   const hdrLen = u32(p + 4);
   const btfSize = hdrLen + Math.max(u32(p + 8) + u32(p + 12), u32(p + 16) + u32(p + 20));
   const btfOff = p;
@@ -105,7 +127,7 @@ export function decodeBlob(data: Uint8Array): { calls: GenCall[]; layout: BlobLa
         btfKeyTypeId: u32(p + MC.btf_key_type_id.off),
         btfValueTypeId: u32(p + MC.btf_value_type_id.off),
         mapFlags,
-        mapExtra: dv.getBigUint64(p + MC.map_extra.off, true),
+        mapExtra: dv.getBigUint64(p + MC.map_extra.off, le),
         numaNode: u32(p + MC.numa_node.off),
         mapIfindex: u32(p + MC.map_ifindex.off),
       }),
@@ -179,16 +201,16 @@ export function decodeBlob(data: Uint8Array): { calls: GenCall[]; layout: BlobLa
       progType: u32(a + PL.prog_type.off),
       name,
       license,
-      insns: data.slice(insnsOff, insnsOff + 8 * insnCnt),
+      insns: hostInsns(data.slice(insnsOff, insnsOff + 8 * insnCnt), !le),
       attr: progAttr({
         expectedAttachType: u32(a + PL.expected_attach_type.off),
         progFlags: u32(a + PL.prog_flags.off),
         progIfindex: u32(a + PL.prog_ifindex.off),
         attachBtfId: u32(a + PL.attach_btf_id.off),
-        funcInfo: data.slice(funcInfoOff, funcInfoOff + fiCnt * fiRec),
+        funcInfo: hostWords(data.slice(funcInfoOff, funcInfoOff + fiCnt * fiRec), fiCnt * 8, !le),
         funcInfoCnt: fiCnt,
         funcInfoRecSize: fiRec,
-        lineInfo: data.slice(lineInfoOff, lineInfoOff + liCnt * liRec),
+        lineInfo: hostWords(data.slice(lineInfoOff, lineInfoOff + liCnt * liRec), liCnt * 16, !le),
         lineInfoCnt: liCnt,
         lineInfoRecSize: liRec,
       }),
