@@ -110,16 +110,23 @@ export const GEN_ERRORS = {
 } as const;
 export type GenErrorCode = keyof typeof GEN_ERRORS;
 
-/** A generation failure: `code` is stable, `errno` is the positive errno libbpf would return. */
+/**
+ * A generation failure. `code` and `errno` describe the first failure (what libbpf latched
+ * first, and warned about); `finishErrno` is what libbpf's bpf_gen__finish() returns, which can
+ * differ because later failures overwrite `gen->error` (a map-order or too-many-maps failure
+ * leaves the map count short, and finish then reports its count mismatch, EFAULT).
+ */
 export class GenLoaderError extends Error {
   override readonly name = "GenLoaderError";
   readonly code: GenErrorCode;
   readonly errno: number;
+  finishErrno: number;
 
   constructor(code: GenErrorCode, message: string) {
     super(message);
     this.code = code;
     this.errno = GEN_ERRORS[code];
+    this.finishErrno = this.errno;
   }
 }
 
@@ -349,8 +356,10 @@ export class BpfGen {
 
   // ---- buffers ------------------------------------------------------------------------------
 
+  /** Latch a failure: the first one is kept, later ones only change what finish returns. */
   private fail(code: GenErrorCode, what: string): void {
-    this.err = new GenLoaderError(code, `${this.objName}: gen_loader: ${what}`);
+    if (this.err) this.err.finishErrno = GEN_ERRORS[code];
+    else this.err = new GenLoaderError(code, `${this.objName}: gen_loader: ${what}`);
   }
 
   private insnBytes(): number {
