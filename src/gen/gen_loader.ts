@@ -349,6 +349,16 @@ export class BpfGen {
     return this.published.data;
   }
 
+  /** Bytes in the data blob so far (libbpf's `data_cur - data_start`). */
+  get dataSize(): number {
+    return this.blobLen;
+  }
+
+  /** Bytes of loader instructions so far (libbpf's `insn_cur - insn_start`). */
+  get insnSize(): number {
+    return this.insnBytes();
+  }
+
   /** The latched error, if any (libbpf's `gen->error`). */
   get error(): GenLoaderError | null {
     return this.err;

@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import fc from "fast-check";
@@ -25,6 +25,7 @@ import {
 import { edgeCases } from "./gen_loader_cases.js";
 import { digest, type Outcome, readCorpus } from "./gen_loader_corpus.js";
 import { harnessMissing, runLibbpf } from "./gen_loader_harness.js";
+import { parseTrace } from "./gen_loader_trace.js";
 
 const prog_a = "prog_a";
 
@@ -243,3 +244,69 @@ test("property: every loader decodes, jumps land inside, ld_imm64 pairs are whol
     { numRuns: 200 },
   );
 });
+
+// ---- real libbpf traces (reftool's gen-trace over the bpf/gen corpus) ----------------------
+
+const TRACES = join(FIXTURES, "traces");
+const REF_TRACES = "/work/ref/trace";
+const traceOutputs = new Map(
+  readFileSync(join(TRACES, "outputs.txt"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [base, , insns, , data] = l.split(" ");
+      return [base, { insns, data }] as const;
+    }),
+);
+const traceFiles = readdirSync(TRACES)
+  .filter((f) => f.endsWith(".trace.txt"))
+  .sort();
+
+test("traces: the committed set covers every object in both modes", () => {
+  assert.ok(traceFiles.length >= 32, `${traceFiles.length} traces`);
+  for (const f of traceFiles) {
+    const base = f.replace(".trace.txt", "");
+    const t = parseTrace(readFileSync(join(TRACES, f), "utf8"), f);
+    assert.equal(
+      t.result.err === 0,
+      traceOutputs.has(base),
+      `${base} has outputs iff it succeeded`,
+    );
+  }
+});
+
+for (const f of traceFiles) {
+  const base = f.replace(".trace.txt", "");
+  test(`trace ${base}: every call replayed, state equal at each call, output byte-identical`, () => {
+    const t = parseTrace(readFileSync(join(TRACES, f), "utf8"), f);
+    const gen = new BpfGen({ genHash: t.genHash, objName: t.object });
+    t.lines.forEach((l, i) => {
+      if (l.fn !== "init") {
+        const at = `${f} line ${i + 2} (${l.fn})`;
+        assert.equal(gen.dataSize, l.dataOff, `${at}: data_off`);
+        assert.equal(gen.insnSize, l.insnOff, `${at}: insn_off`);
+        assert.equal(gen.error ? -gen.error.finishErrno : 0, l.error, `${at}: error`);
+      }
+      if (l.call) applyCall(gen, l.call);
+    });
+    const want = traceOutputs.get(base);
+    if (t.result.err !== 0) {
+      // generation stopped outside gen_loader (extern resolution, prog-array slots): no finish
+      assert.equal(want, undefined);
+      assert.ok(!t.lines.some((l) => l.fn === "finish"));
+      assert.throws(() => gen.insns, /has not finished/);
+      return;
+    }
+    assert.ok(want, `${base} in outputs.txt`);
+    assert.equal(gen.insns.length, t.result.insnsSz);
+    assert.equal(gen.data.length, t.result.dataSz);
+    assert.equal(digest(gen.insns), want.insns, "insns sha256");
+    assert.equal(digest(gen.data), want.data, "data sha256");
+    const ref = join(REF_TRACES, `${base}.insns.bin`);
+    if (existsSync(ref)) {
+      assert.equal(firstDiff(gen.insns, new Uint8Array(readFileSync(ref))), "equal");
+      const refData = new Uint8Array(readFileSync(join(REF_TRACES, `${base}.data.bin`)));
+      assert.equal(firstDiff(gen.data, refData), "equal");
+    }
+  });
+}
