@@ -107,6 +107,10 @@ export const GEN_ERRORS = {
   GEN_COUNT_MISMATCH: 14,
   /** prefix + attach target name do not fit 128 bytes with the NUL (-ENOSPC) */
   GEN_ATTACH_NAME_TOO_LONG: 28,
+  /** not libbpf's: a numeric argument that is not an integer in the 32-bit range (EINVAL) */
+  GEN_BAD_ARGUMENT: 22,
+  /** not libbpf's: insns/data read before a successful finish() (EINVAL) */
+  GEN_NOT_FINISHED: 22,
 } as const;
 export type GenErrorCode = keyof typeof GEN_ERRORS;
 
@@ -339,14 +343,33 @@ export class BpfGen {
 
   /** The loader program (`gen_loader_opts.insns`), target byte order; set by finish(). */
   get insns(): Uint8Array {
-    if (!this.published) throw new Error(`${this.objName}: gen_loader has not finished`);
+    if (!this.published) throw this.notFinished();
     return this.published.insns;
   }
 
   /** The data blob (`gen_loader_opts.data`); set by finish(). */
   get data(): Uint8Array {
-    if (!this.published) throw new Error(`${this.objName}: gen_loader has not finished`);
+    if (!this.published) throw this.notFinished();
     return this.published.data;
+  }
+
+  private notFinished(): GenLoaderError {
+    return new GenLoaderError(
+      "GEN_NOT_FINISHED",
+      `${this.objName}: gen_loader has not finished${this.err ? ` (${this.err.message})` : ""}`,
+    );
+  }
+
+  /** Numeric arguments must be integers a C int or __u32 can hold. */
+  private args(call: string, values: Record<string, number>): void {
+    for (const [name, v] of Object.entries(values)) {
+      if (!Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) {
+        throw new GenLoaderError(
+          "GEN_BAD_ARGUMENT",
+          `${this.objName}: gen_loader ${call}: ${name} ${v} is not a 32-bit integer`,
+        );
+      }
+    }
   }
 
   /** Bytes in the data blob so far (libbpf's `data_cur - data_start`). */
@@ -426,8 +449,9 @@ export class BpfGen {
     view.setBigUint64(off, BigInt.asUintN(64, v), !this.swapped);
   }
 
+  /** Blob offset of fd_array slot `index` (a C int, so it wraps like libbpf's). */
   private fdArrayOff(index: number): number {
-    return this.fdArray + index * 4;
+    return (this.fdArray + index * 4) | 0;
   }
 
   // ---- instruction idioms ------------------------------------------------------------------
@@ -541,6 +565,7 @@ export class BpfGen {
 
   /** bpf_gen__init: reserve the fd_array area, emit the prologue and the cleanup block. */
   init(nrProgs: number, nrMaps: number): void {
+    this.args("init", { nrProgs, nrMaps });
     this.fdArray = this.addData(null, MAX_FD_ARRAY_SZ * 4);
     this.emit(mov64Reg(R6, R1));
     // zero the stack area: probe_read_kernel(r10 - 136, 136, NULL) fails and clears it
@@ -593,6 +618,18 @@ export class BpfGen {
     attr: MapCreateAttr,
     mapIdx: number,
   ): void {
+    this.args("map_create", {
+      mapType,
+      keySize,
+      valueSize,
+      maxEntries,
+      mapIdx,
+      btfKeyTypeId: attr.btfKeyTypeId,
+      btfValueTypeId: attr.btfValueTypeId,
+      mapFlags: attr.mapFlags,
+      numaNode: attr.numaNode,
+      mapIfindex: attr.mapIfindex,
+    });
     const size = MAP_CREATE_ATTR_SZ;
     const L = MapCreateLayout;
     const a = this.attr(size);
@@ -645,6 +682,7 @@ export class BpfGen {
 
   /** bpf_gen__map_update_elem: key 0 of an internal map (.data, .rodata, .bss, .kconfig). */
   mapUpdateElem(mapIdx: number, value: Uint8Array): void {
+    this.args("map_update_elem", { mapIdx });
     const size = MAP_UPDATE_ATTR_SZ;
     const valueSize = value.length;
     const valueOff = this.addData(value);
@@ -675,6 +713,7 @@ export class BpfGen {
 
   /** bpf_gen__map_freeze */
   mapFreeze(mapIdx: number): void {
+    this.args("map_freeze", { mapIdx });
     const size = MAP_FREEZE_ATTR_SZ;
     const attr = this.addData(null, size);
     this.blob2blob(attr + MapFreezeAttr.map_fd.off, 4, this.fdArrayOff(mapIdx));
@@ -685,6 +724,7 @@ export class BpfGen {
 
   /** bpf_gen__populate_outer_map: outer[slot] = fd of map `innerMapIdx`. */
   populateOuterMap(outerMapIdx: number, slot: number, innerMapIdx: number): void {
+    this.args("populate_outer_map", { outerMapIdx, slot, innerMapIdx });
     const size = MAP_UPDATE_ATTR_SZ;
     const k = this.attr(4);
     this.put32(k.view, 0, slot);
@@ -700,6 +740,7 @@ export class BpfGen {
 
   /** bpf_gen__record_attach_target: the next program looks up its kernel attach target. */
   recordAttachTarget(name: string, attachType: number): void {
+    this.args("record_attach_target", { attachType });
     let prefix = "";
     let kind = BTF_KIND_FUNC;
     if (attachType === BPF_TRACE_RAW_TP) {
@@ -752,11 +793,13 @@ export class BpfGen {
     kind: number,
     insnIdx: number,
   ): void {
+    this.args("record_extern", { kind, insnIdx });
     this.relos.push({ name, isWeak, isTypeless, isLd64, kind, insnIdx });
   }
 
   /** bpf_gen__record_relo_core: a CO-RE relocation the kernel applies to the next program. */
   recordReloCore(relo: CoreRelo): void {
+    this.args("record_relo_core", { ...relo });
     this.coreRelos.push({ ...relo });
   }
 
@@ -933,7 +976,7 @@ export class BpfGen {
 
   private emitRelos(insnsOff: number): void {
     for (const relo of this.relos) {
-      const insn = insnsOff + INSN_SZ * relo.insnIdx;
+      const insn = (insnsOff + INSN_SZ * relo.insnIdx) | 0;
       this.ldBlob(R8, insn);
       if (relo.isLd64) {
         if (relo.isTypeless) this.reloKsymTypeless(relo, insn);
@@ -968,6 +1011,17 @@ export class BpfGen {
     attr: ProgLoadAttr,
     _progIdx: number,
   ): void {
+    this.args("prog_load", {
+      progType,
+      expectedAttachType: attr.expectedAttachType,
+      progFlags: attr.progFlags,
+      progIfindex: attr.progIfindex,
+      attachBtfId: attr.attachBtfId,
+      funcInfoCnt: attr.funcInfoCnt,
+      funcInfoRecSize: attr.funcInfoRecSize,
+      lineInfoCnt: attr.lineInfoCnt,
+      lineInfoRecSize: attr.lineInfoRecSize,
+    });
     const L = ProgLoadLayout;
     const size = PROG_LOAD_ATTR_SZ;
     const insnCnt = Math.floor(insns.length / INSN_SZ);
@@ -1049,6 +1103,7 @@ export class BpfGen {
 
   /** bpf_gen__finish: the epilogue, then publish (or throw the latched error). */
   finish(nrProgs: number, nrMaps: number): void {
+    this.args("finish", { nrProgs, nrMaps });
     if (nrProgs < this.nrProgs || nrMaps !== this.nrMaps) {
       this.fail(
         "GEN_COUNT_MISMATCH",

@@ -20,6 +20,7 @@ import {
   type GenCall,
   type GenOpts,
   mapAttr,
+  progAttr,
   replay,
 } from "./gen_loader_calls.js";
 import { edgeCases } from "./gen_loader_cases.js";
@@ -310,3 +311,51 @@ for (const f of traceFiles) {
     }
   });
 }
+
+// ---- arguments ------------------------------------------------------------------------------
+
+test("arguments that are not 32-bit integers are refused with GEN_BAD_ARGUMENT", () => {
+  const gen = new BpfGen({ genHash: false, objName: "args.bpf.o" });
+  gen.init(1, 1);
+  for (const bad of [Number.NaN, 1.5, 2 ** 32, -(2 ** 31) - 1]) {
+    assert.throws(
+      () => gen.mapCreate(2, "m", 4, bad, 1, mapAttr(), 0),
+      (e: unknown) =>
+        e instanceof GenLoaderError &&
+        e.code === "GEN_BAD_ARGUMENT" &&
+        e.errno === 22 &&
+        /args\.bpf\.o: gen_loader map_create: valueSize/.test(e.message),
+    );
+  }
+  assert.throws(() => gen.recordExtern("k", false, false, false, 12, Number.NaN), {
+    code: "GEN_BAD_ARGUMENT",
+  });
+  assert.throws(() => gen.insns, { code: "GEN_NOT_FINISHED" });
+});
+
+test("property: 32-bit arguments anywhere never crash with anything but a GenLoaderError", () => {
+  const i32 = fc.oneof(
+    fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }),
+    fc.constantFrom(-1, 0, 1, 0x7fff, 0x8000, 0x7fffffff, 0xffffffff),
+  );
+  fc.assert(
+    fc.property(fc.array(i32, { minLength: 12, maxLength: 12 }), fc.boolean(), (v, genHash) => {
+      const gen = new BpfGen({ genHash, logLevel: v[11] & 1 });
+      try {
+        gen.init(v[0] & 0xff, v[1] & 0xff);
+        gen.mapCreate(v[2], "m", v[3], v[4], v[5], mapAttr({ mapFlags: v[6] }), v[7]);
+        gen.mapUpdateElem(v[7], new Uint8Array(v[8] & 0x3f));
+        gen.mapFreeze(v[8]);
+        gen.populateOuterMap(v[9], v[10], v[2]);
+        gen.recordAttachTarget("t", v[3]);
+        gen.recordExtern("k", v[4] < 0, v[5] < 0, v[6] < 0, v[9], v[10]);
+        gen.recordReloCore({ insnOff: v[0], typeId: v[1], accessStrOff: v[2], kind: v[3] });
+        gen.progLoad(v[4], "p", "GPL", new Uint8Array(16), progAttr({ attachBtfId: v[5] }), 0);
+        gen.finish(v[0] & 0xff, v[1] & 0xff);
+      } catch (e) {
+        assert.ok(e instanceof GenLoaderError, String(e));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
