@@ -359,3 +359,38 @@ test("property: 32-bit arguments anywhere never crash with anything but a GenLoa
     { numRuns: 300 },
   );
 });
+
+const TRACES_BE = join(FIXTURES, "traces_be");
+const beOutputs = new Map(
+  readFileSync(join(TRACES_BE, "outputs.txt"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [base, , insns, , data] = l.split(" ");
+      return [base, { insns, data }] as const;
+    }),
+);
+
+for (const f of readdirSync(TRACES_BE).filter((f) => f.endsWith(".trace.txt"))) {
+  const obj = f.replace(".unsigned.trace.txt", "");
+  test(`big-endian trace ${obj}: swappedEndian replay equals libbpf's cross-endian loader (both modes)`, () => {
+    const t = parseTrace(readFileSync(join(TRACES_BE, f), "utf8"), f);
+    for (const [mode, genHash] of [
+      ["unsigned", false],
+      ["signed", true],
+    ] as const) {
+      const gen = new BpfGen({ genHash, swappedEndian: true, objName: t.object });
+      t.lines.forEach((l, i) => {
+        if (!genHash && l.fn !== "init") {
+          assert.equal(gen.dataSize, l.dataOff, `${f} line ${i + 2}: data_off`);
+          assert.equal(gen.insnSize, l.insnOff, `${f} line ${i + 2}: insn_off`);
+        }
+        if (l.call) applyCall(gen, l.call);
+      });
+      const want = beOutputs.get(`${obj}.${mode}`);
+      assert.ok(want, `${obj}.${mode} in outputs.txt`);
+      assert.equal(digest(gen.insns), want.insns, `${mode} insns`);
+      assert.equal(digest(gen.data), want.data, `${mode} data`);
+    }
+  });
+}
