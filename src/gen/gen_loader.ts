@@ -518,12 +518,13 @@ export class BpfGen {
    * bpf_trace_printk() of a message and up to two registers (only with a log level). `text` is
    * the message after printf formatting; `regs` the registers its `%d`s print.
    */
-  private debug(reg1: number, reg2: number, text: string, formattedLen = utf8.encode(text).length) {
+  private debug(reg1: number, reg2: number, text: string): void {
     if (!this.logLevel) return;
-    let buf = utf8.encode(text);
-    if (buf.length > 1023) buf = buf.subarray(0, 1023);
+    // libbpf formats into a 1024-byte buffer and appends " r=%d" only when that fits
+    const full = utf8.encode(text);
+    const buf = full.length > 1023 ? full.subarray(0, 1023) : full;
     let msg = buf;
-    if (formattedLen < 1024 - 7 && reg1 >= 0 && reg2 < 0) {
+    if (full.length < 1024 - 7 && reg1 >= 0 && reg2 < 0) {
       msg = new Uint8Array(buf.length + 5);
       msg.set(buf);
       msg.set(utf8.encode(" r=%d"), buf.length);

@@ -150,7 +150,7 @@ test("differential: random call sequences give libbpf's bytes (both modes, both 
 for (const c of edgeCases()) {
   test(`edge case: ${c.name}`, () => {
     for (const genHash of [false, true]) {
-      const gen = new BpfGen({ genHash, objName: "edge.bpf.o" });
+      const gen = new BpfGen({ genHash, logLevel: c.logLevel ?? 0, objName: "edge.bpf.o" });
       let thrown: unknown;
       try {
         for (const call of c.calls) applyCall(gen, call);

@@ -50,6 +50,8 @@ function kfunc(name: string, insnIdx: number, isWeak = false): GenCall {
 export interface EdgeCase {
   name: string;
   calls: GenCall[];
+  /** bpf_gen__init's log_level (0 unless the case is about the debug output) */
+  logLevel?: number;
   /** null: finish publishes; else the code of the first failure and finish's errno */
   expect: null | { code: string; errno: number; finishErrno: number };
 }
@@ -176,5 +178,19 @@ export function edgeCases(): EdgeCase[] {
     ],
     expect: { code: "GEN_KFUNC_FD_INDEX", errno: 7, finishErrno: 7 },
   });
+  for (const len of [1005, 1011, 1030]) {
+    cases.push({
+      name: `log_level 1 with a ${len}-byte kfunc name (debug text near libbpf's 1024-byte buffer)`,
+      logLevel: 1,
+      calls: [
+        { op: "init", nrProgs: 1, nrMaps: 0 },
+        kfunc("k".repeat(len), 1),
+        kfunc("k".repeat(len), 2),
+        prog(0),
+        { op: "finish", nrProgs: 1, nrMaps: 0 },
+      ],
+      expect: null,
+    });
+  }
   return cases;
 }

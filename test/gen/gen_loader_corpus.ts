@@ -66,9 +66,10 @@ function writeCorpus(): void {
   ];
   for (const c of edgeCases()) {
     for (const genHash of [false, true]) {
-      const opts = { genHash };
+      const opts = { genHash, logLevel: c.logLevel ?? 0 };
       const o = outcome(c.calls, opts);
-      parts.push(`case ${c.name}\nopts ${genHash ? 1 : 0} 0\n${expectText(o)}\n`);
+      const init = `init ${opts.logLevel} 0 0`;
+      parts.push(`case ${c.name}\nopts ${genHash ? 1 : 0} 0\n${init}\n${expectText(o)}\n`);
     }
   }
   const samples = fc.sample(callSequence, { seed: 20261202, numRuns: 40 });
