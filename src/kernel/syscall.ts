@@ -40,10 +40,11 @@ import { BTF_MAX_SIZE, parseBtf } from "./btf.js";
 import { insnPrepareDump } from "./fixups.js";
 import { VerifierLog } from "./log.js";
 import { BpfMap, checkMapSpec } from "./map.js";
-import type { BpfFile } from "./process.js";
 import { BpfProg } from "./prog.js";
 import { bpfProgVerifySignatureMainline } from "./signature.js";
-import { bpfCheck, type SyscallCtx } from "./verifier.js";
+import type { SyscallCtx } from "./state.js";
+import type { BpfFile } from "./types.js";
+import { bpfCheck } from "./verifier.js";
 
 const ALLOWED_PROG_FLAGS =
   ProgFlag.STRICT_ALIGNMENT |
