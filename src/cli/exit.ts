@@ -95,7 +95,7 @@ export function getExitCode(outcome: CliOutcome): number {
       if (e instanceof MalformedInputError) return ExitCode.DATAERR;
       if (e instanceof UnsupportedError) return ExitCode.UNAVAILABLE;
       if (e instanceof OutputError) return ExitCode.CANTCREAT;
-      if (e instanceof BpfError) return kernelErrnoCode(e.code);
+      if (e instanceof BpfError) return kernelErrnoCode(e.errnoName);
       if (e instanceof KeyLoadError)
         return e.reason === "unsupported-key-type" ? ExitCode.UNAVAILABLE : ExitCode.DATAERR;
       if (e instanceof TrustedCertificateError)

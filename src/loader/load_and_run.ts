@@ -24,7 +24,10 @@ export const LoaderStep = {
 } as const;
 export type LoaderStepName = (typeof LoaderStep)[keyof typeof LoaderStep];
 
-/** A failed step of bpf_load_and_run(): the step's errstr, the errno and any verifier log. */
+/**
+ * A failed step of bpf_load_and_run(): the step's errstr, the errno and any verifier log. Its
+ * `code` is the BpfError code of the errno ("BPF_EKEYREJECTED"); `step` says which step failed.
+ */
 export class LoaderError extends BpfError {
   readonly step: LoaderStepName;
   constructor(step: LoaderStepName, errno: number, log = "") {

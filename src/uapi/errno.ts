@@ -60,24 +60,36 @@ export function isErr(ret: number): boolean {
 }
 
 /**
+ * The code of a BpfError: "BPF_" and the errno's name ("BPF_EACCES", "BPF_EKEYREJECTED"), or
+ * "BPF_E<number>" for an errno this table does not name. It is derived from the errno alone, so
+ * a caller may switch on it as on the errno itself.
+ */
+export type BpfErrorCode = `BPF_${ErrnoName}` | `BPF_E${number}`;
+
+/**
  * A failed bpf(), keyctl() or mmap() call: the errno by name and number, the command that failed
  * and the verifier log the kernel wrote (empty when none was asked for or none was written).
+ *
+ * `code` is "BPF_" + the errno name (see BpfErrorCode); `errnoName` is the bare name.
  */
 export class BpfError extends Error {
   override readonly name = "BpfError";
   readonly errno: number;
-  readonly code: string;
+  readonly code: BpfErrorCode;
+  /** The errno's name ("EACCES"), or "E<number>" when it has none here. */
+  readonly errnoName: string;
   readonly op: string;
   readonly log: string;
 
   constructor(op: string, errno: number, log = "", detail?: string) {
     const n = Math.abs(errno);
-    const code = errnoName(n);
+    const name = errnoName(n);
     const lastLine = log.trimEnd().split("\n").pop() ?? "";
     const tail = detail ?? (lastLine ? `: ${lastLine}` : "");
-    super(`${op} failed with ${code} (${n})${tail}`);
+    super(`${op} failed with ${name} (${n})${tail}`);
     this.errno = n;
-    this.code = code;
+    this.code = `BPF_${name}` as BpfErrorCode;
+    this.errnoName = name;
     this.op = op;
     this.log = log;
   }

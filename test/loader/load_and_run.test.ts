@@ -28,7 +28,8 @@ function expectStep(step: string, code: string) {
   return (e: unknown) => {
     assert.ok(e instanceof LoaderError, String(e));
     assert.equal(e.step, step);
-    assert.equal(e.code, code);
+    assert.equal(e.errnoName, code);
+    assert.equal(e.code, `BPF_${code}`);
     assert.match(e.message, new RegExp(`^bpf_load_and_run: ${step} failed with ${code}`));
     return true;
   };
