@@ -66,11 +66,30 @@ export function isErr(ret: number): boolean {
  */
 export type BpfErrorCode = `BPF_${ErrnoName}` | `BPF_E${number}`;
 
+/** The summary lines a verifier log ends with; they never say why a load failed. */
+const LOG_SUMMARY = /^(processed \d+ insns|verification time |stack depth |max_states_per_insn )/;
+
+/**
+ * The line of a verifier log that says why the load failed (cilium/ebpf's VerifierError idea):
+ * the last line that is not blank and not one of the statistics the verifier appends
+ * ("processed N insns …", "verification time …", "stack depth …"). Empty when there is none.
+ */
+export function verifierLogReason(log: string): string {
+  const lines = log.split("\n");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i].trim();
+    if (line && !LOG_SUMMARY.test(line)) return line;
+  }
+  return "";
+}
+
 /**
  * A failed bpf(), keyctl() or mmap() call: the errno by name and number, the command that failed
  * and the verifier log the kernel wrote (empty when none was asked for or none was written).
  *
- * `code` is "BPF_" + the errno name (see BpfErrorCode); `errnoName` is the bare name.
+ * `code` is "BPF_" + the errno name (see BpfErrorCode); `errnoName` is the bare name. When the
+ * call left a log, the message leads with the log line that says why ("unknown opcode ff: …"),
+ * not with the statistics line a verifier log ends with.
  */
 export class BpfError extends Error {
   override readonly name = "BpfError";
@@ -84,9 +103,9 @@ export class BpfError extends Error {
   constructor(op: string, errno: number, log = "", detail?: string) {
     const n = Math.abs(errno);
     const name = errnoName(n);
-    const lastLine = log.trimEnd().split("\n").pop() ?? "";
-    const tail = detail ?? (lastLine ? `: ${lastLine}` : "");
-    super(`${op} failed with ${name} (${n})${tail}`);
+    const failed = `${op} failed with ${name} (${n})`;
+    const why = detail === undefined ? verifierLogReason(log) : "";
+    super(detail !== undefined ? `${failed}${detail}` : why ? `${why}: ${failed}` : failed);
     this.errno = n;
     this.code = `BPF_${name}` as BpfErrorCode;
     this.errnoName = name;
