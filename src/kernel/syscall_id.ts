@@ -5,8 +5,7 @@ import { BpfCmd, Limits, MapFlag } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { decode, GetIdAttr, type Values } from "../uapi/layout.js";
 import type { SyscallCtx } from "./state.js";
-import { putU32 } from "./syscall_common.js";
-import { progNewFd } from "./syscall_prog.js";
+import { progNewFd, putU32 } from "./syscall_common.js";
 
 export function progGetFdById(ctx: SyscallCtx, id: number): number {
   if (!ctx.proc.caps.sys_admin) return -Errno.EPERM;

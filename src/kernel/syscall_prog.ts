@@ -8,7 +8,7 @@ import type { ProgLoadAttr, TestRunAttr, Values } from "../uapi/layout.js";
 import { BpfProg } from "./prog.js";
 import { bpfProgVerifySignatureMainline } from "./signature.js";
 import type { SyscallCtx } from "./state.js";
-import { bpfCapable, objName, putU32 } from "./syscall_common.js";
+import { bpfCapable, objName, progNewFd, putU32 } from "./syscall_common.js";
 import { bpfCheck } from "./verifier.js";
 
 const ALLOWED_PROG_FLAGS =
@@ -132,16 +132,6 @@ export function bpfProgLoad(
   prog.aux.id = kernel.progs.alloc(prog);
   kernel.getProg(prog);
   return progNewFd(ctx, prog);
-}
-
-/** bpf_prog_new_fd(): security_bpf_prog() first, then an fd. Drops the reference on failure. */
-export function progNewFd(ctx: SyscallCtx, prog: BpfProg): number {
-  const sec = ctx.kernel.lsm.bpf_prog(prog);
-  if (sec) {
-    ctx.kernel.putProg(prog);
-    return sec;
-  }
-  return ctx.proc.installFd({ kind: "prog", prog });
 }
 
 /** license_is_gpl_compatible() */
