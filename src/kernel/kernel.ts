@@ -4,17 +4,13 @@
  * verifier.ts -> signature.ts), every step of which works on the state below it.
  */
 import { ModelProcess } from "./process.js";
-import { type KernelOptions, KernelState } from "./state.js";
+import { KernelState } from "./state.js";
 import type { Caps } from "./types.js";
 
 export type { KernelOptions, TestRunIo, TestRunner } from "./state.js";
 
 export class ModelKernel extends KernelState {
   private nextPid = 1000;
-
-  constructor(opts: KernelOptions = {}) {
-    super(opts);
-  }
 
   /** A new process (root with CAP_BPF unless `caps` says otherwise). */
   spawn(caps: Partial<Caps> = {}): ModelProcess {
