@@ -28,7 +28,7 @@ export const ExitCode = {
   SOFTWARE: 70,
   /** An output file that cannot be created. */
   CANTCREAT: 73,
-  /** The kernel refused for a reason other than the signature (EPERM, EACCES, an LSM policy). */
+  /** The kernel refused for a reason other than the signature (EPERM, EACCES, ENOENT, an LSM policy). */
   NOPERM: 77,
 } as const;
 
@@ -65,11 +65,9 @@ function kernelErrnoCode(errno: string): number {
     case "EOPNOTSUPP":
     case "ENOTSUPP":
       return ExitCode.UNAVAILABLE;
-    case "EPERM":
-    case "EACCES":
-      return ExitCode.NOPERM;
     default:
-      return ExitCode.SOFTWARE;
+      // EPERM, EACCES and every other errno the kernel answered with: a refusal, never a bug.
+      return ExitCode.NOPERM;
   }
 }
 
@@ -86,6 +84,10 @@ const CODE_EXITS: Readonly<Record<string, number>> = {
   /** A trusted certificate whose algorithm the kernel cannot verify. */
   CRYPTO_TRUSTED_CERT_ENOPKG: ExitCode.UNAVAILABLE,
   HOST_LIBRARY_UNAVAILABLE: ExitCode.UNAVAILABLE,
+  /** A direct object load needed the kernel's BTF and none was given. */
+  LOAD_NO_KERNEL_BTF: ExitCode.UNAVAILABLE,
+  /** A ksym, kfunc or attach target the kernel does not have: the loader would fail with ENOENT. */
+  LOAD_SYMBOL_NOT_FOUND: ExitCode.NOPERM,
   HOST_UNSUPPORTED_ARCH: ExitCode.UNAVAILABLE,
 };
 

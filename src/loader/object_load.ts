@@ -79,15 +79,25 @@ export interface KernelSymbols {
   kallsyms?(name: string): bigint | null;
 }
 
-/** A load step this back-end cannot take, or a kernel refusal, with the object it concerns. */
+/**
+ * A load step this back-end cannot take, or a kernel refusal, naming the command and the object.
+ * A refusal's code is the kernel's `BPF_<errno>` (as BpfError's); the back-end's own failures are
+ * LOAD_SYMBOL_NOT_FOUND (the kernel lacks a ksym, kfunc or attach target) and LOAD_NO_KERNEL_BTF
+ * (a lookup was needed and no kernel BTF was given).
+ */
 export class ObjectLoadError extends Error {
-  readonly code: "LOAD_KERNEL_REFUSED" | "LOAD_SYMBOL_NOT_FOUND" | "LOAD_NO_KERNEL_BTF";
+  readonly code: string;
   readonly errno: number;
   readonly log: string;
-  constructor(code: ObjectLoadError["code"], message: string, errno: number, log = "") {
+  constructor(
+    kind: "LOAD_KERNEL_REFUSED" | "LOAD_SYMBOL_NOT_FOUND" | "LOAD_NO_KERNEL_BTF",
+    message: string,
+    errno: number,
+    log = "",
+  ) {
     super(message);
     this.name = "ObjectLoadError";
-    this.code = code;
+    this.code = kind === "LOAD_KERNEL_REFUSED" ? `BPF_${errnoName(errno)}` : kind;
     this.errno = errno;
     this.log = log;
   }

@@ -74,7 +74,8 @@ test("kernel errnos of a failed load map onto the verification classes", () => {
     [Errno.EOPNOTSUPP, ExitCode.UNAVAILABLE],
     [Errno.EPERM, ExitCode.NOPERM],
     [Errno.EACCES, ExitCode.NOPERM],
-    [Errno.ENOMEM, ExitCode.SOFTWARE],
+    [Errno.ENOMEM, ExitCode.NOPERM],
+    [Errno.ENOENT, ExitCode.NOPERM],
   ];
   for (const [errno, code] of table) {
     assert.equal(getExitCode({ kind: "error", error: new BpfError("BPF_PROG_LOAD", errno) }), code);
@@ -126,7 +127,7 @@ test("every error class has a stable code, and each code has its documented exit
     [new InsnFormatError("bad-field", "x"), "INSN_BAD_FIELD", 65],
     // uapi / loader
     [new BpfError("BPF_PROG_LOAD", Errno.EACCES), "BPF_EACCES", 77],
-    [new BpfError("BPF_PROG_LOAD", 999), "BPF_E999", 70],
+    [new BpfError("BPF_PROG_LOAD", 999), "BPF_E999", 77],
     [new LoaderError(LoaderStep.LOAD_PROG, Errno.EKEYREJECTED), "BPF_EKEYREJECTED", 1],
     // vm: a program that stops abnormally is a bug of whoever ran it
     [new VmError(0, "x"), "VM_ERROR", 70],
