@@ -109,7 +109,7 @@ kconfig_json=$("${kcat[@]}" | awk 'NR == FNR { want[$1] = 1; next }
 IFS=. read -r kmaj kmin kpatch _ <<< "$(echo "$release" | sed 's/[^0-9.].*//')"
 [ "$kpatch" -gt 255 ] && kpatch=255
 kversion=$(( (kmaj << 16) + (kmin << 8) + kpatch ))
-cat > host.json <<EOF
+cat > "$tmp/host.json" <<EOF
 {
   "kernelRelease": "$release",
   "linuxKernelVersion": $kversion,
@@ -125,3 +125,5 @@ cat > host.json <<EOF
   "clang": "$(clang --version | head -1 | sed 's/"/\\"/g')"
 }
 EOF
+# formatted the way the repository's Biome wants it (the fixture is linted)
+node "$root/scripts/biome.mjs" format --stdin-file-path=host.json < "$tmp/host.json" > host.json
