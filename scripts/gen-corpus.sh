@@ -12,9 +12,25 @@
 # Needs Debian's clang 14, libbpf-dev and linux-libc-dev. Objects are compiled from inside
 # bpf/gen/ with -fdebug-compilation-dir=. so that the BTF names the file ./NAME.bpf.c and no
 # machine path ends up in the object; the same command in any clone gives the same bytes.
-# $BPFSIGN_CORPUS_OUT redirects the output directory (used to check reproducibility).
+# $BPFSIGN_CORPUS_OUT redirects the output directory.
+#
+#   scripts/gen-corpus.sh --check          rebuild everything into a temporary directory and
+#                                          compare it with the committed fixtures (objects only,
+#                                          or objects, headers and host facts with BPFTOOL_V2)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = --check ]; then
+  shift
+  check=$(mktemp -d)
+  trap 'rm -rf "$check"' EXIT
+  BPFSIGN_CORPUS_OUT=$check "$0" "$@"
+  status=0
+  for f in "$check"/*; do
+    cmp "$f" "$root/test/fixtures/gen/$(basename "$f")" || status=1
+  done
+  [ $status -eq 0 ] && echo "gen-corpus: $(ls "$check" | wc -l) files identical to test/fixtures/gen"
+  exit $status
+fi
 src=$root/bpf/gen
 out=${BPFSIGN_CORPUS_OUT:-$root/test/fixtures/gen}
 keys=$root/test/fixtures/vectors/keys
@@ -91,19 +107,18 @@ for obj in "$out"/*.bpf.o; do
 done
 sort -u -o "$ksym_vars" "$ksym_vars"
 sort -u -o "$kcfg_vars" "$kcfg_vars"
-awk 'NR == FNR { want[$1] = 1; next }
+awk -v list="$ksym_vars" 'BEGIN { while ((getline l < list) > 0) want[l] = 1 }
      { n = $3; if ($2 == "d" && index(n, ".llvm.")) n = substr(n, 1, index(n, ".llvm.") - 1)
-       if (n in want) print }' "$ksym_vars" /proc/kallsyms > kallsyms
+       if (n in want) print }' /proc/kallsyms > kallsyms
 
 release=$(uname -r)
 if [ -r "/boot/config-$release" ]; then kcfg_src=/boot/config-$release; kcat=(cat "$kcfg_src")
 elif [ -r /proc/config.gz ]; then kcfg_src=/proc/config.gz; kcat=(zcat /proc/config.gz)
 else kcfg_src=; kcat=(true); fi
-kconfig_json=$("${kcat[@]}" | awk 'NR == FNR { want[$1] = 1; next }
+kconfig_json=$("${kcat[@]}" | awk -v list="$kcfg_vars" 'BEGIN { while ((getline l < list) > 0) want[l] = 1 }
   /^CONFIG_[A-Za-z0-9_]+=/ { n = $0; sub(/=.*/, "", n); if (n in want) { v = $0; sub(/^[^=]*=/, "", v); got[n] = v } }
   /^# CONFIG_[A-Za-z0-9_]+ is not set/ { if ($2 in want) got[$2] = "n" }
-  END { sep = ""; printf "{"; for (n in want) { printf "%s\"%s\": ", sep, n; if (n in got) { v = got[n]; gsub(/"/, "\\\"", v); printf "\"%s\"", v } else printf "null"; sep = ", " } printf "}" }' \
-  "$kcfg_vars" -)
+  END { sep = ""; printf "{"; for (n in want) { printf "%s\"%s\": ", sep, n; if (n in got) { v = got[n]; gsub(/"/, "\\\"", v); printf "\"%s\"", v } else printf "null"; sep = ", " } printf "}" }')
 # libbpf's LINUX_KERNEL_VERSION: KERNEL_VERSION(a, b, min(c, 255)) of uname -r (this is no
 # Ubuntu or Debian kernel: no /proc/version_signature, no "Debian" in uname -v)
 IFS=. read -r kmaj kmin kpatch _ <<< "$(echo "$release" | sed 's/[^0-9.].*//')"
@@ -126,4 +141,5 @@ cat > "$tmp/host.json" <<EOF
 }
 EOF
 # formatted the way the repository's Biome wants it (the fixture is linted)
-node "$root/scripts/biome.mjs" format --stdin-file-path=host.json < "$tmp/host.json" > host.json
+(cd "$root" && node scripts/biome.mjs format --stdin-file-path=test/fixtures/gen/host.json) \
+  < "$tmp/host.json" > host.json
