@@ -14,6 +14,10 @@
 # machine path ends up in the object; the same command in any clone gives the same bytes.
 # $BPFSIGN_CORPUS_OUT redirects the output directory.
 #
+#   GEN_TRACE=/path/to/gen-trace ...       also write trace/NAME.{unsigned,signed}.trace.txt: the
+#                                          bpf_gen__* calls libbpf made for each corpus object and
+#                                          each vector object (format: trace/FORMAT.md)
+#
 #   scripts/gen-corpus.sh --check          rebuild everything into a temporary directory and
 #                                          compare it with the committed fixtures (objects only,
 #                                          or objects, headers and host facts with BPFTOOL_V2)
@@ -25,10 +29,11 @@ if [ "${1:-}" = --check ]; then
   trap 'rm -rf "$check"' EXIT
   BPFSIGN_CORPUS_OUT=$check "$0" "$@"
   status=0
-  for f in "$check"/*; do
-    cmp "$f" "$root/test/fixtures/gen/$(basename "$f")" || status=1
+  for f in "$check"/* "$check"/trace/*; do
+    [ -f "$f" ] || continue
+    cmp "$f" "$root/test/fixtures/gen/${f#"$check"/}" || status=1
   done
-  [ $status -eq 0 ] && echo "gen-corpus: $(ls "$check" | wc -l) files identical to test/fixtures/gen"
+  [ $status -eq 0 ] && echo "gen-corpus: $(find "$check" -type f | wc -l) files identical to test/fixtures/gen"
   exit $status
 fi
 src=$root/bpf/gen
@@ -48,6 +53,24 @@ for name in "$@"; do
     -c "$name.bpf.c" -o "$tmp/$name.bpf.o"
   mv "$tmp/$name.bpf.o" "$out/$name.bpf.o"
 done
+
+# --- gen_loader call traces ----------------------------------------------------------------
+if [ -n "${GEN_TRACE:-}" ]; then
+  mkdir -p "$out/trace"
+  for name in "$@" vectors/prog_a vectors/prog_b vectors/prog_d; do
+    case $name in
+      vectors/*) name=${name#vectors/}; obj=$root/test/fixtures/vectors/obj/$name.bpf.o ;;
+      *) obj=$out/$name.bpf.o ;;
+    esac
+    for mode in unsigned signed; do
+      hash=0; [ $mode = signed ] && hash=1
+      # gen-trace fails (after writing the trace) for the negative objects
+      "$GEN_TRACE" "$obj" "$name" $hash "$tmp/t" 2> /dev/null || [[ $name == neg_* ]]
+      mv "$tmp/t.trace.txt" "$out/trace/$name.$mode.trace.txt"
+      rm -f "$tmp/t.insns.bin" "$tmp/t.data.bin"
+    done
+  done
+fi
 
 [ -n "${BPFTOOL_V2:-}" ] || exit 0
 

@@ -196,6 +196,65 @@ describe("gen corpus: the headers", () => {
   });
 });
 
+describe("gen corpus: the gen_loader call traces", () => {
+  const traced = [...objects, "prog_a", "prog_b", "prog_d"];
+
+  function traceOf(name: string, mode: "unsigned" | "signed"): string[][] {
+    const text = readFileSync(join(GEN_DIR, "trace", `${name}.${mode}.trace.txt`), "utf8");
+    return text
+      .split("\n")
+      .filter((l) => l.length > 0)
+      .map((l) => l.split(" "));
+  }
+  function field(line: string[], key: string): string {
+    const tok = line.find((t) => t.startsWith(`${key}=`));
+    assert.ok(tok !== undefined, `no ${key} in ${line[0]}`);
+    return tok.slice(key.length + 1);
+  }
+
+  it("has both traces of every object and of the three vector objects", () => {
+    const names = readdirSync(join(GEN_DIR, "trace")).filter((f) => f.endsWith(".trace.txt"));
+    assert.deepEqual(
+      names.sort(),
+      traced.flatMap((n) => [`${n}.signed.trace.txt`, `${n}.unsigned.trace.txt`]).sort(),
+    );
+  });
+
+  for (const name of traced) {
+    it(`${name}: the trace ends where the header's loader does and loads its programs in order`, () => {
+      for (const mode of ["unsigned", "signed"] as const) {
+        const lines = traceOf(name, mode);
+        assert.equal(
+          lines[0].join(" "),
+          `# gen-trace v1 object=${name}.bpf.o name=${name} gen_hash=${mode === "signed" ? 1 : 0}`,
+        );
+        const result = lines[lines.length - 1];
+        assert.equal(result[0], "result");
+        if (negatives.includes(name)) {
+          assert.notEqual(field(result, "err"), "0");
+          continue;
+        }
+        assert.equal(field(result, "err"), "0");
+        const progLoads = lines.filter((l) => l[0] === "prog_load");
+        const maps = lines.filter((l) => l[0] === "map_create" && field(l, "map_idx") !== "-1");
+        assert.deepEqual(
+          maps.map((l) => Number(field(l, "map_idx"))),
+          maps.map((_, i) => i),
+        );
+        if (name.startsWith("prog_")) continue; // their headers are not in this directory
+        const skel = skeletonsOf(name)[mode];
+        assert.equal(Number(field(result, "insns_sz")), skel.insns.length);
+        assert.equal(Number(field(result, "data_sz")), skel.data.length);
+        assert.deepEqual(
+          progLoads.map((l) => field(l, "name")),
+          skel.progs.map((p) => p.name),
+        );
+        assert.equal(maps.length, skel.maps.length);
+      }
+    });
+  }
+});
+
 describe("gen corpus: host facts", () => {
   it("host.json has every documented field", () => {
     assert.match(host.kernelRelease, /^\d+\.\d+\.\d+/);
