@@ -20,7 +20,8 @@
 #
 #   scripts/gen-corpus.sh --check          rebuild everything into a temporary directory and
 #                                          compare it with the committed fixtures (objects only,
-#                                          or objects, headers and host facts with BPFTOOL_V2)
+#                                          plus headers and host facts with BPFTOOL_V2, plus
+#                                          traces with GEN_TRACE)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1:-}" = --check ]; then
