@@ -76,12 +76,12 @@ const ALU_STR = [
   "+=",
   "-=",
   "*=",
+  "/=",
   "|=",
   "&=",
   "<<=",
   ">>=",
   "neg",
-  "/=",
   "%=",
   "^=",
   "=",
@@ -448,11 +448,8 @@ class Analysis implements CheckEnv {
       }
       err = this.checkRegRead(insn.dst);
       if (err) return err;
-      if (regs[insn.dst].type !== RegType.SCALAR_VALUE) {
-        this.verbose(`R${insn.dst} pointer arithmetic prohibited\n`);
-        return -Errno.EACCES;
-      }
-      if (op === 0x80) {
+      // a pointer operand (allowed with CAP_PERFMON) leaves an unknown scalar
+      if (op === 0x80 && regs[insn.dst].type === RegType.SCALAR_VALUE) {
         err = this.checkRegWrite(insn.dst, false);
         if (err) return err;
         adjustScalar(regs[insn.dst], regs[insn.dst], 0x80, !alu64);
@@ -514,8 +511,7 @@ class Analysis implements CheckEnv {
             assignScalarIdBeforeMov(this, src);
             dst.copyFrom(src);
           } else if (src.type !== RegType.SCALAR_VALUE) {
-            this.verbose(`R${insn.src} sign-extension part of pointer\n`);
-            return -Errno.EACCES;
+            markRegUnknown(dst);
           } else {
             const noSext = src.umax < 1n << BigInt(insn.off - 1);
             if (noSext) assignScalarIdBeforeMov(this, src);
@@ -525,10 +521,8 @@ class Analysis implements CheckEnv {
           }
         } else {
           if (src.type !== RegType.SCALAR_VALUE) {
-            this.verbose(`R${insn.src} partial copy of pointer\n`);
-            return -Errno.EACCES;
-          }
-          if (insn.off === 0) {
+            markRegUnknown(dst);
+          } else if (insn.off === 0) {
             const is32 = regWidth(src) <= 32;
             if (is32) assignScalarIdBeforeMov(this, src);
             dst.copyFrom(src);
