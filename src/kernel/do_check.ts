@@ -1686,7 +1686,8 @@ export function runDoCheck(env: VerifierEnv): number {
     subprogs: subprogStarts(prog.insnsi),
   });
   STATS.set(env, r);
-  if (r.log) env.log.verbose(r.log);
+  // a successful load at log_level 1 keeps no trace, only the statistics line
+  if (r.log && (r.err || attr.log_level & 2)) env.log.verbose(r.log);
   env.insn_processed = r.insnProcessed;
   if (!r.err) prog.aux.max_ctx_offset = r.maxCtxOffset;
   return r.err;
