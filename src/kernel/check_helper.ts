@@ -14,7 +14,7 @@ import {
   frameOf,
 } from "./check_mem.js";
 import { helperName } from "./helpers.js";
-import type { BpfMap } from "./map.js";
+import { type BpfMap, NR_CPUS } from "./map.js";
 import { markRegKnownZero, markRegNotInit, markRegUnknown } from "./reg_bounds.js";
 import { tnumIsConst } from "./tnum.js";
 import {
@@ -350,10 +350,21 @@ export function checkHelperCall(env: CheckEnv, id: number, fn: FuncProto | undef
       break;
     }
   }
-  // do_refine_retval_range(): the *_str helpers return at most the buffer size
+  // do_refine_retval_range(): the *_str helpers return at most the buffer size, the CPU
+  // number is below nr_cpu_ids
   if ((id === 114 || id === 115) && fn.ret === Ret.INTEGER) {
     r0.smax = meta.msizeMaxValue;
     r0.s32max = Number(BigInt.asIntN(32, meta.msizeMaxValue));
+  }
+  if (id === 8) {
+    r0.umin = 0n;
+    r0.smin = 0n;
+    r0.u32min = 0;
+    r0.s32min = 0;
+    r0.umax = BigInt(NR_CPUS - 1);
+    r0.smax = BigInt(NR_CPUS - 1);
+    r0.u32max = NR_CPUS - 1;
+    r0.s32max = NR_CPUS - 1;
   }
   return 0;
 }

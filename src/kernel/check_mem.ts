@@ -349,6 +349,7 @@ function checkStackWriteFixedOff(
   const { spi, slot: s } = slotOf(state, off);
   const slot = -off - 1;
   const cur = env.cur.cur;
+  env.scratchStack(spi);
   const reg = valueRegno >= 0 ? cur.regs[valueRegno] : null;
   if (reg && off % BPF_REG_SIZE === 0 && reg.type === RegType.SCALAR_VALUE) {
     const fits = regWidth(reg) <= 8 * size;
@@ -396,7 +397,8 @@ function checkStackWriteVarOff(
   const value = valueRegno >= 0 ? curReg(env, valueRegno) : null;
   const writingZero = (value && registerIsNull(value)) || (!value && stImm === 0);
   for (let i = minOff; i < maxOff; i++) {
-    const { slot: s, k } = slotOf(state, i);
+    const { slot: s, k, spi } = slotOf(state, i);
+    env.scratchStack(spi);
     s.spilled = new RegState();
     let t: number = Stack.MISC;
     if (writingZero && s.slotType[k] === Stack.ZERO) t = Stack.ZERO;

@@ -155,9 +155,11 @@ class Analysis implements CheckEnv {
   prevJmps = 0;
   prevInsns = 0;
   totalStates = 0;
+  maxStatesPerInsn = 0;
   readonly explored = new Map<number, Checkpoint[]>();
   readonly prune: Uint8Array;
   readonly live: Uint16Array;
+  readonly stackRead: Uint8Array;
   readonly pending: Pending[] = [];
   readonly auxPtrType: Int32Array;
   readonly text: Map<number, string>;
@@ -170,11 +172,15 @@ class Analysis implements CheckEnv {
     this.len = this.insns.length;
     this.prune = new Uint8Array(this.len + 1);
     this.live = new Uint16Array(this.len + 1);
+    this.stackRead = new Uint8Array(this.len + 1);
     this.auxPtrType = new Int32Array(this.len).fill(-1);
     this.text = new Map();
     if (input.logLevel) {
       for (const l of disassembleLines(this.insns, { helperName: (id) => helperName(id) })) {
-        this.text.set(l.index, `(${l.code.toString(16).padStart(2, "0")}) ${l.text}`);
+        this.text.set(
+          l.index,
+          `(${l.code.toString(16).padStart(2, "0")}) ${l.text.replace(/ ll$/, "")}`,
+        );
       }
     }
   }
@@ -339,6 +345,37 @@ class Analysis implements CheckEnv {
     }
   }
 
+  /**
+   * Whether any instruction reachable from each one may read memory (a load, an atomic, a
+   * call): where none can, the stack's contents cannot matter (the kernel's stack liveness
+   * is finer; this keeps the model from pruning less in the common case).
+   */
+  computeStackReads(): void {
+    const reads = (t: number): boolean => {
+      const insn = this.insns[t];
+      const cls = insn.code & 7;
+      if (cls === 0x01) return true;
+      if (cls === 0x03 && (insn.code & 0xe0) === 0xc0) return true;
+      if ((cls === 5 || cls === 6) && (insn.code & 0xf0) === 0x80) return true;
+      if (cls === 0x00 && insn.code !== 0x18) return true;
+      return false;
+    };
+    const ud = this.insns.map((_, t) => this.useDef(t));
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (let t = this.len - 1; t >= 0; t--) {
+        if (this.stackRead[t]) continue;
+        let v = reads(t);
+        for (const n of ud[t].succ) if (n >= 0 && n < this.len && this.stackRead[n]) v = true;
+        if (v) {
+          this.stackRead[t] = 1;
+          changed = true;
+        }
+      }
+    }
+  }
+
   liveTable(): string {
     let s = "Live regs before insn:\n";
     for (let t = 0; t < this.len; t++) {
@@ -355,6 +392,10 @@ class Analysis implements CheckEnv {
 
   scratch(regno: number): void {
     this.scratchedRegs |= 1 << regno;
+  }
+
+  scratchStack(spi: number): void {
+    this.scratchedStack.add(spi);
   }
 
   scratchAll(): void {
@@ -1396,7 +1437,8 @@ class Analysis implements CheckEnv {
         if (!(live & (1 << r)) && r !== BPF_REG_FP) continue;
         if (!this.regsafe(of.regs[r], cf.regs[r], idmap, exact)) return false;
       }
-      if (!this.stacksafe(of, cf, idmap, exact)) return false;
+      const stackMatters = i !== old.curframe || this.stackRead[insnIdx] || exact;
+      if (stackMatters && !this.stacksafe(of, cf, idmap, exact)) return false;
     }
     return true;
   }
@@ -1438,6 +1480,7 @@ class Analysis implements CheckEnv {
     this.prevJmps = this.jmpsProcessed;
     this.prevInsns = this.insnProcessed;
     this.totalStates++;
+    this.maxStatesPerInsn = Math.max(this.maxStatesPerInsn, list.length);
     const cp: Checkpoint = {
       state: this.cur.clone(),
       insnIdx: idx,
@@ -1477,6 +1520,7 @@ class Analysis implements CheckEnv {
     let err = this.checkCfg();
     if (err) return err;
     this.computeLive();
+    this.computeStackReads();
     if (this.input.logLevel & 2) {
       for (let i = 0; i < this.input.subprogs.length; i++)
         this.out += `func#${i} @${this.input.subprogs[i]}\n`;
@@ -1634,8 +1678,7 @@ function checkScalarIds(oldId: number, curId: number, idmap: Map<number, number>
 export function doCheck(input: DoCheckInput): DoCheckResult {
   const a = new Analysis(input);
   const err = a.run();
-  let maxStates = 0;
-  for (const l of a.explored.values()) maxStates = Math.max(maxStates, l.length);
+  const maxStates = a.maxStatesPerInsn;
   return {
     err,
     log: a.out,

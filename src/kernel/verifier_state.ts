@@ -308,7 +308,7 @@ export function frameStr(f: FuncState, which: number | null, withStack: boolean)
       }
       let types = "";
       let any = false;
-      for (let k = BPF_REG_SIZE - 1; k >= 0; k--) {
+      for (let k = 0; k < BPF_REG_SIZE; k++) {
         const c = STYPE_CHAR[s.slotType[k]] ?? "?";
         if (s.slotType[k] !== Stack.INVALID) any = true;
         types += c;
@@ -330,6 +330,8 @@ export interface CheckEnv {
   cur: VerifierState;
   insnIdx: number;
   idGen: number;
+  /** mark_stack_slot_scratched(): the log prints the slot after this instruction. */
+  scratchStack(spi: number): void;
   /** The largest ctx offset accessed (prog->aux->max_ctx_offset). */
   maxCtxOffset: number;
   maxPktOffset: number;
