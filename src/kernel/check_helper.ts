@@ -152,6 +152,7 @@ function constantMapKey(env: CheckEnv, regno: number, keySize: number): bigint {
   const off = slot % BPF_REG_SIZE;
   const s = state.stack[spi];
   if (!s) return -1n;
+  env.noteStackUse(state.frameno, spi);
   let zero = 0;
   for (let i = off; i >= 0 && s.slotType[i] === Stack.ZERO; i--) zero++;
   if (zero >= keySize) return 0n;
@@ -160,6 +161,7 @@ function constantMapKey(env: CheckEnv, regno: number, keySize: number): bigint {
   for (let i = off; i >= 0 && s.slotType[i] === Stack.SPILL; i--) spill++;
   if (spill !== keySize) return -1n;
   if (!tnumIsConst(s.spilled.varOff)) return -1n;
+  if (key.frameno === env.cur.curframe) env.markPrecise(0, [spi]);
   return s.spilled.varOff.value;
 }
 
@@ -186,7 +188,9 @@ function checkMemSizeReg(
     env.verbose(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'\n`);
     return -Errno.EACCES;
   }
-  return checkHelperMemAccess(env, regno - 1, Number(reg.umax), write, zeroOk, raw);
+  const err = checkHelperMemAccess(env, regno - 1, Number(reg.umax), write, zeroOk, raw);
+  if (!err) env.markPrecise(1 << regno, []);
+  return err;
 }
 
 /** check_func_arg() for argument `arg` (register arg+1). */

@@ -281,6 +281,8 @@ function checkStackAccessWithinBounds(
   return 0;
 }
 
+const slotIndex = (off: number) => Math.floor((-off - 1) / BPF_REG_SIZE);
+
 function slotOf(state: FuncState, off: number): { spi: number; k: number; slot: StackSlot } {
   const slot = -off - 1;
   const spi = Math.floor(slot / BPF_REG_SIZE);
@@ -350,16 +352,19 @@ function checkStackWriteFixedOff(
   const slot = -off - 1;
   const cur = env.cur.cur;
   env.scratchStack(spi);
+  if (size === BPF_REG_SIZE && off % BPF_REG_SIZE === 0) env.noteStackDef(state.frameno, spi);
   const reg = valueRegno >= 0 ? cur.regs[valueRegno] : null;
   if (reg && off % BPF_REG_SIZE === 0 && reg.type === RegType.SCALAR_VALUE) {
     const fits = regWidth(reg) <= 8 * size;
     if (fits) assignScalarIdBeforeMov(env, reg);
     saveRegisterState(s, reg, size);
     if (!fits) s.spilled.id = 0;
+    if (state === cur) env.noteStackAccess(spi);
   } else if (!reg && off % BPF_REG_SIZE === 0 && stImm !== null) {
     const tmp = new RegState();
     markRegConst(tmp, BigInt(stImm));
     saveRegisterState(s, tmp, size);
+    if (state === cur) env.noteStackAccess(spi);
   } else if (reg && isSpillableRegtype(reg.type)) {
     if (size !== BPF_REG_SIZE) {
       env.verbose("invalid size of register spill\n");
@@ -370,6 +375,7 @@ function checkStackWriteFixedOff(
       return -Errno.EINVAL;
     }
     saveRegisterState(s, reg, size);
+    if (state === cur) env.noteStackAccess(spi);
   } else {
     let type: number = Stack.MISC;
     s.spilled = new RegState();
@@ -377,7 +383,6 @@ function checkStackWriteFixedOff(
     if ((reg && registerIsNull(reg)) || (!reg && stImm === 0)) type = Stack.ZERO;
     for (let i = 0; i < size; i++) s.slotType[(slot - i) % BPF_REG_SIZE] = type;
   }
-  void spi;
   return 0;
 }
 
@@ -415,6 +420,7 @@ function markRegStackRead(
   maxOff: number,
   dst: number,
 ): void {
+  for (let i = minOff; i < maxOff; i++) env.noteStackUse(state.frameno, slotIndex(i));
   let zeros = 0;
   for (let i = minOff; i < maxOff; i++) {
     const { slot: s, k } = slotOf(state, i);
@@ -435,6 +441,7 @@ function checkStackReadFixedOff(
   dst: number,
 ): number {
   const { slot: s } = slotOf(state, off);
+  for (let i = off; i < off + size; i++) env.noteStackUse(state.frameno, slotIndex(i));
   const slot = -off - 1;
   const stype = s.slotType;
   const regs = env.cur.cur.regs;
@@ -452,7 +459,9 @@ function checkStackReadFixedOff(
       const narrowOk = off % BPF_REG_SIZE === 0;
       if (size <= spillSize && narrowOk) {
         regs[dst].copyFrom(reg);
+        regs[dst].precise = false;
         if (regWidth(reg) > size * 8) regs[dst].id = 0;
+        if (state === env.cur.cur) env.noteStackAccess(slotIndex(off));
       } else {
         let spillCnt = 0;
         let zeroCnt = 0;
@@ -476,9 +485,9 @@ function checkStackReadFixedOff(
         else markRegUnknown(regs[dst]);
       }
     } else if (dst >= 0) {
-      const frameno = regs[dst].frameno;
       regs[dst].copyFrom(reg);
-      void frameno;
+      regs[dst].precise = false;
+      if (state === env.cur.cur) env.noteStackAccess(slotIndex(off));
     }
     return 0;
   }
@@ -526,6 +535,7 @@ export function checkStackRangeInitialized(
   }
   void zeroOk;
   for (let i = minOff; i < maxOff + accessSize; i++) {
+    if (!write) env.noteStackUse(state.frameno, slotIndex(i));
     const slot = -i - 1;
     const spi = Math.floor(slot / BPF_REG_SIZE);
     if (state.allocatedStack <= slot) {

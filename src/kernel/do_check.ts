@@ -156,10 +156,17 @@ class Analysis implements CheckEnv {
   prevInsns = 0;
   totalStates = 0;
   maxStatesPerInsn = 0;
+  curStates = 0;
+  peakStates = 0;
   readonly explored = new Map<number, Checkpoint[]>();
   readonly prune: Uint8Array;
   readonly live: Uint16Array;
-  readonly stackRead: Uint8Array;
+  readonly stackUse: Set<number>[];
+  readonly stackDef: (Set<number> | null)[];
+  liveStack: Set<number>[];
+  stackDirty = false;
+  stackLivenessOff = false;
+  readonly visitDefs = new Set<number>();
   readonly pending: Pending[] = [];
   readonly auxPtrType: Int32Array;
   readonly text: Map<number, string>;
@@ -172,7 +179,10 @@ class Analysis implements CheckEnv {
     this.len = this.insns.length;
     this.prune = new Uint8Array(this.len + 1);
     this.live = new Uint16Array(this.len + 1);
-    this.stackRead = new Uint8Array(this.len + 1);
+    this.stackUse = this.insns.map(() => new Set<number>());
+    this.stackDef = this.insns.map(() => null);
+    this.liveStack = this.insns.map(() => new Set<number>());
+    this.stackLivenessOff = input.subprogs.length > 1;
     this.auxPtrType = new Int32Array(this.len).fill(-1);
     this.text = new Map();
     if (input.logLevel) {
@@ -345,31 +355,57 @@ class Analysis implements CheckEnv {
     }
   }
 
-  /**
-   * Whether any instruction reachable from each one may read memory (a load, an atomic, a
-   * call): where none can, the stack's contents cannot matter (the kernel's stack liveness
-   * is finer; this keeps the model from pruning less in the common case).
-   */
-  computeStackReads(): void {
-    const reads = (t: number): boolean => {
-      const insn = this.insns[t];
-      const cls = insn.code & 7;
-      if (cls === 0x01) return true;
-      if (cls === 0x03 && (insn.code & 0xe0) === 0xc0) return true;
-      if ((cls === 5 || cls === 6) && (insn.code & 0xf0) === 0x80) return true;
-      if (cls === 0x00 && insn.code !== 0x18) return true;
-      return false;
-    };
-    const ud = this.insns.map((_, t) => this.useDef(t));
+  /** Stack liveness (main frame only): slots read, and slots wholly written on every visit. */
+  noteStackUse(frameno: number, spi: number): void {
+    if (frameno !== 0 || this.cur.curframe !== 0) {
+      this.stackLivenessOff = true;
+      return;
+    }
+    const u = this.stackUse[this.insnIdx];
+    if (!u.has(spi)) {
+      u.add(spi);
+      this.stackDirty = true;
+    }
+  }
+
+  noteStackDef(frameno: number, spi: number): void {
+    if (frameno !== 0 || this.cur.curframe !== 0) return;
+    this.visitDefs.add(spi);
+  }
+
+  /** Ends an instruction's visit: its must-write set is what every visit wrote. */
+  finishStackDefs(idx: number): void {
+    const prev = this.stackDef[idx];
+    if (prev === null) this.stackDef[idx] = new Set(this.visitDefs);
+    else {
+      for (const spi of prev) {
+        if (!this.visitDefs.has(spi)) {
+          prev.delete(spi);
+          this.stackDirty = true;
+        }
+      }
+    }
+    this.visitDefs.clear();
+  }
+
+  /** The backward pass over the reads and writes seen so far (live stack slots before each insn). */
+  updateStackLiveness(): void {
+    if (!this.stackDirty) return;
+    this.stackDirty = false;
+    const succ = this.insns.map((_, t) => this.useDef(t).succ);
     let changed = true;
     while (changed) {
       changed = false;
       for (let t = this.len - 1; t >= 0; t--) {
-        if (this.stackRead[t]) continue;
-        let v = reads(t);
-        for (const n of ud[t].succ) if (n >= 0 && n < this.len && this.stackRead[n]) v = true;
-        if (v) {
-          this.stackRead[t] = 1;
+        const live = new Set(this.stackUse[t]);
+        const def = this.stackDef[t];
+        for (const n of succ[t]) {
+          if (n < 0 || n >= this.len) continue;
+          for (const spi of this.liveStack[n])
+            if (!def?.has(spi) || this.stackUse[t].has(spi)) live.add(spi);
+        }
+        if (live.size !== this.liveStack[t].size) {
+          this.liveStack[t] = live;
           changed = true;
         }
       }
@@ -392,6 +428,176 @@ class Analysis implements CheckEnv {
 
   scratch(regno: number): void {
     this.scratchedRegs |= 1 << regno;
+  }
+
+  noteStackAccess(spi: number): void {
+    const h = this.cur.history;
+    if (h.length) h[h.length - 1].spi = spi;
+  }
+
+  /** mark_chain_precision() from the instruction being checked. */
+  markPrecise(regs: number, slots: readonly number[]): void {
+    this.markChainPrecision(regs, slots, true);
+  }
+
+  /** mark_all_scalars_precise(): the fallback when backtracking cannot follow. */
+  markAllScalarsPrecise(): void {
+    for (let p = this.cur.parent; p; p = p.parent) {
+      for (const r of p.state.allRegs()) if (r.type === RegType.SCALAR_VALUE) r.precise = true;
+    }
+  }
+
+  /**
+   * backtrack_insn(): which registers and stack slots needed precision before instruction
+   * `h` given those needed after it. False when the model cannot follow (calls into
+   * subprograms, atomics on the stack, ...).
+   */
+  backtrackInsn(
+    h: { idx: number; spi: number },
+    bt: { regs: number; slots: Set<number> },
+  ): boolean {
+    const insn = this.insns[h.idx];
+    const cls = insn.code & 7;
+    const op = insn.code & 0xf0;
+    const x = (insn.code & 8) !== 0;
+    const has = (r: number) => (bt.regs & (1 << r)) !== 0;
+    const set = (r: number) => {
+      bt.regs |= 1 << r;
+    };
+    const clear = (r: number) => {
+      bt.regs &= ~(1 << r);
+    };
+    switch (cls) {
+      case 0x04:
+      case 0x07:
+        if (!has(insn.dst)) return true;
+        if (op === 0xb0) {
+          if (x) {
+            clear(insn.dst);
+            set(insn.src);
+          } else clear(insn.dst);
+        } else if (op !== 0x80 && op !== 0xd0 && x) set(insn.src);
+        return true;
+      case 0x01:
+        if (!has(insn.dst)) return true;
+        clear(insn.dst);
+        if (h.spi >= 0) bt.slots.add(h.spi);
+        return true;
+      case 0x02:
+      case 0x03:
+        if ((insn.code & 0xe0) === 0xc0) return h.spi < 0 || !bt.slots.has(h.spi);
+        if (h.spi < 0 || !bt.slots.has(h.spi)) return true;
+        bt.slots.delete(h.spi);
+        if (cls === 0x03) set(insn.src);
+        return true;
+      case 0x00:
+        if (insn.code === 0x18) {
+          clear(insn.dst);
+          return true;
+        }
+        if (bt.regs & 0x3f) {
+          for (let i = 0; i <= 5; i++) clear(i);
+        }
+        return true;
+      default:
+        if (op === 0x80) {
+          if (insn.src === 1) return false;
+          clear(0);
+          return (bt.regs & 0x3e) === 0;
+        }
+        if (op === 0x90) return bt.regs === 0 && bt.slots.size === 0;
+        if (op === 0x00) return true;
+        if (x && (has(insn.dst) || has(insn.src))) {
+          set(insn.dst);
+          set(insn.src);
+        }
+        return true;
+    }
+  }
+
+  /** Marks `regs`/`slots` precise in the checkpoints the current path came through. */
+  markChainPrecision(regs: number, slots: readonly number[], skipFirst: boolean): void {
+    const bt = { regs: regs & ~(1 << BPF_REG_FP), slots: new Set(slots) };
+    const cf = this.cur.curframe;
+    // the scalars linked to the requested ones (same id) need it as much
+    const linked = (st: VerifierState) => {
+      const f = st.frame[cf];
+      for (let i = 0; i < MAX_BPF_REG; i++) {
+        const r = f.regs[i];
+        if (!(bt.regs & (1 << i)) || r.type !== RegType.SCALAR_VALUE || !r.id) continue;
+        for (let j = 0; j < MAX_BPF_REG; j++)
+          if (f.regs[j].type === RegType.SCALAR_VALUE && f.regs[j].id === r.id) bt.regs |= 1 << j;
+      }
+    };
+    linked(this.cur);
+    if (!bt.regs && !bt.slots.size) return;
+    let hist = this.cur.history;
+    let skip = skipFirst;
+    let parent = this.cur.parent;
+    for (;;) {
+      for (let i = hist.length - 1; i >= 0; i--) {
+        if (skip) {
+          skip = false;
+          continue;
+        }
+        if (!this.backtrackInsn(hist[i], bt)) {
+          this.markAllScalarsPrecise();
+          return;
+        }
+        if (!bt.regs && !bt.slots.size) return;
+      }
+      skip = false;
+      if (!parent) break;
+      const st = parent.state;
+      if (st.curframe !== cf) {
+        this.markAllScalarsPrecise();
+        return;
+      }
+      linked(st);
+      const f = st.frame[cf];
+      for (let i = 0; i < MAX_BPF_REG; i++) {
+        if (!(bt.regs & (1 << i))) continue;
+        const r = f.regs[i];
+        if (r.type !== RegType.SCALAR_VALUE || r.precise) bt.regs &= ~(1 << i);
+        else r.precise = true;
+      }
+      for (const spi of [...bt.slots]) {
+        const sl = f.stack[spi];
+        if (
+          !sl ||
+          !isSpilledReg(sl) ||
+          sl.spilled.type !== RegType.SCALAR_VALUE ||
+          sl.spilled.precise
+        )
+          bt.slots.delete(spi);
+        else sl.spilled.precise = true;
+      }
+      if (!bt.regs && !bt.slots.size) return;
+      hist = st.history;
+      parent = parent.parent;
+    }
+  }
+
+  /** propagate_precision(): what the pruning state needed precise, the current path needs too. */
+  propagatePrecision(old: VerifierState, idx: number): void {
+    if (old.curframe !== 0) {
+      const any = old.frame.some((f) =>
+        f.regs.some((r) => r.type === RegType.SCALAR_VALUE && r.precise),
+      );
+      if (any) this.markAllScalarsPrecise();
+      return;
+    }
+    const f = old.frame[0];
+    let regs = 0;
+    for (let i = 0; i < MAX_BPF_REG; i++)
+      if (this.live[idx] & (1 << i) && f.regs[i].type === RegType.SCALAR_VALUE && f.regs[i].precise)
+        regs |= 1 << i;
+    const slots: number[] = [];
+    f.stack.forEach((sl, spi) => {
+      if (isSpilledReg(sl) && sl.spilled.type === RegType.SCALAR_VALUE && sl.spilled.precise)
+        slots.push(spi);
+    });
+    if (regs || slots.length) this.markChainPrecision(regs, slots, false);
   }
 
   scratchStack(spi: number): void {
@@ -635,9 +841,13 @@ class Analysis implements CheckEnv {
           this.verbose(`R${insn.dst} pointer ${ALU_STR[op >> 4]} pointer prohibited\n`);
           return -Errno.EACCES;
         }
+        this.markPrecise(1 << insn.dst, []);
         return this.adjustPtrMinMaxVals(insn, src, dst, true);
       }
-      if (dst.type !== RegType.SCALAR_VALUE) return this.adjustPtrMinMaxVals(insn, dst, src, false);
+      if (dst.type !== RegType.SCALAR_VALUE) {
+        this.markPrecise(1 << insn.src, []);
+        return this.adjustPtrMinMaxVals(insn, dst, src, false);
+      }
     } else {
       src = new RegState();
       markRegConst(src, BigInt(insn.imm));
@@ -1301,6 +1511,12 @@ class Analysis implements CheckEnv {
       markRegConst(src, BigInt(insn.imm));
     }
     const pred = this.isBranchTaken(dst, src, op, is32);
+    if (pred >= 0) {
+      let m = 0;
+      if (dst.type === RegType.SCALAR_VALUE) m |= 1 << insn.dst;
+      if (insn.code & 8 && src.type === RegType.SCALAR_VALUE) m |= 1 << insn.src;
+      if (m) this.markPrecise(m, []);
+    }
     if (pred === 1) {
       if (this.input.logLevel) this.printInsnState();
       this.insnIdx += insn.off;
@@ -1384,6 +1600,7 @@ class Analysis implements CheckEnv {
     const within = () => rangeWithin(old, cur) && tnumIn(old.varOff, cur.varOff);
     switch (baseType(old.type)) {
       case RegType.SCALAR_VALUE:
+        if (!old.precise) return true;
         return checkScalarIds(old.id, cur.id, idmap) && within();
       case RegType.PTR_TO_MAP_VALUE:
       case RegType.PTR_TO_MAP_KEY:
@@ -1406,9 +1623,16 @@ class Analysis implements CheckEnv {
     }
   }
 
-  stacksafe(old: FuncState, cur: FuncState, idmap: Map<number, number>, exact: boolean): boolean {
+  stacksafe(
+    old: FuncState,
+    cur: FuncState,
+    idmap: Map<number, number>,
+    exact: boolean,
+    live: Set<number> | null,
+  ): boolean {
     for (let i = 0; i < old.allocatedStack; i++) {
       const spi = Math.floor(i / BPF_REG_SIZE);
+      if (live && !live.has(spi)) continue;
       const k = i % BPF_REG_SIZE;
       const os = old.stack[spi];
       const cs = cur.stack[spi];
@@ -1437,8 +1661,8 @@ class Analysis implements CheckEnv {
         if (!(live & (1 << r)) && r !== BPF_REG_FP) continue;
         if (!this.regsafe(of.regs[r], cf.regs[r], idmap, exact)) return false;
       }
-      const stackMatters = i !== old.curframe || this.stackRead[insnIdx] || exact;
-      if (stackMatters && !this.stacksafe(of, cf, idmap, exact)) return false;
+      const liveSlots = exact || this.stackLivenessOff || i !== 0 ? null : this.liveStack[insnIdx];
+      if (!this.stacksafe(of, cf, idmap, exact, liveSlots)) return false;
     }
     return true;
   }
@@ -1457,9 +1681,14 @@ class Analysis implements CheckEnv {
   /** is_state_visited(): 1 to prune this path, 0 to go on, -errno on an infinite loop. */
   isStateVisited(idx: number): number {
     const list = this.explored.get(idx) ?? [];
+    if (list.length) this.updateStackLiveness();
     let addNew =
       this.jmpsProcessed - this.prevJmps >= 2 && this.insnProcessed - this.prevInsns >= 8;
-    for (const sl of list) {
+    let statesCnt = 0;
+    // newest first, as the kernel's list is
+    for (let k = list.length - 1; k >= 0; k--) {
+      const sl = list[k];
+      statesCnt++;
       if (sl.branches > 0) {
         if (
           this.statesMaybeLooping(sl.state, this.cur) &&
@@ -1472,24 +1701,37 @@ class Analysis implements CheckEnv {
         }
         if (this.jmpsProcessed - this.prevJmps < 20 && this.insnProcessed - this.prevInsns < 100)
           addNew = false;
-        continue;
+      } else if (this.statesEqual(sl.state, this.cur, idx, false)) {
+        sl.hit++;
+        this.propagatePrecision(sl.state, idx);
+        return 1;
       }
-      if (this.statesEqual(sl.state, this.cur, idx, false)) return 1;
+      // miss: a state that keeps missing is dropped from the list
+      if (addNew) sl.miss++;
+      if (sl.miss > sl.hit * 3 + 3) {
+        list.splice(k, 1);
+        this.curStates--;
+      }
     }
+    this.maxStatesPerInsn = Math.max(this.maxStatesPerInsn, statesCnt);
     if (!addNew) return 0;
     this.prevJmps = this.jmpsProcessed;
     this.prevInsns = this.insnProcessed;
     this.totalStates++;
-    this.maxStatesPerInsn = Math.max(this.maxStatesPerInsn, list.length);
+    this.curStates++;
+    this.peakStates = Math.max(this.peakStates, this.curStates);
     const cp: Checkpoint = {
       state: this.cur.clone(),
       insnIdx: idx,
       parent: this.cur.parent,
       branches: 1,
+      hit: 0,
+      miss: 0,
     };
     list.push(cp);
     this.explored.set(idx, list);
     this.cur.parent = cp;
+    this.cur.history = [];
     return 0;
   }
 
@@ -1520,7 +1762,6 @@ class Analysis implements CheckEnv {
     let err = this.checkCfg();
     if (err) return err;
     this.computeLive();
-    this.computeStackReads();
     if (this.input.logLevel & 2) {
       for (let i = 0; i < this.input.subprogs.length; i++)
         this.out += `func#${i} @${this.input.subprogs[i]}\n`;
@@ -1566,7 +1807,10 @@ class Analysis implements CheckEnv {
           this.prevInsnPrintPos = this.out.length - this.prevLogPos;
           this.prevLogPos = this.out.length;
         }
+        this.cur.history.push({ idx: this.insnIdx, spi: -1 });
+        const at = this.insnIdx;
         const r = this.doCheckInsn(insn);
+        this.finishStackDefs(at);
         if (r.err) return r.err;
         if (r.printState) doPrintState = true;
         exitPath = r.exit === true;
@@ -1685,7 +1929,7 @@ export function doCheck(input: DoCheckInput): DoCheckResult {
     insnProcessed: a.insnProcessed,
     maxStatesPerInsn: maxStates,
     totalStates: a.totalStates,
-    peakStates: a.totalStates,
+    peakStates: a.peakStates,
     maxCtxOffset: a.maxCtxOffset,
   };
 }

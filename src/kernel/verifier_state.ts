@@ -106,6 +106,8 @@ export class RegState {
   /** Stack pointers: the frame they point into. */
   frameno = 0;
   subprogno = 0;
+  /** A scalar whose exact range matters to a decision already taken (precision tracking). */
+  precise = false;
 
   clone(): RegState {
     const r = new RegState();
@@ -180,19 +182,32 @@ export interface Checkpoint {
   parent: Checkpoint | null;
   /** Paths still being explored below this checkpoint. */
   branches: number;
+  /** Lookups it answered / did not (the kernel evicts states that keep missing). */
+  hit: number;
+  miss: number;
 }
 
 /** struct bpf_verifier_state */
+/** One executed instruction of a state's history (jmp_history, kept for every instruction). */
+export interface HistEntry {
+  readonly idx: number;
+  /** A register spill or fill: the stack slot (spi) of the current frame, else -1. */
+  spi: number;
+}
+
 export class VerifierState {
   frame: FuncState[] = [];
   curframe = 0;
   parent: Checkpoint | null = null;
+  /** Instructions executed since the parent checkpoint (for precision backtracking). */
+  history: HistEntry[] = [];
 
   clone(): VerifierState {
     const s = new VerifierState();
     s.frame = this.frame.map((f) => f.clone());
     s.curframe = this.curframe;
     s.parent = this.parent;
+    s.history = this.history.slice();
     return s;
   }
 
@@ -256,10 +271,11 @@ function scalarRanges(r: RegState): string[] {
 /** print_reg_state() of one register. */
 export function regStr(r: RegState, frameno: number): string {
   const t = r.type;
+  const p = t === RegType.SCALAR_VALUE && r.precise ? "P" : "";
   if (t === RegType.SCALAR_VALUE && tnumIsConst(r.varOff)) {
-    return snum(BigInt.asIntN(64, r.varOff.value + BigInt(r.off)));
+    return p + snum(BigInt.asIntN(64, r.varOff.value + BigInt(r.off)));
   }
-  let s = regTypeStr(t);
+  let s = p + regTypeStr(t);
   if (t === RegType.PTR_TO_STACK) {
     if (r.frameno !== frameno) s += `[${r.frameno}]`;
     if (tnumIsConst(r.varOff)) return s + snum(BigInt.asIntN(64, r.varOff.value + BigInt(r.off)));
@@ -332,6 +348,13 @@ export interface CheckEnv {
   idGen: number;
   /** mark_stack_slot_scratched(): the log prints the slot after this instruction. */
   scratchStack(spi: number): void;
+  /** Stack liveness: the instruction reads (use) or wholly writes (def) slot `spi` of a frame. */
+  noteStackUse(frameno: number, spi: number): void;
+  noteStackDef(frameno: number, spi: number): void;
+  /** A register spill or fill at stack slot `spi` (recorded for precision backtracking). */
+  noteStackAccess(spi: number): void;
+  /** mark_chain_precision() for registers (bit mask) and stack slots of the current frame. */
+  markPrecise(regs: number, slots: readonly number[]): void;
   /** The largest ctx offset accessed (prog->aux->max_ctx_offset). */
   maxCtxOffset: number;
   maxPktOffset: number;
