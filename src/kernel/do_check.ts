@@ -47,6 +47,7 @@ import {
 } from "./reg_bounds.js";
 import { tnumAdd, tnumConst, tnumEqualsConst, tnumIn, tnumIsConst, tnumSub } from "./tnum.js";
 import type { VerifierEnv } from "./verifier_env.js";
+import { VerifierLogBuf } from "./verifier_log.js";
 import {
   AT_PKT_END,
   BEYOND_PKT_END,
@@ -65,6 +66,7 @@ import {
   regTypeStr,
   S64_MIN,
   Stack,
+  slotStr,
   typeMayBeNull,
   VerifierState,
 } from "./verifier_state.js";
@@ -145,7 +147,7 @@ class Analysis implements CheckEnv {
 
   readonly insns: Insn[];
   readonly len: number;
-  out = "";
+  readonly out = new VerifierLogBuf();
   prevLogPos = 0;
   prevInsnPrintPos = 0;
   scratchedRegs = 0;
@@ -196,7 +198,7 @@ class Analysis implements CheckEnv {
   }
 
   verbose(msg: string): void {
-    if (this.input.logLevel) this.out += msg;
+    if (this.input.logLevel) this.out.append(msg);
   }
 
   get regs(): RegState[] {
@@ -616,14 +618,7 @@ class Analysis implements CheckEnv {
     if (regs) parts.push(regs);
     for (let spi = 0; spi < f.stack.length; spi++) {
       if (!all && !this.scratchedStack.has(spi)) continue;
-      const one = new FuncState(f.frameno, f.subprogno);
-      one.regs = f.regs.map(() => new RegState());
-      one.stack = f.stack.map((s, i) =>
-        i === spi
-          ? s
-          : { ...s, slotType: new Uint8Array(8), spilled: new RegState(), clone: s.clone },
-      );
-      const st = frameStr(one, 0, true);
+      const st = slotStr(f, spi);
       if (st) parts.push(st);
     }
     return parts.join(" ");
@@ -637,12 +632,12 @@ class Analysis implements CheckEnv {
     this.scratchedStack.clear();
     if (!s) return;
     if (this.prevLogPos && this.prevLogPos === this.out.length) {
-      this.out = this.out.slice(0, this.prevLogPos - 1);
+      this.out.truncate(this.prevLogPos - 1);
       const pos = this.prevInsnPrintPos;
       const align = Math.ceil(Math.max(pos + 4, 40) / 8) * 8 - pos - 1;
-      this.out += `${" ".repeat(Math.max(align, 1))}; ${s}\n`;
+      this.out.append(`${" ".repeat(Math.max(align, 1))}; ${s}\n`);
     } else {
-      this.out += `${this.insnIdx}: ${s}\n`;
+      this.out.append(`${this.insnIdx}: ${s}\n`);
     }
   }
 
@@ -1290,7 +1285,9 @@ class Analysis implements CheckEnv {
     st.frame.push(callee);
     st.curframe++;
     if (this.input.logLevel) {
-      this.out += `caller:\n ${frameStr(caller, null, true)}\ncallee:\n ${frameStr(callee, null, true)}\n`;
+      this.out.append(
+        `caller:\n ${frameStr(caller, null, true)}\ncallee:\n ${frameStr(callee, null, true)}\n`,
+      );
     }
     this.insnIdx = target;
     return { err: 0, jumped: true };
@@ -1311,7 +1308,9 @@ class Analysis implements CheckEnv {
     st.frame.pop();
     st.curframe--;
     if (this.input.logLevel) {
-      this.out += `returning from callee:\n ${frameStr(callee, null, true)}\nto caller at ${this.insnIdx}:\n ${frameStr(caller, null, true)}\n`;
+      this.out.append(
+        `returning from callee:\n ${frameStr(callee, null, true)}\nto caller at ${this.insnIdx}:\n ${frameStr(caller, null, true)}\n`,
+      );
     }
     return 0;
   }
@@ -1764,8 +1763,8 @@ class Analysis implements CheckEnv {
     this.computeLive();
     if (this.input.logLevel & 2) {
       for (let i = 0; i < this.input.subprogs.length; i++)
-        this.out += `func#${i} @${this.input.subprogs[i]}\n`;
-      this.out += this.liveTable();
+        this.out.append(`func#${i} @${this.input.subprogs[i]}\n`);
+      this.out.append(this.liveTable());
     }
     this.initialState();
     if (this.input.logLevel) this.scratchAll();
@@ -1787,15 +1786,17 @@ class Analysis implements CheckEnv {
         if (err === 1) {
           if (this.input.logLevel) {
             if (doPrintState && this.input.logLevel & 2)
-              this.out += `\nfrom ${this.prevInsnIdx} to ${this.insnIdx}: safe\n`;
-            else this.out += `${this.insnIdx}: safe\n`;
+              this.out.append(`\nfrom ${this.prevInsnIdx} to ${this.insnIdx}: safe\n`);
+            else this.out.append(`${this.insnIdx}: safe\n`);
           }
           exitPath = true;
         }
       }
       if (!exitPath) {
         if (this.input.logLevel & 2 && doPrintState) {
-          this.out += `\nfrom ${this.prevInsnIdx} to ${this.insnIdx}: ${this.stateStr(true)}\n`;
+          this.out.append(
+            `\nfrom ${this.prevInsnIdx} to ${this.insnIdx}: ${this.stateStr(true)}\n`,
+          );
           this.scratchedRegs = 0;
           this.scratchedStack.clear();
           doPrintState = false;
@@ -1803,7 +1804,7 @@ class Analysis implements CheckEnv {
         if (this.input.logLevel) {
           this.printInsnState();
           this.prevLogPos = this.out.length;
-          this.out += `${this.insnIdx}: ${this.text.get(this.insnIdx) ?? ""}\n`;
+          this.out.append(`${this.insnIdx}: ${this.text.get(this.insnIdx) ?? ""}\n`);
           this.prevInsnPrintPos = this.out.length - this.prevLogPos;
           this.prevLogPos = this.out.length;
         }
@@ -1824,8 +1825,7 @@ class Analysis implements CheckEnv {
         this.cur = next.state;
         this.prevInsnIdx = next.prevInsnIdx;
         this.insnIdx = next.insnIdx;
-        if (this.input.logLevel && !(this.input.logLevel & 2))
-          this.out = this.out.slice(0, next.logPos);
+        if (this.input.logLevel && !(this.input.logLevel & 2)) this.out.truncate(next.logPos);
         doPrintState = true;
       }
     }
@@ -1925,7 +1925,7 @@ export function doCheck(input: DoCheckInput): DoCheckResult {
   const maxStates = a.maxStatesPerInsn;
   return {
     err,
-    log: a.out,
+    log: a.out.toString(),
     insnProcessed: a.insnProcessed,
     maxStatesPerInsn: maxStates,
     totalStates: a.totalStates,

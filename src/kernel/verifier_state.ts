@@ -304,6 +304,22 @@ export function regStr(r: RegState, frameno: number): string {
 
 const STYPE_CHAR = ["?", "r", "m", "0"];
 
+/** One stack slot as print_verifier_state() shows it ("" for a slot never written). */
+export function slotStr(f: FuncState, spi: number): string {
+  const s = f.stack[spi];
+  if (!s) return "";
+  const off = -(spi + 1) * BPF_REG_SIZE;
+  let types = "";
+  let any = false;
+  for (let k = 0; k < BPF_REG_SIZE; k++) {
+    if (s.slotType[k] !== Stack.INVALID) any = true;
+    if (isSpilledReg(s) && s.slotType[k] === Stack.SPILL) continue;
+    types += STYPE_CHAR[s.slotType[k]] ?? "?";
+  }
+  if (isSpilledReg(s)) return `fp${off}=${types}${regStr(s.spilled, f.frameno)}`;
+  return any ? `fp${off}=${types}` : "";
+}
+
 /** print_verifier_state() for one frame: registers `which` (all initialised ones when null). */
 export function frameStr(f: FuncState, which: number | null, withStack: boolean): string {
   const out: string[] = [];
@@ -316,20 +332,8 @@ export function frameStr(f: FuncState, which: number | null, withStack: boolean)
   }
   if (withStack) {
     for (let spi = 0; spi < f.stack.length; spi++) {
-      const s = f.stack[spi];
-      const off = -(spi + 1) * BPF_REG_SIZE;
-      if (isSpilledReg(s)) {
-        out.push(`fp${off}=${regStr(s.spilled, f.frameno)}`);
-        continue;
-      }
-      let types = "";
-      let any = false;
-      for (let k = 0; k < BPF_REG_SIZE; k++) {
-        const c = STYPE_CHAR[s.slotType[k]] ?? "?";
-        if (s.slotType[k] !== Stack.INVALID) any = true;
-        types += c;
-      }
-      if (any) out.push(`fp${off}=${types}`);
+      const one = slotStr(f, spi);
+      if (one) out.push(one);
     }
   }
   return out.join(" ");
