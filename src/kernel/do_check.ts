@@ -28,6 +28,7 @@ import type { BpfMap } from "./map.js";
 import type { LdImmRef } from "./prog.js";
 import {
   adjustScalar,
+  coerceRegToSize,
   coerceRegToSizeSx,
   coerceSubregToSizeSx,
   flipOpcode,
@@ -37,6 +38,7 @@ import {
   markRegConst,
   markRegKnownZero,
   markRegNotInit,
+  markRegUnbounded,
   markRegUnknown,
   rangeWithin,
   regBoundsSync,
@@ -45,7 +47,15 @@ import {
   regWidth,
   zext32To64,
 } from "./reg_bounds.js";
-import { tnumAdd, tnumConst, tnumEqualsConst, tnumIn, tnumIsConst, tnumSub } from "./tnum.js";
+import {
+  tnumAdd,
+  tnumBswap,
+  tnumConst,
+  tnumEqualsConst,
+  tnumIn,
+  tnumIsConst,
+  tnumSub,
+} from "./tnum.js";
 import type { VerifierEnv } from "./verifier_env.js";
 import { VerifierLogBuf } from "./verifier_log.js";
 import {
@@ -698,19 +708,20 @@ class Analysis implements CheckEnv {
         regs[insn.dst].id = 0;
         return 0;
       }
-      err = this.checkRegWrite(insn.dst, true);
+      const isScalar = regs[insn.dst].type === RegType.SCALAR_VALUE;
+      err = this.checkRegWrite(insn.dst, !isScalar);
       if (err) return err;
-      if (!alu64 && insn.imm < 64) {
-        // to_le truncates; byte swaps of a narrow width leave an unknown of that width
+      if (isScalar) {
+        // a byte swap moves the known bits (tnum); to_le on this little-endian machine only
+        // truncates
         const r = regs[insn.dst];
-        const width = insn.imm;
-        r.varOff = { value: 0n, mask: (1n << BigInt(width)) - 1n };
-        r.umax = (1n << BigInt(width)) - 1n;
-        r.smin = 0n;
-        r.smax = r.umax;
-        r.umin = 0n;
-        markReg32Unbounded(r);
-        regBoundsSync(r);
+        r.id = 0;
+        const bytes = insn.imm / 8;
+        if (alu64 || x) {
+          r.varOff = tnumBswap(r.varOff, bytes);
+          markRegUnbounded(r);
+          regBoundsSync(r);
+        } else if (bytes < 8) coerceRegToSize(r, bytes);
       }
       return 0;
     }

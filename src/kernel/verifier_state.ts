@@ -224,14 +224,14 @@ export class VerifierState {
   }
 }
 
-const snumDecimal = (n: bigint) => n >= -512n && n <= 512n;
-
+/** verbose_snum(): decimal within s16, else the u64 in hex. */
 function snum(n: bigint): string {
-  return snumDecimal(n) ? n.toString() : `${n < 0n ? "-" : ""}0x${(n < 0n ? -n : n).toString(16)}`;
+  return n >= -32768n && n <= 32767n ? n.toString() : `0x${BigInt.asUintN(64, n).toString(16)}`;
 }
 
+/** verbose_unum(): decimal within u16, else hex. */
 function unum(n: bigint): string {
-  return n <= 512n ? n.toString() : `0x${n.toString(16)}`;
+  return n <= 65535n ? n.toString() : `0x${n.toString(16)}`;
 }
 
 /** The bounds part of a register's print: smin=...,umax=...,var_off=(...) with shared values merged. */
@@ -292,7 +292,8 @@ export function regStr(r: RegState, frameno: number): string {
     parts.push(`ks=${r.map?.key_size ?? 0},vs=${r.map?.value_size ?? 0}`);
   }
   if (t !== RegType.SCALAR_VALUE && r.off) parts.push(`off=${r.off}`);
-  if (t === RegType.PTR_TO_PACKET || t === RegType.PTR_TO_PACKET_META) parts.push(`r=${r.range}`);
+  if (t === RegType.PTR_TO_PACKET || t === RegType.PTR_TO_PACKET_META)
+    parts.push(`r=${unum(BigInt.asUintN(64, BigInt(r.range)))}`);
   if (tnumIsConst(r.varOff)) {
     if (r.varOff.value) parts.push(`imm=${r.varOff.value.toString(16)}`);
   } else {

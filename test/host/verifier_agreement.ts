@@ -8,7 +8,7 @@
 import { HostBackend } from "../../src/host/backend.js";
 import type { BpfBackend } from "../../src/uapi/backend.js";
 import { Bpf } from "../../src/uapi/bpf.js";
-import { MapType } from "../../src/uapi/constants.js";
+import { BPF_F_SLEEPABLE, MapType, ProgType } from "../../src/uapi/constants.js";
 import { BpfError } from "../../src/uapi/errno.js";
 import { createModelKernel } from "../../src/vm/index.js";
 import {
@@ -50,7 +50,7 @@ export class Loader {
       map_type: MapType.ARRAY,
       key_size: 4,
       value_size: 16,
-      max_entries: 4,
+      max_entries: 1,
       map_name: "agree",
     });
   }
@@ -61,6 +61,7 @@ export class Loader {
         insns: materialise(p, this.mapFd),
         log_size: 1 << 16,
         log_level: 1,
+        prog_flags: p.progType === ProgType.SYSCALL ? BPF_F_SLEEPABLE : 0,
       });
       this.backend.close(r.fd);
       return { ok: true, errno: "", line: "", processed: processed(r.log) };
