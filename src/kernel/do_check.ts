@@ -174,6 +174,8 @@ class Analysis implements CheckEnv {
   readonly prune: Uint8Array;
   readonly live: Uint16Array;
   readonly stackUse: Set<number>[];
+  readonly scc: Int32Array;
+  readonly sccVisits = new Map<number, Checkpoint>();
   readonly stackDef: (Set<number> | null)[];
   liveStack: Set<number>[];
   stackDirty = false;
@@ -192,6 +194,7 @@ class Analysis implements CheckEnv {
     this.prune = new Uint8Array(this.len + 1);
     this.live = new Uint16Array(this.len + 1);
     this.stackUse = this.insns.map(() => new Set<number>());
+    this.scc = new Int32Array(this.len + 1);
     this.stackDef = this.insns.map(() => null);
     this.liveStack = this.insns.map(() => new Set<number>());
     this.stackLivenessOff = input.subprogs.length > 1;
@@ -424,6 +427,61 @@ class Analysis implements CheckEnv {
     }
   }
 
+  /**
+   * compute_scc(): the loops of the control flow graph (strongly connected components with
+   * more than one instruction, or a self-loop), numbered from 1 in the order Tarjan's walk
+   * from instruction 0 completes them.
+   */
+  computeScc(): void {
+    const succ = this.insns.map((_, t) =>
+      this.useDef(t).succ.filter((n) => n >= 0 && n < this.len),
+    );
+    const index = new Int32Array(this.len).fill(-1);
+    const low = new Int32Array(this.len);
+    const onStack = new Uint8Array(this.len);
+    const stack: number[] = [];
+    let next = 0;
+    let id = 0;
+    const visit = (root: number) => {
+      const work: { v: number; i: number }[] = [{ v: root, i: 0 }];
+      index[root] = low[root] = next++;
+      stack.push(root);
+      onStack[root] = 1;
+      while (work.length) {
+        const top = work[work.length - 1];
+        const v = top.v;
+        if (top.i < succ[v].length) {
+          const w = succ[v][top.i++];
+          if (index[w] < 0) {
+            index[w] = low[w] = next++;
+            stack.push(w);
+            onStack[w] = 1;
+            work.push({ v: w, i: 0 });
+          } else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
+          continue;
+        }
+        work.pop();
+        if (work.length) {
+          const u = work[work.length - 1].v;
+          low[u] = Math.min(low[u], low[v]);
+        }
+        if (low[v] !== index[v]) continue;
+        const members: number[] = [];
+        let w: number;
+        do {
+          w = stack.pop() as number;
+          onStack[w] = 0;
+          members.push(w);
+        } while (w !== v);
+        if (members.length > 1 || succ[v].includes(v)) {
+          id++;
+          for (const m of members) this.scc[m] = id;
+        }
+      }
+    };
+    for (const start of this.input.subprogs) if (start < this.len && index[start] < 0) visit(start);
+  }
+
   liveTable(): string {
     let s = "Live regs before insn:\n";
     for (let t = 0; t < this.len; t++) {
@@ -431,7 +489,8 @@ class Analysis implements CheckEnv {
       if (txt === undefined) continue;
       let m = "";
       for (let r = 0; r < 10; r++) m += this.live[t] & (1 << r) ? String(r) : ".";
-      s += `${String(t).padStart(7)}: ${m} ${txt}\n`;
+      const scc = this.scc[t] ? String(this.scc[t]).padStart(3) : "   ";
+      s += `${scc}${String(t).padStart(4)}: ${m} ${txt}\n`;
     }
     return s;
   }
@@ -543,6 +602,8 @@ class Analysis implements CheckEnv {
     };
     linked(this.cur);
     if (!bt.regs && !bt.slots.size) return;
+    // level 2 writes mark_precise: lines here (not modelled); what follows starts a new line
+    if (this.input.logLevel & 2) this.prevLogPos = -1;
     let hist = this.cur.history;
     let skip = skipFirst;
     let parent = this.cur.parent;
@@ -1740,6 +1801,12 @@ class Analysis implements CheckEnv {
     };
     list.push(cp);
     this.explored.set(idx, list);
+    // maybe_enter_scc(): the first checkpoint inside a loop opens a visit of it
+    const scc = this.scc[idx];
+    if (scc && !this.sccVisits.has(scc)) {
+      this.sccVisits.set(scc, cp);
+      if (this.input.logLevel & 2) this.out.append(`SCC enter (${scc})\n`);
+    }
     this.cur.parent = cp;
     this.cur.history = [];
     return 0;
@@ -1750,6 +1817,11 @@ class Analysis implements CheckEnv {
     while (p) {
       p.branches--;
       if (p.branches > 0) break;
+      const v = this.sccVisits.get(this.scc[p.insnIdx]);
+      if (v === p) {
+        this.sccVisits.delete(this.scc[p.insnIdx]);
+        if (this.input.logLevel & 2) this.out.append(`SCC exit (${this.scc[p.insnIdx]})\n`);
+      }
       p = p.parent;
     }
   }
@@ -1772,6 +1844,7 @@ class Analysis implements CheckEnv {
     let err = this.checkCfg();
     if (err) return err;
     this.computeLive();
+    this.computeScc();
     if (this.input.logLevel & 2) {
       for (let i = 0; i < this.input.subprogs.length; i++)
         this.out.append(`func#${i} @${this.input.subprogs[i]}\n`);
@@ -1808,8 +1881,6 @@ class Analysis implements CheckEnv {
           this.out.append(
             `\nfrom ${this.prevInsnIdx} to ${this.insnIdx}: ${this.stateStr(true)}\n`,
           );
-          this.scratchedRegs = 0;
-          this.scratchedStack.clear();
           doPrintState = false;
         }
         if (this.input.logLevel) {
