@@ -404,6 +404,8 @@ function checkStackWriteVarOff(
   for (let i = minOff; i < maxOff; i++) {
     const { slot: s, k, spi } = slotOf(state, i);
     env.scratchStack(spi);
+    // a spilled register there is gone: all of its bytes become misc
+    if (isSpilledReg(s)) for (let j = 0; j < BPF_REG_SIZE; j++) scrubSpilledSlot(s, j);
     s.spilled = new RegState();
     let t: number = Stack.MISC;
     if (writingZero && s.slotType[k] === Stack.ZERO) t = Stack.ZERO;
@@ -442,6 +444,7 @@ function checkStackReadFixedOff(
 ): number {
   const { slot: s } = slotOf(state, off);
   for (let i = off; i < off + size; i++) env.noteStackUse(state.frameno, slotIndex(i));
+  if (state === env.cur.cur) env.scratchStack(slotIndex(off));
   const slot = -off - 1;
   const stype = s.slotType;
   const regs = env.cur.cur.regs;

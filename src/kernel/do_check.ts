@@ -1434,20 +1434,18 @@ class Analysis implements CheckEnv {
     return isScalarBranchTaken(r1, r2, op, is32);
   }
 
+  /** reg_not_null(): only these pointer types are known non-NULL (not ctx, stack or packet). */
   regNotNull(r: RegState): boolean {
-    const t = r.type;
+    if (typeMayBeNull(r.type)) return false;
+    const t = baseType(r.type);
     return (
-      t === RegType.PTR_TO_STACK ||
-      t === RegType.PTR_TO_CTX ||
-      t === RegType.PTR_TO_MAP_VALUE ||
-      t === RegType.PTR_TO_MAP_KEY ||
-      t === RegType.CONST_PTR_TO_MAP ||
-      t === RegType.PTR_TO_PACKET ||
-      t === RegType.PTR_TO_PACKET_META ||
       t === RegType.PTR_TO_SOCKET ||
       t === RegType.PTR_TO_TCP_SOCK ||
+      t === RegType.PTR_TO_MAP_VALUE ||
+      t === RegType.PTR_TO_MAP_KEY ||
+      t === RegType.PTR_TO_SOCK_COMMON ||
       t === RegType.PTR_TO_MEM ||
-      t === RegType.PTR_TO_FUNC
+      t === RegType.CONST_PTR_TO_MAP
     );
   }
 

@@ -782,6 +782,15 @@ function revOpcode(op: number): number {
   return m[op];
 }
 
+/** tnum_overlap(): whether some value fits both. */
+function tnumOverlap(
+  a: { value: bigint; mask: bigint },
+  b: { value: bigint; mask: bigint },
+): boolean {
+  const mu = a.mask | b.mask;
+  return (a.value & ~mu) === (b.value & ~mu);
+}
+
 /** is_scalar_branch_taken(): 1 always, 0 never, -1 unknown. */
 export function isScalarBranchTaken(r1: RegState, r2: RegState, op: number, is32: boolean): number {
   const t1 = is32 ? tnumSubreg(r1.varOff) : r1.varOff;
@@ -797,6 +806,7 @@ export function isScalarBranchTaken(r1: RegState, r2: RegState, op: number, is32
   switch (op) {
     case JEQ:
       if (tnumIsConst(t1) && tnumIsConst(t2)) return t1.value === t2.value ? 1 : 0;
+      if (!tnumOverlap(t1, t2)) return 0;
       if (umin1 > umax2 || umax1 < umin2) return 0;
       if (smin1 > smax2 || smax1 < smin2) return 0;
       if (!is32) {
@@ -806,6 +816,7 @@ export function isScalarBranchTaken(r1: RegState, r2: RegState, op: number, is32
       break;
     case JNE:
       if (tnumIsConst(t1) && tnumIsConst(t2)) return t1.value !== t2.value ? 1 : 0;
+      if (!tnumOverlap(t1, t2)) return 1;
       if (umin1 > umax2 || umax1 < umin2) return 1;
       if (smin1 > smax2 || smax1 < smin2) return 1;
       if (!is32) {

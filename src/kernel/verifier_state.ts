@@ -236,7 +236,8 @@ function unum(n: bigint): string {
 
 /** The bounds part of a register's print: smin=...,umax=...,var_off=(...) with shared values merged. */
 function scalarRanges(r: RegState): string[] {
-  const s32 = (v: number) => BigInt(v);
+  // 32-bit signed bounds outside the decimal range print as their u32
+  const s32 = (v: number) => (v >= -32768 && v <= 32767 ? BigInt(v) : BigInt(v >>> 0));
   const ms: { name: string; val: bigint; omit: boolean; signed: boolean }[] = [
     { name: "smin", val: r.smin, omit: r.smin === S64_MIN, signed: true },
     { name: "smax", val: r.smax, omit: r.smax === S64_MAX, signed: true },
