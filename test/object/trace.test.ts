@@ -1,0 +1,112 @@
+/**
+ * The load walker against libbpf: for every corpus object, the calls `loadObject` makes on a
+ * recording ObjectLoadOps equal, argument for argument and byte for byte, the `bpf_gen__*` calls
+ * libbpf f7081a6b made for the same object (test/fixtures/object/*.unsigned.trace.txt, recorded
+ * by the reftool branch's tracing libbpf with the host facts in host.json / kallsyms).
+ */
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { ObjectError } from "../../src/object/errors.js";
+import { loadObject } from "../../src/object/load.js";
+import { openObject } from "../../src/object/object.js";
+import type { OpenOptions } from "../../src/object/types.js";
+import { REPO_ROOT } from "../support/vectors.js";
+import { firstDifference, parseTrace, RecordingOps } from "./trace_support.js";
+
+const DIR = join(REPO_ROOT, "test/fixtures/object");
+
+function read(name: string): Buffer {
+  return readFileSync(join(DIR, name));
+}
+
+/** The generating machine's facts the traces were recorded with. */
+export function hostOptions(): OpenOptions {
+  const host = JSON.parse(read("host.json").toString("utf8")) as {
+    linuxKernelVersion: number;
+    pageSize: number;
+    possibleCpus: number;
+    kconfig: Record<string, string>;
+  };
+  return {
+    pageSize: host.pageSize,
+    nrCpus: host.possibleCpus,
+    kernelVersion: host.linuxKernelVersion,
+    kconfig: Object.entries(host.kconfig)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+    kallsyms: read("kallsyms").toString("utf8"),
+  };
+}
+
+const POSITIVE = [
+  "nomaps",
+  "maps",
+  "globals",
+  "multiprog",
+  "subprogs",
+  "bigrodata",
+  "core",
+  "ksyms",
+  "kconfig",
+  "mapinmap",
+  "hostdep",
+  "prog_a",
+  "prog_b",
+  "prog_d",
+];
+
+for (const name of POSITIVE) {
+  test(`trace: ${name} matches libbpf's bpf_gen__* calls`, () => {
+    const want = parseTrace(read(`${name}.unsigned.trace.txt`).toString("utf8"));
+    assert.equal(want.err, 0);
+    const obj = openObject(new Uint8Array(read(`${name}.bpf.o`)), name, hostOptions());
+    const ops = new RecordingOps();
+    loadObject(obj, ops);
+    assert.equal(firstDifference(ops.calls, want.calls), null);
+  });
+}
+
+test("trace: neg_ksym fails like libbpf (strong typeless ksym absent from kallsyms, -ESRCH)", () => {
+  const want = parseTrace(read("neg_ksym.unsigned.trace.txt").toString("utf8"));
+  const obj = openObject(new Uint8Array(read("neg_ksym.bpf.o")), "neg_ksym", hostOptions());
+  const ops = new RecordingOps();
+  assert.throws(
+    () => loadObject(obj, ops),
+    (e: unknown) =>
+      e instanceof ObjectError &&
+      e.code === "OBJECT_BAD_EXTERN" &&
+      e.errno === want.err &&
+      /bpfsign_no_such_kernel_symbol/.test(e.message),
+  );
+  assert.equal(firstDifference(ops.calls, want.calls), null);
+});
+
+test("trace: neg_progarray fails like libbpf (prog-array slots, -EOPNOTSUPP) after the same calls", () => {
+  const want = parseTrace(read("neg_progarray.unsigned.trace.txt").toString("utf8"));
+  const obj = openObject(
+    new Uint8Array(read("neg_progarray.bpf.o")),
+    "neg_progarray",
+    hostOptions(),
+  );
+  const ops = new RecordingOps();
+  assert.throws(
+    () => loadObject(obj, ops),
+    (e: unknown) =>
+      e instanceof ObjectError && e.code === "OBJECT_UNSUPPORTED" && e.errno === want.err,
+  );
+  assert.equal(firstDifference(ops.calls, want.calls), null);
+});
+
+test("trace: the comparison notices a one-byte change in a program's instructions", () => {
+  const want = parseTrace(read("subprogs.unsigned.trace.txt").toString("utf8"));
+  const obj = openObject(new Uint8Array(read("subprogs.bpf.o")), "subprogs", hostOptions());
+  const ops = new RecordingOps();
+  loadObject(obj, ops);
+  const load = ops.calls.find((c) => c.fn === "prog_load")!;
+  const insns = load.kv.get("insns")!;
+  load.kv.set("insns", `${insns.slice(0, 10)}${insns[10] === "0" ? "1" : "0"}${insns.slice(11)}`);
+  assert.match(firstDifference(ops.calls, want.calls) ?? "", /prog_load insns/);
+});
