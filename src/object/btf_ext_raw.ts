@@ -1,11 +1,11 @@
 /**
  * The object's .BTF.ext as libbpf's loader uses it: per ELF section, the func_info, line_info and
- * CO-RE relocation records, in host (little-endian) byte order as libbpf keeps them after
- * `btf_ext__new()` (which swaps a big-endian object's records to native order).
+ * CO-RE relocation records in host (little-endian) byte order, as libbpf keeps them after
+ * `btf_ext__new()` swaps a big-endian object's records. Parsing is src/btf's `BtfExt`.
  */
 
-import type { BtfRaw } from "./btf_raw.js";
-import { Errno, ObjectError } from "./errors.js";
+import type { Btf } from "../btf/btf.js";
+import { BtfExt } from "../btf/btf_ext.js";
 
 /** One section's records of one kind; each record is `recSize` bytes, little-endian words. */
 export interface ExtInfoSec {
@@ -26,65 +26,32 @@ export interface BtfExtRaw {
   coreRelo: ExtInfo;
 }
 
-const MIN_REC = { func: 8, line: 16, core: 16 };
-
-function bad(obj: string, off: number, detail: string): ObjectError {
-  return new ObjectError("OBJECT_BAD_BTF", obj, ".BTF.ext", off, detail, -Errno.EINVAL);
+function toHost(
+  secs: { secName: string; records: Uint8Array[] }[],
+  recSize: number,
+  le: boolean,
+): ExtInfo {
+  return {
+    recSize,
+    secs: secs.map((s) => ({
+      secName: s.secName,
+      records: s.records.map((r) => {
+        const rec = r.slice();
+        if (!le) for (let w = 0; w + 4 <= rec.length; w += 4) rec.subarray(w, w + 4).reverse();
+        return rec;
+      }),
+    })),
+  };
 }
 
-/** Parses .BTF.ext against the object's BTF (section names are BTF strings). */
-export function parseBtfExt(bytes: Uint8Array, btf: BtfRaw, obj: string): BtfExtRaw {
-  if (bytes.length < 8) throw bad(obj, 0, "header truncated");
-  const le = btf.littleEndian;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint16(0, le) !== 0xeb9f) throw bad(obj, 0, "bad magic");
-  if (bytes[2] !== 1) throw bad(obj, 2, `unsupported version ${bytes[2]}`);
-  const hdrLen = dv.getUint32(4, le);
-  if (hdrLen < 24 || hdrLen > bytes.length) throw bad(obj, 4, `bad hdr_len ${hdrLen}`);
-  const word = (at: number): number => (at + 4 <= hdrLen ? dv.getUint32(at, le) : 0);
-
-  const readInfo = (offAt: number, lenAt: number, minRec: number, what: string): ExtInfo => {
-    const off = word(offAt);
-    const len = word(lenAt);
-    const info: ExtInfo = { recSize: 0, secs: [] };
-    if (len === 0) return info;
-    const start = hdrLen + off;
-    if (off % 4 || start + len > bytes.length || len < 4)
-      throw bad(obj, offAt, `${what} section out of bounds`);
-    const recSize = dv.getUint32(start, le);
-    if (recSize < minRec || recSize % 4) throw bad(obj, start, `${what} record size ${recSize}`);
-    info.recSize = recSize;
-    let p = start + 4;
-    const end = start + len;
-    while (p < end) {
-      if (p + 8 > end) throw bad(obj, p, `${what} section header truncated`);
-      const nameOff = dv.getUint32(p, le);
-      const num = dv.getUint32(p + 4, le);
-      p += 8;
-      if (num === 0) throw bad(obj, p - 4, `${what} section with no records`);
-      if (p + num * recSize > end) throw bad(obj, p, `${what} records truncated`);
-      let secName: string;
-      try {
-        secName = btf.str(nameOff);
-      } catch {
-        throw bad(obj, p - 8, `${what} section name offset ${nameOff} out of range`);
-      }
-      const records: Uint8Array[] = [];
-      for (let i = 0; i < num; i++) {
-        const rec = bytes.slice(p, p + recSize);
-        if (!le) for (let w = 0; w < recSize; w += 4) rec.subarray(w, w + 4).reverse();
-        records.push(rec);
-        p += recSize;
-      }
-      info.secs.push({ secName, records });
-    }
-    return info;
-  };
-
+/** Parses .BTF.ext against the object's BTF (throws BtfError, codes BTF_*). */
+export function parseBtfExt(bytes: Uint8Array, btf: Btf, obj: string): BtfExtRaw {
+  const ext = BtfExt.parse(bytes, btf, obj);
+  const le = ext.littleEndian;
   return {
-    funcInfo: readInfo(8, 12, MIN_REC.func, "func_info"),
-    lineInfo: readInfo(16, 20, MIN_REC.line, "line_info"),
-    coreRelo: readInfo(24, 28, MIN_REC.core, "core_relo"),
+    funcInfo: toHost(ext.funcInfo, ext.funcInfoRecSize, le),
+    lineInfo: toHost(ext.lineInfo, ext.lineInfoRecSize, le),
+    coreRelo: toHost(ext.coreRelo, ext.coreReloRecSize, le),
   };
 }
 

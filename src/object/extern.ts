@@ -14,8 +14,8 @@
 
 import type { ElfSymbol } from "../elf/elf.js";
 import { SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_NOTYPE } from "../elf/elf.js";
-import type { BtfRaw } from "./btf_raw.js";
-import { FuncLinkage, INT_BOOL, INT_SIGNED, Kind, VarLinkage } from "./btf_raw.js";
+import type { BtfView } from "./btf_view.js";
+import { FuncLinkage, INT_BOOL, INT_SIGNED, Kind, VarLinkage } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
 import type { BpfObject, ExternDesc } from "./types.js";
 import { ExtType, KcfgType } from "./types.js";
@@ -49,7 +49,7 @@ export function essentialNameLen(name: string): number {
   return name.length;
 }
 
-function findExternBtfId(btf: BtfRaw, name: string): number {
+function findExternBtfId(btf: BtfView, name: string): number {
   for (let id = 1; id < btf.typeCnt; id++) {
     const k = btf.kind(id);
     if (k !== Kind.VAR && k !== Kind.FUNC) continue;
@@ -61,7 +61,7 @@ function findExternBtfId(btf: BtfRaw, name: string): number {
   return -Errno.ENOENT;
 }
 
-function findExternSecBtfId(btf: BtfRaw, extId: number): number {
+function findExternSecBtfId(btf: BtfView, extId: number): number {
   for (let id = 1; id < btf.typeCnt; id++) {
     if (btf.kind(id) !== Kind.DATASEC) continue;
     for (const vs of btf.secinfos(id)) if (vs.type === extId) return id;
@@ -69,7 +69,7 @@ function findExternSecBtfId(btf: BtfRaw, extId: number): number {
   return -Errno.ENOENT;
 }
 
-function findKcfgType(btf: BtfRaw, id: number, signed: { v: boolean } | null): number {
+function findKcfgType(btf: BtfView, id: number, signed: { v: boolean } | null): number {
   const t = btf.skipModsAndTypedefs(id);
   if (signed) signed.v = false;
   const k = btf.kind(t);
@@ -89,9 +89,8 @@ function findKcfgType(btf: BtfRaw, id: number, signed: { v: boolean } | null): n
   }
   if (k === Kind.ENUM64) return name === "libbpf_tristate" ? KcfgType.TRISTATE : KcfgType.UNKNOWN;
   if (k === Kind.ARRAY) {
-    const a = btf.array(t);
-    if (a.nelems === 0) return KcfgType.UNKNOWN;
-    if (findKcfgType(btf, a.type, null) !== KcfgType.CHAR) return KcfgType.UNKNOWN;
+    if (btf.arrayNelems(t) === 0) return KcfgType.UNKNOWN;
+    if (findKcfgType(btf, btf.arrayType(t), null) !== KcfgType.CHAR) return KcfgType.UNKNOWN;
     return KcfgType.CHAR_ARR;
   }
   return KcfgType.UNKNOWN;
@@ -103,7 +102,7 @@ function cmpStr(a: string, b: string): number {
 }
 
 /** libbpf `add_dummy_ksym_var()` */
-function addDummyKsymVar(btf: BtfRaw | null): number {
+function addDummyKsymVar(btf: BtfView | null): number {
   if (!btf) return 0;
   const sec = btf.findByNameKind(KSYMS_SEC, Kind.DATASEC);
   if (sec < 0) return 0;
@@ -111,10 +110,10 @@ function addDummyKsymVar(btf: BtfRaw | null): number {
     .secinfos(sec)
     .some((vs) => vs.type > 0 && vs.type < btf.typeCnt && btf.kind(vs.type) === Kind.FUNC);
   if (!hasFunc) return 0;
-  return btf.addVar("dummy_ksym", VarLinkage.GLOBAL_ALLOCATED, findIntBtfId(btf));
+  return btf.btf.addVar("dummy_ksym", VarLinkage.GLOBAL_ALLOCATED, findIntBtfId(btf));
 }
 
-function findIntBtfId(btf: BtfRaw): number {
+function findIntBtfId(btf: BtfView): number {
   for (let id = 1; id < btf.typeCnt; id++)
     if (btf.kind(id) === Kind.INT && btf.intBits(id) === 32) return id;
   return 0;
@@ -220,17 +219,17 @@ export function collectExterns(obj: BpfObject, symbols: ElfSymbol[]): void {
       if (btf.kind(vt) === Kind.FUNC) {
         const proto = btf.sizeOrType(vt);
         btf.params(proto).forEach((p, j) => {
-          if (p.type && !p.nameOff) btf.setParamNameOff(proto, j, dummyNameOff);
+          if (p.type && !p.nameOff) btf.btf.setParamNameOff(proto, j, dummyNameOff);
         });
         type = dummyVar;
-        btf.setInfo(vt, Kind.FUNC, FuncLinkage.GLOBAL, btf.kflag(vt));
+        btf.btf.setFuncLinkage(vt, FuncLinkage.GLOBAL);
       } else {
-        btf.setVarLinkage(vt, VarLinkage.GLOBAL_ALLOCATED);
-        btf.setType(vt, intId);
+        btf.btf.setVarLinkage(vt, VarLinkage.GLOBAL_ALLOCATED);
+        btf.btf.setVarType(vt, intId);
       }
-      btf.setSecinfo(ksymSec, i, { type, offset: off, size: 4 });
+      btf.btf.setVarSecinfo(ksymSec, i, { type, offset: off, size: 4 });
     }
-    btf.setSize(ksymSec, off);
+    btf.btf.setDatasecSize(ksymSec, off);
   }
 
   if (kcfgSec > 0) {
@@ -240,7 +239,7 @@ export function collectExterns(obj: BpfObject, symbols: ElfSymbol[]): void {
       ext.kcfg.dataOff = Math.ceil(off / ext.kcfg.align) * ext.kcfg.align;
       off = ext.kcfg.dataOff + ext.kcfg.sz;
     }
-    btf.setSize(kcfgSec, off);
+    btf.btf.setDatasecSize(kcfgSec, off);
     const vsis = btf.secinfos(kcfgSec);
     for (let i = 0; i < vsis.length; i++) {
       const extName = btf.name(vsis[i].type);
@@ -251,8 +250,8 @@ export function collectExterns(obj: BpfObject, symbols: ElfSymbol[]): void {
           `failed to find extern definition for BTF var '${extName}'`,
           -Errno.ESRCH,
         );
-      btf.setVarLinkage(vsis[i].type, VarLinkage.GLOBAL_ALLOCATED);
-      btf.setSecinfo(kcfgSec, i, { ...vsis[i], offset: ext.kcfg.dataOff });
+      btf.btf.setVarLinkage(vsis[i].type, VarLinkage.GLOBAL_ALLOCATED);
+      btf.btf.setVarSecinfoOffset(kcfgSec, i, ext.kcfg.dataOff);
     }
   }
 }

@@ -15,7 +15,7 @@
  */
 
 import { MapType, ProgType } from "../uapi/constants.js";
-import { Kind } from "./btf_raw.js";
+import { Kind } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
 import { resolveExterns } from "./extern.js";
 import type { MapCreateAttr, ObjectLoadOps, ProgLoadAttr } from "./load_ops.js";
@@ -129,11 +129,11 @@ function loadBtf(obj: BpfObject, ops: ObjectLoadOps): boolean {
     for (let id = 1; id < btf.typeCnt; id++) {
       if (btf.kind(id) !== Kind.FUNC || btf.vlen(id) !== 1) continue;
       if (btf.name(id) !== prog.name) continue;
-      btf.setInfo(id, Kind.FUNC, 0, false);
+      btf.btf.setFuncLinkage(id, 0);
       break;
     }
   }
-  ops.loadBtf(btf.rawData());
+  ops.loadBtf(btf.btf.rawData());
   return true;
 }
 

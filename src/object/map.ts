@@ -15,8 +15,8 @@
  */
 
 import { MapFlag, MapType } from "../uapi/constants.js";
-import type { BtfRaw } from "./btf_raw.js";
-import { Kind, VarLinkage } from "./btf_raw.js";
+import type { BtfView } from "./btf_view.js";
+import { Kind, VarLinkage } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
 import type { BpfMap, BpfObject, MapDef } from "./types.js";
 import { ExtType, LibbpfMapType } from "./types.js";
@@ -90,7 +90,7 @@ function emptyDef(): BtfMapDef {
  */
 export function parseBtfMapDef(
   obj: BpfObject,
-  btf: BtfRaw,
+  btf: BtfView,
   mapName: string,
   defId: number,
   strict: boolean,
@@ -113,7 +113,7 @@ export function parseBtfMapDef(
     const arr = btf.sizeOrType(t);
     if (arr === 0 || arr >= btf.typeCnt) throw fail(`attr '${field}': type [${arr}] not found`);
     if (btf.kind(arr) !== Kind.ARRAY) throw fail(`attr '${field}': expected ARRAY`);
-    return btf.array(arr).nelems;
+    return btf.arrayNelems(arr);
   };
   const members = btf.members(defId);
   for (let i = 0; i < members.length; i++) {
@@ -156,9 +156,9 @@ export function parseBtfMapDef(
         throw fail(`conflicting value size ${def.valueSize} != 4`);
       def.valueSize = 4;
       if (m.type === 0 || m.type >= btf.typeCnt) throw fail(`${desc} type [${m.type}] not found`);
-      if (btf.kind(m.type) !== Kind.ARRAY || btf.array(m.type).nelems !== 0)
+      if (btf.kind(m.type) !== Kind.ARRAY || btf.arrayNelems(m.type) !== 0)
         throw fail(`${desc} spec is not a zero-sized array`);
-      let t = btf.skipModsAndTypedefs(btf.array(m.type).type);
+      let t = btf.skipModsAndTypedefs(btf.arrayType(m.type));
       if (btf.kind(t) !== Kind.PTR) throw fail(`${desc} def is of unexpected kind`);
       t = btf.skipModsAndTypedefs(btf.sizeOrType(t));
       if (progArray) {
@@ -180,7 +180,7 @@ export function parseBtfMapDef(
       if (k === Kind.PTR) def.mapExtra = BigInt(fieldInt(m.type, name));
       else if (k === Kind.ENUM || k === Kind.ENUM64) {
         if (btf.vlen(t) !== 1) throw fail(`attr '${name}': invalid __ulong`);
-        def.mapExtra = btf.enumValues(t)[0];
+        def.mapExtra = btf.enumValue(t, 0);
       } else throw fail(`attr '${name}': expected ENUM or ENUM64`);
     } else if (strict) {
       throw fail(`unknown field '${name}'`, -Errno.ENOTSUP);
@@ -305,7 +305,7 @@ export function initUserBtfMaps(
 }
 
 /** libbpf `map_is_mmapable()` */
-function mapIsMmapable(btf: BtfRaw | null, map: BpfMap): boolean {
+function mapIsMmapable(btf: BtfView | null, map: BpfMap): boolean {
   if (!btf || !map.btfValueTypeId) return false;
   const t = map.btfValueTypeId;
   if (btf.kind(t) !== Kind.DATASEC) return false;
@@ -468,7 +468,7 @@ export function collectMapRelos(
       );
     if (n === 0) throw badValues();
     if (btf.str(btf.members(defId)[n - 1].nameOff) !== "values") throw badValues();
-    const moffBase = btf.memberBitOffset(defId, n - 1) / 8;
+    const moffBase = Math.floor(btf.members(defId)[n - 1].bitOffset / 8);
     if (rel.offset - vi.offset < moffBase) throw badValues();
     const moff = rel.offset - vi.offset - moffBase;
     if (moff % 8) throw badValues();

@@ -16,6 +16,7 @@
  * machine's facts (used at load, asked for only when needed).
  */
 
+import { Btf } from "../btf/btf.js";
 import type { ElfSection, ElfSymbol } from "../elf/elf.js";
 import {
   parseElf,
@@ -36,7 +37,7 @@ import {
   STV_INTERNAL,
 } from "../elf/elf.js";
 import { parseBtfExt } from "./btf_ext_raw.js";
-import { BtfRaw, Kind, VarLinkage } from "./btf_raw.js";
+import { BtfView, Kind, VarLinkage } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
 import { collectExterns, symIsExtern } from "./extern.js";
 import type { MapRel } from "./map.js";
@@ -222,7 +223,7 @@ export function openObject(bytes: Uint8Array, name: string, opts: OpenOptions = 
   const needsBtf = () => obj.btfMapsShndx >= 0 || obj.hasStOps;
   if (btfData) {
     try {
-      obj.btf = BtfRaw.parse(btfData, path);
+      obj.btf = new BtfView(Btf.parse(btfData, path));
     } catch (e) {
       if (needsBtf()) throw e;
       obj.btf = null;
@@ -239,7 +240,7 @@ export function openObject(bytes: Uint8Array, name: string, opts: OpenOptions = 
   }
   if (btfExtData && obj.btf) {
     try {
-      obj.btfExt = parseBtfExt(btfExtData, obj.btf, path);
+      obj.btfExt = parseBtfExt(btfExtData, obj.btf.btf, path);
     } catch (e) {
       // libbpf warns and continues without .BTF.ext, unless BTF is required
       if (needsBtf()) throw e;
@@ -419,7 +420,7 @@ function fixupBtf(obj: BpfObject, sections: ElfSection[], symbols: ElfSymbol[]):
         const sec = sections.find((s) => s.index !== 0 && s.name === secName);
         if (!sec || sec.size === 0)
           throw fail(secName, "failed to determine size from ELF", -Errno.ENOENT);
-        btf.setSize(id, sec.size);
+        btf.btf.setDatasecSize(id, sec.size);
         fixupOffsets = true;
       }
       const vsis = btf.secinfos(id);
@@ -439,21 +440,11 @@ function fixupBtf(obj: BpfObject, sections: ElfSection[], symbols: ElfSymbol[]):
         );
         if (!sym)
           throw fail(secName, `failed to find ELF symbol for VAR '${varName}'`, -Errno.ENOENT);
-        if (fixupOffsets)
-          btf.setSecinfo(id, i, { ...vsis[i], offset: Number(sym.value & 0xffffffffn) });
+        if (fixupOffsets) btf.btf.setVarSecinfoOffset(id, i, Number(sym.value & 0xffffffffn));
         if (sym.visibility === STV_HIDDEN || sym.visibility === STV_INTERNAL)
-          btf.setVarLinkage(vt, VarLinkage.STATIC);
+          btf.btf.setVarLinkage(vt, VarLinkage.STATIC);
       }
     }
-    // sort the secinfos by offset (stable; equal offsets keep their order)
-    const sorted = btf
-      .secinfos(id)
-      .map((v, i) => ({ v, i }))
-      .sort((a, b) =>
-        a.v.offset !== b.v.offset ? (a.v.offset | 0) - (b.v.offset | 0) : a.i - b.i,
-      );
-    sorted.forEach(({ v }, i) => {
-      btf.setSecinfo(id, i, v);
-    });
+    btf.btf.sortDatasecVars(id);
   }
 }

@@ -17,7 +17,7 @@
 import { Pseudo } from "../uapi/constants.js";
 import type { ExtInfo } from "./btf_ext_raw.js";
 import { recU32, setRecU32 } from "./btf_ext_raw.js";
-import { Kind } from "./btf_raw.js";
+import { Kind } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
 import { recordCoreRelos } from "./relo_core.js";
 import type { BpfObject, BpfProgram, ReloDesc } from "./types.js";

@@ -5,7 +5,7 @@
  */
 
 import type { BtfExtRaw } from "./btf_ext_raw.js";
-import type { BtfRaw } from "./btf_raw.js";
+import type { BtfView } from "./btf_view.js";
 import type { SecDef } from "./section_def.js";
 
 /** enum libbpf_map_type */
@@ -186,7 +186,7 @@ export interface BpfObject {
   programs: BpfProgram[];
   maps: BpfMap[];
   externs: ExternDesc[];
-  btf: BtfRaw | null;
+  btf: BtfView | null;
   btfExt: BtfExtRaw | null;
   /** per ELF section index: SecType */
   secTypes: number[];
