@@ -91,13 +91,6 @@ function createMaps(obj: BpfObject, ops: ObjectLoadOps, btfLoaded: boolean): voi
   obj.maps.forEach((map, i) => {
     if (!map.autocreate) return;
     mapSetDefMaxEntries(obj, map);
-    if (map.pinByName)
-      throw unsupported(
-        obj,
-        ".maps",
-        `map '${map.name}': pinning by name needs the generating machine's bpffs`,
-        -Errno.EINVAL,
-      );
     if (map.def.type === MapType.ARENA)
       throw unsupported(
         obj,
@@ -117,6 +110,14 @@ function createMaps(obj: BpfObject, ops: ObjectLoadOps, btfLoaded: boolean): voi
       });
       map.initSlots = [];
     }
+    // bpf_map__pin(): libbpf pins after creating, with a placeholder fd, which bpffs refuses
+    if (map.pinByName)
+      throw unsupported(
+        obj,
+        ".maps",
+        `map '${map.name}': LIBBPF_PIN_BY_NAME cannot be honoured by a generated loader`,
+        -Errno.EINVAL,
+      );
   });
 }
 

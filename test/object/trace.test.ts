@@ -56,6 +56,11 @@ const POSITIVE = [
   "prog_a",
   "prog_b",
   "prog_d",
+  // big-endian builds of three corpus sources: libbpf swaps insns and .BTF.ext to host order
+  // and hands gen the BTF in the object's byte order
+  "subprogs_eb",
+  "globals_eb",
+  "core_eb",
 ];
 
 for (const name of POSITIVE) {
@@ -110,3 +115,36 @@ test("trace: the comparison notices a one-byte change in a program's instruction
   load.kv.set("insns", `${insns.slice(0, 10)}${insns[10] === "0" ? "1" : "0"}${insns.slice(11)}`);
   assert.match(firstDifference(ops.calls, want.calls) ?? "", /prog_load insns/);
 });
+
+/** Objects libbpf refuses: where (open or load), our code, libbpf's errno (from the trace). */
+const REFUSED: [string, "open" | "load", string][] = [
+  ["err_legacy_maps", "open", "OBJECT_BAD_MAP"],
+  ["err_no_map_type", "open", "OBJECT_BAD_MAP"],
+  ["err_unknown_map_field", "open", "OBJECT_BAD_MAP"],
+  ["err_static_prog", "open", "OBJECT_BAD_PROG"],
+  ["err_pinned", "load", "OBJECT_UNSUPPORTED"],
+  ["err_unknown_section", "load", "OBJECT_BAD_PROG"],
+  ["err_fentry_no_target", "load", "OBJECT_BAD_PROG"],
+  ["err_virtual_extern", "load", "OBJECT_BAD_EXTERN"],
+];
+
+for (const [name, phase, code] of REFUSED) {
+  test(`trace: ${name} is refused at ${phase} with ${code} and libbpf's errno, after libbpf's calls`, () => {
+    const want = parseTrace(read(`${name}.unsigned.trace.txt`).toString("utf8"));
+    assert.equal(want.openFailed, phase === "open");
+    const bytes = new Uint8Array(read(`${name}.bpf.o`));
+    const isRefusal = (e: unknown) =>
+      e instanceof ObjectError &&
+      e.code === code &&
+      e.errno === want.err &&
+      e.message.startsWith(`${name}:`);
+    if (phase === "open") {
+      assert.throws(() => openObject(bytes, name, hostOptions()), isRefusal);
+      return;
+    }
+    const obj = openObject(bytes, name, hostOptions());
+    const ops = new RecordingOps();
+    assert.throws(() => loadObject(obj, ops), isRefusal);
+    assert.equal(firstDifference(ops.calls, want.calls), null);
+  });
+}
