@@ -23,6 +23,11 @@ import { ExtType, LibbpfMapType } from "./types.js";
 
 const OBJ_NAME_LEN = 16;
 const MAPS_SEC = ".maps";
+/**
+ * Largest global-data image accepted. libbpf itself mmap()s any size; this bound (far above the
+ * 16 MiB a signed loader can carry) keeps a damaged section size from exhausting memory.
+ */
+export const MAX_INTERNAL_MAP_SZ = 256 * 1024 * 1024;
 
 /** libbpf `internal_map_name()`: the kernel-visible name of a global-data map. */
 export function internalMapName(objName: string, realName: string): string {
@@ -325,6 +330,15 @@ export function initInternalMap(
   data: Uint8Array | null,
   size: number,
 ): void {
+  if (size > MAX_INTERNAL_MAP_SZ)
+    throw new ObjectError(
+      "OBJECT_BAD_MAP",
+      obj.path,
+      realName,
+      0,
+      `global data map of ${size} bytes is larger than any loader can carry (limit ${MAX_INTERNAL_MAP_SZ})`,
+      -Errno.E2BIG,
+    );
   const map = newMap(internalMapName(obj.name, realName), realName);
   obj.maps.push(map);
   map.libbpfType = type;

@@ -12,33 +12,13 @@ import { test } from "node:test";
 import { ObjectError } from "../../src/object/errors.js";
 import { loadObject } from "../../src/object/load.js";
 import { openObject } from "../../src/object/object.js";
-import type { OpenOptions } from "../../src/object/types.js";
 import { REPO_ROOT } from "../support/vectors.js";
-import { firstDifference, parseTrace, RecordingOps } from "./trace_support.js";
+import { firstDifference, hostOptions, parseTrace, RecordingOps } from "./trace_support.js";
 
 const DIR = join(REPO_ROOT, "test/fixtures/object");
 
 function read(name: string): Buffer {
   return readFileSync(join(DIR, name));
-}
-
-/** The generating machine's facts the traces were recorded with. */
-export function hostOptions(): OpenOptions {
-  const host = JSON.parse(read("host.json").toString("utf8")) as {
-    linuxKernelVersion: number;
-    pageSize: number;
-    possibleCpus: number;
-    kconfig: Record<string, string>;
-  };
-  return {
-    pageSize: host.pageSize,
-    nrCpus: host.possibleCpus,
-    kernelVersion: host.linuxKernelVersion,
-    kconfig: Object.entries(host.kconfig)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join(""),
-    kallsyms: read("kallsyms").toString("utf8"),
-  };
 }
 
 const POSITIVE = [

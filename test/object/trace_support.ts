@@ -4,12 +4,22 @@
  * those files that keeps, per call, the keys the object layer determines.
  */
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type {
   CoreRelo,
   MapCreateAttr,
   ObjectLoadOps,
   ProgLoadAttr,
 } from "../../src/object/load_ops.js";
+import type { OpenOptions } from "../../src/object/types.js";
+import { REPO_ROOT } from "../support/vectors.js";
+
+const FIXTURES = join(REPO_ROOT, "test/fixtures/object");
+
+function read(name: string): Buffer {
+  return readFileSync(join(FIXTURES, name));
+}
 
 /** The keys compared per call (the generator-internal ones are left out). */
 export const COMPARED_KEYS: Record<string, string[]> = {
@@ -265,4 +275,23 @@ export function firstDifference(got: TraceCall[], want: TraceCall[]): string | n
     }
   }
   return null;
+}
+
+/** The generating machine's facts the traces were recorded with. */
+export function hostOptions(): OpenOptions {
+  const host = JSON.parse(read("host.json").toString("utf8")) as {
+    linuxKernelVersion: number;
+    pageSize: number;
+    possibleCpus: number;
+    kconfig: Record<string, string>;
+  };
+  return {
+    pageSize: host.pageSize,
+    nrCpus: host.possibleCpus,
+    kernelVersion: host.linuxKernelVersion,
+    kconfig: Object.entries(host.kconfig)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+    kallsyms: read("kallsyms").toString("utf8"),
+  };
 }
