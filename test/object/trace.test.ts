@@ -41,6 +41,13 @@ const POSITIVE = [
   "subprogs_eb",
   "globals_eb",
   "core_eb",
+  // objects of src/extras.bpf.c: section kinds, callbacks, exception callback, map attributes,
+  // kfuncs in a shared subprogram
+  "x_sections",
+  "x_callbacks",
+  "x_exception_cb",
+  "x_map_attrs",
+  "x_kfunc_sub",
 ];
 
 for (const name of POSITIVE) {
