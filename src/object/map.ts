@@ -508,3 +508,58 @@ export function mapSetDefMaxEntries(obj: BpfObject, map: BpfMap): void {
 }
 
 export type { BtfMapDef };
+
+/**
+ * libbpf `bpf_object_init_struct_ops()` at open: one STRUCT_OPS map per variable of each
+ * .struct_ops / .struct_ops.link section (they count in nr_maps; loading them needs vmlinux BTF,
+ * which gen mode never has, so `loadObject` refuses such objects).
+ */
+const RESOLVE_THROUGH: ReadonlySet<number> = new Set([
+  Kind.VAR,
+  Kind.TYPEDEF,
+  Kind.CONST,
+  Kind.VOLATILE,
+  Kind.RESTRICT,
+  Kind.TYPE_TAG,
+]);
+
+export function initStructOpsMaps(obj: BpfObject, secs: { index: number; name: string }[]): void {
+  const btf = obj.btf;
+  for (const sec of secs) {
+    const fail = (detail: string, errno: number) =>
+      new ObjectError(
+        "OBJECT_BAD_MAP",
+        obj.path,
+        sec.name,
+        -1,
+        `struct_ops init: ${detail}`,
+        errno,
+      );
+    if (!btf) throw fail(`DATASEC ${sec.name} not found`, -Errno.EINVAL);
+    const ds = btf.findByNameKind(sec.name, Kind.DATASEC);
+    if (ds < 0) throw fail(`DATASEC ${sec.name} not found`, -Errno.EINVAL);
+    for (const vsi of btf.secinfos(ds)) {
+      const varName = btf.name(vsi.type);
+      let id = vsi.type;
+      // btf__resolve_type(): through VAR, typedefs and modifiers
+      for (let i = 0; i < 32 && RESOLVE_THROUGH.has(btf.kind(id)); i++) id = btf.sizeOrType(id);
+      const tname = btf.name(id);
+      if (tname === "") throw fail("anonymous type is not supported", -Errno.ENOTSUP);
+      if (btf.kind(id) !== Kind.STRUCT) throw fail(`${tname} is not a struct`, -Errno.EINVAL);
+      const map = newMap(varName, varName);
+      map.libbpfType = LibbpfMapType.STRUCT_OPS;
+      map.secIdx = sec.index;
+      map.secOffset = vsi.offset;
+      map.btfValueTypeId = id;
+      map.autocreate = !sec.name.startsWith("?");
+      map.def = {
+        type: MapType.STRUCT_OPS,
+        keySize: 4,
+        valueSize: btf.sizeOrType(id),
+        maxEntries: 1,
+        mapFlags: sec.name.replace(/^\?/, "") === ".struct_ops.link" ? MapFlag.LINK : 0,
+      };
+      obj.maps.push(map);
+    }
+  }
+}

@@ -41,7 +41,13 @@ import { BtfView, Kind, VarLinkage } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
 import { collectExterns, symIsExtern } from "./extern.js";
 import type { MapRel } from "./map.js";
-import { collectMapRelos, initInternalMap, initKconfigMap, initUserBtfMaps } from "./map.js";
+import {
+  collectMapRelos,
+  initInternalMap,
+  initKconfigMap,
+  initStructOpsMaps,
+  initUserBtfMaps,
+} from "./map.js";
 import type { ProgRel } from "./relo.js";
 import { collectProgRelos, progIsSubprog, sortRelos } from "./relo.js";
 import { findSecDef } from "./section_def.js";
@@ -265,6 +271,10 @@ export function openObject(bytes: Uint8Array, name: string, opts: OpenOptions = 
     } else initInternalMap(obj, LibbpfMapType.BSS, sec.name, sec.index, null, sec.size);
   }
   initKconfigMap(obj);
+  initStructOpsMaps(
+    obj,
+    elf.sections.filter((s) => obj.secTypes[s.index] === SecType.ST_OPS),
+  );
 
   // ---- bpf_object_init_progs ----
   for (const p of obj.programs) {

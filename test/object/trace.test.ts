@@ -135,3 +135,24 @@ for (const [name, phase, code] of REFUSED) {
     assert.equal(firstDifference(ops.calls, want.calls), null);
   });
 }
+
+test("trace: a struct_ops object is refused after init (libbpf f7081a6b crashes there: no vmlinux BTF in gen mode)", () => {
+  // the trace ends after init: the tracing libbpf died of SIGSEGV in
+  // bpf_object__init_kern_struct_ops_maps, so the file has no result line
+  const text = read("err_struct_ops.unsigned.trace.txt").toString("utf8");
+  assert.doesNotMatch(text, /\nresult /);
+  const want = parseTrace(text);
+  const obj = openObject(
+    new Uint8Array(read("err_struct_ops.bpf.o")),
+    "err_struct_ops",
+    hostOptions(),
+  );
+  assert.equal(obj.maps.length, 1);
+  assert.equal(obj.maps[0].name, "ops");
+  const ops = new RecordingOps();
+  assert.throws(
+    () => loadObject(obj, ops),
+    (e: unknown) => e instanceof ObjectError && e.code === "OBJECT_UNSUPPORTED",
+  );
+  assert.equal(firstDifference(ops.calls, want.calls), null);
+});
