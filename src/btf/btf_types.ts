@@ -98,6 +98,8 @@ export type BtfErrorCode =
   | "BTF_BAD_NAME"
   /** a referenced type id that does not exist (or is not of the required kind) */
   | "BTF_BAD_TYPE_ID"
+  /** a loop of modifiers, typedefs, arrays or vars (the kernel refuses it) */
+  | "BTF_TYPE_LOOP"
   /** a query or mutation applied to a type of the wrong kind, or an index out of range */
   | "BTF_BAD_TYPE"
   /** the BTF carries unknown non-zero header bytes, so libbpf refuses to modify it */
