@@ -34,8 +34,17 @@ export interface Applied {
   returned: number[];
 }
 
-/** Applies the gen-mode BTF fix-ups to `btf` and returns them as oracle operations. */
-export function applyGenFixups(elf: ElfFile, btf: Btf): Applied {
+/**
+ * Applies the gen-mode BTF fix-ups to `btf` and returns them as oracle operations.
+ * `hiddenVarsStatic: false` leaves hidden globals' VARs alone, as libbpf 1.1 (Debian's bpftool
+ * 7.1) does; newer libbpf (and the one the spec builds on) marks them static.
+ */
+export function applyGenFixups(
+  elf: ElfFile,
+  btf: Btf,
+  opts: { hiddenVarsStatic?: boolean } = {},
+): Applied {
+  const hiddenVarsStatic = opts.hiddenVarsStatic ?? true;
   const ops: string[] = [];
   const returned: number[] = [];
   const ksymsId = btf.findByName(".ksyms", BTF_KIND.DATASEC);
@@ -180,7 +189,10 @@ export function applyGenFixups(elf: ElfFile, btf: Btf): Applied {
           btf.setVarSecinfoOffset(id, i, Number(sym.value));
           ops.push(`secoff:${id}:${i}:${sym.value}`);
         }
-        if (sym.visibility === STV_HIDDEN || sym.visibility === STV_INTERNAL) {
+        if (
+          hiddenVarsStatic &&
+          (sym.visibility === STV_HIDDEN || sym.visibility === STV_INTERNAL)
+        ) {
           btf.setVarLinkage(vt.id, BTF_VAR_STATIC);
           ops.push(`varlink:${vt.id}:${BTF_VAR_STATIC}`);
         }

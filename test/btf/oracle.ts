@@ -1,6 +1,6 @@
 /**
- * The libbpf oracle (test/btf/libbpf_raw_data.c) built with this machine's C compiler and
- * libbpf, run on a raw BTF blob with a list of operations. `oracleMissing()` says why it cannot
+ * The libbpf oracles (test/btf/libbpf_raw_data.c, test/btf/libbpf_dump.c) built with this
+ * machine's C compiler and libbpf, run on raw BTF blobs. `oracleMissing()` says why they cannot
  * run here (for `t.skip()`).
  */
 
@@ -12,6 +12,7 @@ import { REPO_ROOT } from "../support/vectors.js";
 
 let dir: string | undefined;
 let exe: string | undefined;
+let dumpExe: string | undefined;
 let missing: string | null | undefined;
 
 /** null when the oracle can be built here, else why not. */
@@ -23,10 +24,16 @@ export function oracleMissing(): string | null {
   }
   dir = makeTempDir("bpfsign-oracle-");
   exe = join(dir, "libbpf_raw_data");
+  dumpExe = join(dir, "libbpf_dump");
   try {
-    execFileSync("cc", ["-O1", "-o", exe, join(REPO_ROOT, "test/btf/libbpf_raw_data.c"), "-lbpf"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    for (const [out, src] of [
+      [exe, "libbpf_raw_data.c"],
+      [dumpExe, "libbpf_dump.c"],
+    ]) {
+      execFileSync("cc", ["-O1", "-o", out, join(REPO_ROOT, "test/btf", src), "-lbpf"], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+    }
     missing = null;
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
@@ -57,4 +64,29 @@ export function runOracle(btf: Uint8Array, ops: string[]): { raw: Uint8Array; pr
     .filter((l) => l !== "")
     .map(Number);
   return { raw: new Uint8Array(readFileSync(outPath)), printed };
+}
+
+/** One btf_dump__emit_type_decl request. */
+export interface DumpRequest {
+  id: number;
+  fieldName: string;
+  indentLevel: number;
+  stripMods: boolean;
+}
+
+/** libbpf's btf_dump__emit_type_decl() output for each request, one btf_dump for all. */
+export function runDumpOracle(btf: Uint8Array, reqs: DumpRequest[]): string[] {
+  const why = oracleMissing();
+  if (why) throw new Error(why);
+  runs++;
+  const inPath = join(dir!, `dump${runs}.btf`);
+  writeFileSync(inPath, btf);
+  const args = reqs.map((r) => `${r.id}:${r.fieldName}:${r.indentLevel}:${r.stripMods ? 1 : 0}`);
+  const stdout = execFileSync(dumpExe!, [inPath, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 64 << 20,
+  });
+  const parts = stdout.toString("utf8").split("\0");
+  parts.pop();
+  return parts;
 }
