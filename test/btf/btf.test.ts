@@ -11,11 +11,11 @@ import {
   BTF_VAR_GLOBAL_ALLOCATED,
   BTF_VAR_GLOBAL_EXTERN,
   Btf,
-  BtfError,
   type BtfType,
 } from "../../src/btf/btf.js";
 import { parseElf } from "../../src/elf/elf.js";
 import { fixture, fixturePath } from "../elf/tools.js";
+import { expectBtfError } from "./expect.js";
 import { applyGenFixups } from "./libbpf_fixups.js";
 import { oracleMissing, runOracle } from "./oracle.js";
 import { SCENARIO_OBJECTS, SCENARIOS } from "./scenarios.js";
@@ -34,18 +34,6 @@ function byName<K extends BtfType["kind"]>(
   const id = btf.findByName(name, kind);
   assert.ok(id > 0, `${name} not found`);
   return btf.typeById(id) as Extract<BtfType, { kind: K }>;
-}
-
-export function expectBtfError(fn: () => unknown, code: string, ...inMessage: string[]): BtfError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof BtfError, `expected BtfError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    for (const m of inMessage) assert.ok(e.message.includes(m), `"${m}" not in: ${e.message}`);
-    return e;
-  }
-  assert.fail(`expected BtfError ${code}`);
 }
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");

@@ -19,8 +19,8 @@ import {
   fixturePath,
   runTool,
 } from "../elf/tools.js";
-import { expectBtfError } from "./btf.test.js";
 import { BtfBuilder } from "./btf_builder.js";
+import { expectBtfError } from "./expect.js";
 import { applyGenFixups } from "./libbpf_fixups.js";
 import { oracleMissing, runDumpOracle } from "./oracle.js";
 
