@@ -37,6 +37,8 @@ export interface EmitTypeDeclOpts {
 const MAX_INDENT = 13;
 /** Deepest nesting of declarations (inline definitions, parameters) before giving up. */
 const MAX_NESTING = 256;
+/** Most `long: 64;` lines one padding gap may take (libbpf would print any number). */
+const MAX_PAD_LINES = 1 << 20;
 /** Pointer size of BPF-targeted BTF. */
 const PTR_SIZE = 8;
 
@@ -316,6 +318,15 @@ export class BtfDump {
       ["char", 8],
     ];
     if (curOff >= nextOff) return;
+    if ((nextOff - curOff) / pads[0][1] > MAX_PAD_LINES) {
+      throw new BtfError(
+        "BTF_DUMP_UNSUPPORTED",
+        this.btf.objectName,
+        ".BTF",
+        -1,
+        `a gap of ${nextOff - curOff} bits would need more than ${MAX_PAD_LINES} padding lines`,
+      );
+    }
     let newOff = 0;
     let padBits = 0;
     let padType = "";
