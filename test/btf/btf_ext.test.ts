@@ -90,6 +90,16 @@ describe("BtfExt.parse on clang output", () => {
         a[key].map((s) => [s.secName, s.decoded]),
       );
     }
+    // host (little-endian) copies of the big-endian records equal the little-endian file's
+    for (const key of ["funcInfo", "lineInfo", "coreRelo"] as const) {
+      b[key].forEach((sec, i) => {
+        assert.deepEqual(sec.hostRecords, a[key][i].records);
+        assert.notDeepEqual(sec.records, a[key][i].records);
+      });
+      a[key].forEach((sec) => {
+        assert.equal(sec.hostRecords, sec.records);
+      });
+    }
     const rec = b.funcInfo[1].records[0];
     assert.equal(
       new DataView(rec.buffer, rec.byteOffset).getUint32(4, false),
