@@ -387,12 +387,15 @@ export function decodeBtfType(
   const kind = btfInfoKind(info);
   const vlen = btfInfoVlen(info);
   const kflag = btfInfoKflag(info);
-  const base = { id, nameOff, name: name(nameOff), info };
+  const nm = name(nameOff);
   switch (kind) {
     case BTF_KIND.INT: {
       const v = u32(o + 12);
       return {
-        ...base,
+        id,
+        nameOff,
+        name: nm,
+        info,
         kind,
         size: st,
         encoding: (v >>> 24) & 0x0f,
@@ -405,13 +408,22 @@ export function decodeBtfType(
     case BTF_KIND.VOLATILE:
     case BTF_KIND.CONST:
     case BTF_KIND.RESTRICT:
-      return { ...base, kind, type: st };
+      return { id, nameOff, name: nm, info, kind, type: st };
     case BTF_KIND.TYPE_TAG:
-      return { ...base, kind, type: st, kflag };
+      return { id, nameOff, name: nm, info, kind, type: st, kflag };
     case BTF_KIND.FUNC:
-      return { ...base, kind, type: st, linkage: vlen };
+      return { id, nameOff, name: nm, info, kind, type: st, linkage: vlen };
     case BTF_KIND.ARRAY:
-      return { ...base, kind, type: u32(o + 12), indexType: u32(o + 16), nelems: u32(o + 20) };
+      return {
+        id,
+        nameOff,
+        name: nm,
+        info,
+        kind,
+        type: u32(o + 12),
+        indexType: u32(o + 16),
+        nelems: u32(o + 20),
+      };
     case BTF_KIND.STRUCT:
     case BTF_KIND.UNION: {
       const members: BtfMember[] = [];
@@ -426,7 +438,7 @@ export function decodeBtfType(
           bitfieldSize: kflag ? moff >>> 24 : 0,
         });
       }
-      return { ...base, kind, size: st, kflag, members };
+      return { id, nameOff, name: nm, info, kind, size: st, kflag, members };
     }
     case BTF_KIND.ENUM: {
       const values: BtfEnumValue[] = [];
@@ -438,7 +450,7 @@ export function decodeBtfType(
           value: kflag ? dv.getInt32(m + 4, le) : u32(m + 4),
         });
       }
-      return { ...base, kind, size: st, signed: kflag, values };
+      return { id, nameOff, name: nm, info, kind, size: st, signed: kflag, values };
     }
     case BTF_KIND.ENUM64: {
       const values: BtfEnum64Value[] = [];
@@ -451,32 +463,41 @@ export function decodeBtfType(
           value: kflag ? BigInt.asIntN(64, raw) : raw,
         });
       }
-      return { ...base, kind, size: st, signed: kflag, values };
+      return { id, nameOff, name: nm, info, kind, size: st, signed: kflag, values };
     }
     case BTF_KIND.FWD:
-      return { ...base, kind, kflag };
+      return { id, nameOff, name: nm, info, kind, kflag };
     case BTF_KIND.FUNC_PROTO: {
       const params: BtfParam[] = [];
       for (let i = 0; i < vlen; i++) {
         const m = o + 12 + i * 8;
         params.push({ nameOff: u32(m), name: name(u32(m)), type: u32(m + 4) });
       }
-      return { ...base, kind, returnType: st, params };
+      return { id, nameOff, name: nm, info, kind, returnType: st, params };
     }
     case BTF_KIND.VAR:
-      return { ...base, kind, type: st, linkage: u32(o + 12) };
+      return { id, nameOff, name: nm, info, kind, type: st, linkage: u32(o + 12) };
     case BTF_KIND.DATASEC: {
       const vars: BtfVarSecinfo[] = [];
       for (let i = 0; i < vlen; i++) {
         const m = o + 12 + i * 12;
         vars.push({ type: u32(m), offset: u32(m + 4), size: u32(m + 8) });
       }
-      return { ...base, kind, size: st, vars };
+      return { id, nameOff, name: nm, info, kind, size: st, vars };
     }
     case BTF_KIND.FLOAT:
-      return { ...base, kind, size: st };
+      return { id, nameOff, name: nm, info, kind, size: st };
     case BTF_KIND.DECL_TAG:
-      return { ...base, kind, type: st, componentIdx: dv.getInt32(o + 12, le), kflag };
+      return {
+        id,
+        nameOff,
+        name: nm,
+        info,
+        kind,
+        type: st,
+        componentIdx: dv.getInt32(o + 12, le),
+        kflag,
+      };
     default:
       throw new Error(`decodeBtfType: kind ${kind} has no decoder`);
   }
