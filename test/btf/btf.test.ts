@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import {
   BTF_FUNC_EXTERN,
@@ -153,6 +153,26 @@ describe("Btf.parse on clang output", () => {
       `type id ${btf.typeCount}`,
     );
     expectBtfError(() => btf.nameOf(1 << 20), "BTF_BAD_NAME");
+  });
+});
+
+describe("this machine's kernel BTF", () => {
+  test("/sys/kernel/btf/vmlinux parses, serialises to itself, answers queries", (t) => {
+    const path = "/sys/kernel/btf/vmlinux";
+    if (!existsSync(path))
+      return t.skip(`${path} not present (kernel without CONFIG_DEBUG_INFO_BTF)`);
+    const bytes = new Uint8Array(readFileSync(path));
+    const start = performance.now();
+    const btf = Btf.parse(bytes, "vmlinux");
+    t.diagnostic(
+      `${btf.typeCount} types, ${bytes.length} bytes parsed in ${(performance.now() - start).toFixed(0)} ms`,
+    );
+    assert.ok(btf.typeCount > 1000);
+    assert.deepEqual(Buffer.from(btf.rawData()), Buffer.from(bytes));
+    const task = btf.findByName("task_struct", BTF_KIND.STRUCT);
+    assert.ok(task > 0);
+    assert.ok(btf.resolveSize(task) > 1000);
+    assert.equal(btf.alignOf(btf.findByName("u64", BTF_KIND.TYPEDEF)), 8);
   });
 });
 
