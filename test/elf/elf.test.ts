@@ -505,6 +505,10 @@ describe("parseElf agrees with llvm-readelf -S -s -r", () => {
   const objects: [string, () => string][] = [
     ["fixture global_data.bpfel.o", () => fixturePath(LE)],
     ["fixture global_data.bpfeb.o", () => fixturePath(BE)],
+    // weak and hidden symbols, undefined externs, several program sections
+    ["fixture btf/externs.bpfel.o", () => fixturePath("btf/externs.bpfel.o")],
+    ["fixture btf/externs.bpfeb.o", () => fixturePath("btf/externs.bpfeb.o")],
+    ["fixture btf/dump_vars.bpfel.o", () => fixturePath("btf/dump_vars.bpfel.o")],
   ];
   for (const prog of ["const_ret", "array_count", "global_data"]) {
     for (const target of ["bpfel", "bpfeb"] as const) {
