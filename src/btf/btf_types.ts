@@ -150,10 +150,11 @@ interface BtfTypeCommon {
   info: number;
 }
 
-/** id 0. */
+/** The void type, id 0. */
 export interface BtfVoid extends BtfTypeCommon {
   kind: 0;
 }
+/** An integer: size in bytes, encoding bits, and bit offset/width inside the storage. */
 export interface BtfInt extends BtfTypeCommon {
   kind: 1;
   size: number;
@@ -163,10 +164,12 @@ export interface BtfInt extends BtfTypeCommon {
   offset: number;
   bits: number;
 }
+/** A pointer to `type`. */
 export interface BtfPtr extends BtfTypeCommon {
   kind: 2;
   type: number;
 }
+/** `nelems` elements of `type`, indexed by `indexType`. */
 export interface BtfArray extends BtfTypeCommon {
   kind: 3;
   type: number;
@@ -182,51 +185,61 @@ export interface BtfMember {
   /** 0 unless the parent has kind_flag and the member is a bitfield */
   bitfieldSize: number;
 }
+/** A struct; with kind_flag, members carry bitfield sizes. */
 export interface BtfStruct extends BtfTypeCommon {
   kind: 4;
   size: number;
   kflag: boolean;
   members: BtfMember[];
 }
+/** A union; with kind_flag, members carry bitfield sizes. */
 export interface BtfUnion extends BtfTypeCommon {
   kind: 5;
   size: number;
   kflag: boolean;
   members: BtfMember[];
 }
+/** An ENUM enumerator. */
 export interface BtfEnumValue {
   nameOff: number;
   name: string;
   /** read as signed when the enum is signed (kind_flag), else unsigned */
   value: number;
 }
+/** A 32-bit-valued enum of `size` bytes; kind_flag = signed. */
 export interface BtfEnum extends BtfTypeCommon {
   kind: 6;
   size: number;
   signed: boolean;
   values: BtfEnumValue[];
 }
+/** A forward declaration. */
 export interface BtfFwd extends BtfTypeCommon {
   kind: 7;
   /** true: `union X;`, false: `struct X;` */
   kflag: boolean;
 }
+/** A typedef of `type`. */
 export interface BtfTypedef extends BtfTypeCommon {
   kind: 8;
   type: number;
 }
+/** `volatile` applied to `type`. */
 export interface BtfVolatile extends BtfTypeCommon {
   kind: 9;
   type: number;
 }
+/** `const` applied to `type`. */
 export interface BtfConst extends BtfTypeCommon {
   kind: 10;
   type: number;
 }
+/** `restrict` applied to `type`. */
 export interface BtfRestrict extends BtfTypeCommon {
   kind: 11;
   type: number;
 }
+/** A function: its prototype and linkage. */
 export interface BtfFunc extends BtfTypeCommon {
   kind: 12;
   /** the FUNC_PROTO */
@@ -234,35 +247,42 @@ export interface BtfFunc extends BtfTypeCommon {
   /** BTF_FUNC_STATIC/GLOBAL/EXTERN (the vlen field) */
   linkage: number;
 }
+/** A FUNC_PROTO parameter (type 0 as the last one means varargs). */
 export interface BtfParam {
   nameOff: number;
   name: string;
   type: number;
 }
+/** A function prototype. */
 export interface BtfFuncProto extends BtfTypeCommon {
   kind: 13;
   returnType: number;
   params: BtfParam[];
 }
+/** A global variable: its type and linkage. */
 export interface BtfVar extends BtfTypeCommon {
   kind: 14;
   type: number;
   linkage: number;
 }
+/** One variable (or extern function) of a DATASEC: its type id, offset and size. */
 export interface BtfVarSecinfo {
   type: number;
   offset: number;
   size: number;
 }
+/** A data section and the variables in it. */
 export interface BtfDatasec extends BtfTypeCommon {
   kind: 15;
   size: number;
   vars: BtfVarSecinfo[];
 }
+/** A floating-point type of `size` bytes. */
 export interface BtfFloat extends BtfTypeCommon {
   kind: 16;
   size: number;
 }
+/** A declaration tag on `type` (or one of its members/params). */
 export interface BtfDeclTag extends BtfTypeCommon {
   kind: 17;
   type: number;
@@ -270,16 +290,19 @@ export interface BtfDeclTag extends BtfTypeCommon {
   componentIdx: number;
   kflag: boolean;
 }
+/** A type tag on `type` (kind_flag: an arbitrary attribute). */
 export interface BtfTypeTag extends BtfTypeCommon {
   kind: 18;
   type: number;
   kflag: boolean;
 }
+/** An ENUM64 enumerator. */
 export interface BtfEnum64Value {
   nameOff: number;
   name: string;
   value: bigint;
 }
+/** A 64-bit-valued enum; kind_flag = signed. */
 export interface BtfEnum64 extends BtfTypeCommon {
   kind: 19;
   size: number;
