@@ -20,29 +20,22 @@
  * re-decode the touched type in place, so `types[id]` objects stay current.
  */
 
+import { type BtfHeader, parseBtfSections, splitTypeSection, validateTypes } from "./btf_parse.js";
 import {
   BTF_FUNC_EXTERN,
   BTF_FUNC_GLOBAL,
   BTF_FUNC_STATIC,
   BTF_HEADER_FULL,
-  BTF_HEADER_MIN,
   BTF_KIND,
   BTF_KIND_NAMES,
-  BTF_MAGIC,
-  BTF_MAX_STR_OFFSET,
   BTF_VAR_GLOBAL_ALLOCATED,
   BTF_VAR_GLOBAL_EXTERN,
   BTF_VAR_STATIC,
-  BTF_VERSION,
   BTF_VOID,
   BtfError,
-  type BtfErrorCode,
   type BtfType,
-  btfInfoKind,
-  btfRecordSize,
   btfTypeInfo,
   decodeBtfType,
-  referencedIds,
 } from "./btf_types.js";
 
 export * from "./btf_types.js";
@@ -56,17 +49,6 @@ const MAX_RESOLVE_DEPTH = 32;
 const PTR_SIZE = 8;
 const EINVAL = 22;
 const E2BIG = 7;
-
-/** The header fields libbpf keeps in `btf->hdr`. */
-interface Header {
-  hdrLen: number;
-  typeOff: number;
-  typeLen: number;
-  strOff: number;
-  strLen: number;
-  layoutOff: number;
-  layoutLen: number;
-}
 
 /** Growable byte buffer. */
 class Bytes {
@@ -103,7 +85,7 @@ export class Btf {
   readonly objectName: string;
 
   private readonly input: Uint8Array;
-  private readonly hdr: Header;
+  private readonly hdr: BtfHeader;
   private readonly hdrBytes: Uint8Array;
   /** true when bytes past the known header are non-zero (libbpf's has_hdr_extra) */
   private readonly hdrExtra: boolean;
@@ -121,7 +103,7 @@ export class Btf {
     input: Uint8Array,
     name: string,
     le: boolean,
-    hdr: Header,
+    hdr: BtfHeader,
     hdrExtra: boolean,
     types: Uint8Array,
     layout: Uint8Array | null,
@@ -142,244 +124,21 @@ export class Btf {
 
   /**
    * Parses a raw BTF blob (the `.BTF` section, either byte order) as `btf__new` does, with the
-   * kernel's refusals on top (version, flags, FUNC not pointing at a FUNC_PROTO, return types).
-   * `name` names the object in errors. Throws `BtfError` (code `BTF_*`).
+   * kernel's refusals on top (version, flags, FUNC not pointing at a FUNC_PROTO, return types,
+   * loops of modifiers/typedefs/arrays). `name` names the object in errors. Throws `BtfError`
+   * (code `BTF_*`).
    */
   static parse(bytes: Uint8Array, name = "BTF"): Btf {
-    const err = (code: BtfErrorCode, offset: number, detail: string): BtfError =>
-      new BtfError(code, name, ".BTF", offset, detail);
-    if (bytes.length < BTF_HEADER_MIN) {
-      throw err("BTF_TRUNCATED", 0, `${bytes.length} bytes, shorter than the 24-byte BTF header`);
-    }
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let le: boolean;
-    if (dv.getUint16(0, true) === BTF_MAGIC) le = true;
-    else if (dv.getUint16(0, false) === BTF_MAGIC) le = false;
-    else
-      throw err("BTF_BAD_MAGIC", 0, `magic 0x${dv.getUint16(0, true).toString(16)} is not 0xeb9f`);
-    const version = bytes[2];
-    if (version !== BTF_VERSION) throw err("BTF_BAD_VERSION", 2, `version ${version}, not 1`);
-    if (bytes[3] !== 0)
-      throw err("BTF_BAD_HEADER", 3, `flags 0x${bytes[3].toString(16)} are not 0`);
-    const u32 = (o: number): number => dv.getUint32(o, le);
-    const hdrLen = u32(4);
-    if (hdrLen < BTF_HEADER_MIN) {
-      throw err("BTF_BAD_HEADER", 4, `hdr_len ${hdrLen} is shorter than ${BTF_HEADER_MIN}`);
-    }
-    if (hdrLen > bytes.length) {
-      throw err(
-        "BTF_TRUNCATED",
-        4,
-        `hdr_len ${hdrLen} is larger than the ${bytes.length}-byte data`,
-      );
-    }
-    const hdr: Header = {
-      hdrLen,
-      typeOff: u32(8),
-      typeLen: u32(12),
-      strOff: u32(16),
-      strLen: u32(20),
-      layoutOff: hdrLen >= 28 ? u32(24) : 0,
-      layoutLen: hdrLen >= BTF_HEADER_FULL ? u32(28) : 0,
-    };
-    let hdrExtra = false;
-    for (let i = BTF_HEADER_FULL; i < hdrLen; i++) {
-      if (bytes[i] !== 0) {
-        hdrExtra = true;
-        break;
-      }
-    }
-    const metaLeft = bytes.length - hdrLen;
-    if (metaLeft < hdr.strOff + hdr.strLen) {
-      throw err(
-        "BTF_TRUNCATED",
-        16,
-        `string section ${hdr.strOff}+${hdr.strLen} runs past the ${metaLeft} bytes after the header`,
-      );
-    }
-    if (hdr.typeOff + hdr.typeLen > hdr.strOff) {
-      throw err(
-        "BTF_BAD_HEADER",
-        8,
-        `type section ${hdr.typeOff}+${hdr.typeLen} overlaps the string section at ${hdr.strOff}`,
-      );
-    }
-    if (hdr.typeOff % 4 !== 0) {
-      throw err("BTF_BAD_HEADER", 8, `type_off ${hdr.typeOff} is not 4-byte aligned`);
-    }
-    let layout: Uint8Array | null = null;
-    if (hdr.layoutLen !== 0) {
-      if (hdr.layoutOff % 4 !== 0) {
-        throw err("BTF_BAD_HEADER", 24, `layout_off ${hdr.layoutOff} is not 4-byte aligned`);
-      }
-      if (hdr.layoutOff < hdr.typeOff + hdr.typeLen || hdr.layoutOff + hdr.layoutLen > hdr.strOff) {
-        throw err(
-          "BTF_BAD_HEADER",
-          24,
-          `layout section ${hdr.layoutOff}+${hdr.layoutLen} is not between types and strings`,
-        );
-      }
-      if (hdr.layoutLen % 4 !== 0) {
-        throw err("BTF_BAD_HEADER", 28, `layout_len ${hdr.layoutLen} is not a multiple of 4`);
-      }
-      layout = bytes.slice(hdrLen + hdr.layoutOff, hdrLen + hdr.layoutOff + hdr.layoutLen);
-    }
-    // string section (btf_parse_str_sec)
-    const strStart = hdrLen + hdr.strOff;
-    const strings = bytes.subarray(strStart, strStart + hdr.strLen);
-    if (hdr.strLen === 0) throw err("BTF_BAD_STRINGS", 20, "the string section is empty");
-    if (hdr.strLen - 1 > BTF_MAX_STR_OFFSET) {
-      throw err("BTF_BAD_STRINGS", 20, `string section of ${hdr.strLen} bytes is too long`);
-    }
-    if (strings[hdr.strLen - 1] !== 0) {
-      throw err(
-        "BTF_BAD_STRINGS",
-        strStart + hdr.strLen - 1,
-        "the string section does not end with a NUL byte",
-      );
-    }
-    if (strings[0] !== 0) {
-      throw err(
-        "BTF_BAD_STRINGS",
-        strStart,
-        "the string section does not start with the empty string",
-      );
-    }
-    const typeStart = hdrLen + hdr.typeOff;
-    const btf = new Btf(
-      bytes,
-      name,
-      le,
-      hdr,
-      hdrExtra,
-      bytes.subarray(typeStart, typeStart + hdr.typeLen),
-      layout,
-      strings,
-    );
-    btf.parseTypes(typeStart);
-    btf.validate(typeStart);
-    return btf;
-  }
-
-  /** btf_parse_type_sec: record boundaries and kinds. */
-  private parseTypes(typeStart: number): void {
-    const data = this.typeData.view();
-    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const le = this.littleEndian;
-    let o = 0;
-    const offs: number[] = [];
-    while (o + 12 <= data.length) {
-      const id = offs.length + 1;
-      const info = dv.getUint32(o + 4, le);
-      const size = btfRecordSize(info);
-      if (size < 0) {
-        throw new BtfError(
-          "BTF_UNKNOWN_KIND",
-          this.objectName,
-          `.BTF type [${id}]`,
-          typeStart + o + 4,
-          `unknown kind ${btfInfoKind(info)}`,
-          id,
-        );
-      }
-      if (o + size > data.length) {
-        throw new BtfError(
-          "BTF_TYPE_TRUNCATED",
-          this.objectName,
-          `.BTF type [${id}]`,
-          typeStart + o,
-          `${BTF_KIND_NAMES[btfInfoKind(info)]} record of ${size} bytes (vlen ${info & 0xffff}) runs past the type section end at ${typeStart + data.length}`,
-          id,
-        );
-      }
-      offs.push(o);
-      o += size;
-    }
-    if (o !== data.length) {
-      throw new BtfError(
-        "BTF_TYPE_TRUNCATED",
-        this.objectName,
-        ".BTF type section",
-        typeStart + o,
-        `${data.length - o} trailing bytes do not form a type record`,
-      );
-    }
-    // names are validated before decoding so that decoding never meets a bad offset
-    const strLen = this.hdr.strLen;
-    const checkName = (id: number, off: number, what: string, at: number): void => {
-      if (off >= strLen) {
-        throw new BtfError(
-          "BTF_BAD_NAME",
-          this.objectName,
-          `.BTF type [${id}]`,
-          typeStart + at,
-          `${what} offset ${off} is outside the ${strLen}-byte string section`,
-          id,
-        );
-      }
-    };
-    offs.forEach((to, i) => {
-      const id = i + 1;
-      const info = dv.getUint32(to + 4, le);
-      checkName(id, dv.getUint32(to, le), "type name", to);
-      const kind = btfInfoKind(info);
-      const vlen = info & 0xffff;
-      const elem =
-        kind === BTF_KIND.STRUCT || kind === BTF_KIND.UNION || kind === BTF_KIND.ENUM64
-          ? 12
-          : kind === BTF_KIND.ENUM || kind === BTF_KIND.FUNC_PROTO
-            ? 8
-            : 0;
-      const what =
-        kind === BTF_KIND.FUNC_PROTO
-          ? "param name"
-          : kind === BTF_KIND.ENUM || kind === BTF_KIND.ENUM64
-            ? "enum name"
-            : "field name";
-      if (elem) {
-        for (let j = 0; j < vlen; j++) {
-          const at = to + 12 + j * elem;
-          checkName(id, dv.getUint32(at, le), what, at);
-        }
-      }
-    });
+    const p = parseBtfSections(bytes, name);
+    const btf = new Btf(bytes, name, p.le, p.hdr, p.hdrExtra, p.types, p.layout, p.strings);
+    const offs = splitTypeSection(p, name);
+    const dv = new DataView(p.types.buffer, p.types.byteOffset, p.types.byteLength);
     for (let i = 0; i < offs.length; i++) {
-      this.typeOffs.push(offs[i]);
-      this.types.push(decodeBtfType(dv, offs[i], le, i + 1, (off) => this.nameOf(off)));
+      btf.typeOffs.push(offs[i]);
+      btf.types.push(decodeBtfType(dv, offs[i], p.le, i + 1, (off) => btf.nameOf(off)));
     }
-  }
-
-  /** btf_sanity_check plus the kernel's FUNC/FUNC_PROTO checks. */
-  private validate(typeStart: number): void {
-    const n = this.types.length;
-    for (let id = 1; id < n; id++) {
-      const t = this.types[id];
-      const at = typeStart + this.typeOffs[id];
-      const refs = referencedIds(t);
-      if (t.kind === BTF_KIND.FUNC_PROTO) refs.push(t.returnType);
-      for (const ref of refs) {
-        if (ref >= n) {
-          throw new BtfError(
-            "BTF_BAD_TYPE_ID",
-            this.objectName,
-            `.BTF type [${id}] (${BTF_KIND_NAMES[t.kind]} '${t.name}')`,
-            at,
-            `refers to type id ${ref}, but the last type is ${n - 1}`,
-            id,
-          );
-        }
-      }
-      if (t.kind === BTF_KIND.FUNC && this.types[t.type].kind !== BTF_KIND.FUNC_PROTO) {
-        throw new BtfError(
-          "BTF_BAD_TYPE_ID",
-          this.objectName,
-          `.BTF type [${id}] (func '${t.name}')`,
-          at,
-          `refers to type [${t.type}] which is not a func_proto`,
-          id,
-        );
-      }
-    }
+    validateTypes(btf.types, (id) => p.typeStart + offs[id - 1], name);
+    return btf;
   }
 
   // ---- queries -------------------------------------------------------------------------------

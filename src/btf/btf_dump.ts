@@ -35,6 +35,10 @@ export interface EmitTypeDeclOpts {
 
 /** libbpf's PREFIXES: at most 13 tabs. */
 const MAX_INDENT = 13;
+/** Deepest nesting of declarations (inline definitions, parameters) before giving up. */
+const MAX_NESTING = 256;
+/** Most `long: 64;` lines one padding gap may take (libbpf would print any number). */
+const MAX_PAD_LINES = 1 << 20;
 /** Pointer size of BPF-targeted BTF. */
 const PTR_SIZE = 8;
 
@@ -67,6 +71,7 @@ export class BtfDump {
   private readonly identNames = new Map<string, number>();
   private readonly cachedNames = new Map<number, string>();
   private readonly resolved = new Set<number>();
+  private depth = 0;
 
   /** `btf_dump__new(btf, ...)`. */
   constructor(btf: Btf) {
@@ -76,6 +81,7 @@ export class BtfDump {
   /** `btf_dump__emit_type_decl(d, id, opts)`: returns the printed declaration. */
   emitTypeDecl(typeId: number, opts: EmitTypeDeclOpts = {}): string {
     this.out = "";
+    this.depth = 0;
     this.stripMods = opts.stripMods ?? false;
     try {
       this.emitDecl(typeId, opts.fieldName ?? "", opts.indentLevel ?? 0);
@@ -100,10 +106,28 @@ export class BtfDump {
     );
   }
 
+  private loop(id: number, detail: string): BtfError {
+    return new BtfError("BTF_TYPE_LOOP", this.btf.objectName, `.BTF type [${id}]`, -1, detail, id);
+  }
+
   /** btf_dump_emit_type_decl: build the declaration stack, then print the chain. */
   private emitDecl(id: number, fname: string, lvl: number): void {
+    // a valid BTF has no loops by value (Btf.parse refuses them); these bounds stop loops
+    // through pointers and prototypes, which libbpf would follow forever
+    if (++this.depth > MAX_NESTING) {
+      throw this.loop(id, `declarations nest more than ${MAX_NESTING} deep`);
+    }
+    try {
+      this.emitDeclInner(id, fname, lvl);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private emitDeclInner(id: number, fname: string, lvl: number): void {
     const stack: number[] = [];
     for (;;) {
+      if (stack.length > this.btf.typeCount) throw this.loop(id, "the declaration chain loops");
       const t = this.type(id);
       if (!(this.stripMods && isMod(t))) stack.push(id);
       if (id === 0) break;
@@ -294,6 +318,15 @@ export class BtfDump {
       ["char", 8],
     ];
     if (curOff >= nextOff) return;
+    if ((nextOff - curOff) / pads[0][1] > MAX_PAD_LINES) {
+      throw new BtfError(
+        "BTF_DUMP_UNSUPPORTED",
+        this.btf.objectName,
+        ".BTF",
+        -1,
+        `a gap of ${nextOff - curOff} bits would need more than ${MAX_PAD_LINES} padding lines`,
+      );
+    }
     let newOff = 0;
     let padBits = 0;
     let padType = "";

@@ -47,6 +47,13 @@ export interface BtfExtInfoSec<R = unknown> {
   secNameOff: number;
   /** raw records, recSize bytes each, in the file's byte order */
   records: Uint8Array[];
+  /**
+   * the records as libbpf holds them after `btf_ext__new` on a little-endian host: the same as
+   * `records` for a little-endian file; for a big-endian file (whose record sizes are exactly
+   * the minimum, all u32 fields) copies with every u32 byte-swapped. This is what libbpf hands
+   * to bpf_gen__prog_load as func_info/line_info.
+   */
+  hostRecords: Uint8Array[];
   /** the same records decoded */
   decoded: R[];
   /** byte offset of this block's header within the .BTF.ext data */
@@ -245,8 +252,21 @@ function parseSubsection<R>(
       records.push(bytes.subarray(at, at + recSize));
       decoded.push(decode(at));
     }
-    secs.push({ secName, secNameOff, records, decoded, offset: p });
+    const hostRecords = le ? records : records.map(swap32);
+    secs.push({ secName, secNameOff, records, hostRecords, decoded, offset: p });
     p += 8 + num * recSize;
   }
   return { recSize, secs };
+}
+
+/** A copy of `rec` with each 4-byte word byte-swapped. */
+function swap32(rec: Uint8Array): Uint8Array {
+  const out = new Uint8Array(rec.length);
+  for (let i = 0; i + 4 <= rec.length; i += 4) {
+    out[i] = rec[i + 3];
+    out[i + 1] = rec[i + 2];
+    out[i + 2] = rec[i + 1];
+    out[i + 3] = rec[i];
+  }
+  return out;
 }

@@ -98,6 +98,8 @@ export type BtfErrorCode =
   | "BTF_BAD_NAME"
   /** a referenced type id that does not exist (or is not of the required kind) */
   | "BTF_BAD_TYPE_ID"
+  /** a loop of modifiers, typedefs, arrays or vars (the kernel refuses it) */
+  | "BTF_TYPE_LOOP"
   /** a query or mutation applied to a type of the wrong kind, or an index out of range */
   | "BTF_BAD_TYPE"
   /** the BTF carries unknown non-zero header bytes, so libbpf refuses to modify it */
@@ -148,10 +150,11 @@ interface BtfTypeCommon {
   info: number;
 }
 
-/** id 0. */
+/** The void type, id 0. */
 export interface BtfVoid extends BtfTypeCommon {
   kind: 0;
 }
+/** An integer: size in bytes, encoding bits, and bit offset/width inside the storage. */
 export interface BtfInt extends BtfTypeCommon {
   kind: 1;
   size: number;
@@ -161,10 +164,12 @@ export interface BtfInt extends BtfTypeCommon {
   offset: number;
   bits: number;
 }
+/** A pointer to `type`. */
 export interface BtfPtr extends BtfTypeCommon {
   kind: 2;
   type: number;
 }
+/** `nelems` elements of `type`, indexed by `indexType`. */
 export interface BtfArray extends BtfTypeCommon {
   kind: 3;
   type: number;
@@ -180,51 +185,61 @@ export interface BtfMember {
   /** 0 unless the parent has kind_flag and the member is a bitfield */
   bitfieldSize: number;
 }
+/** A struct; with kind_flag, members carry bitfield sizes. */
 export interface BtfStruct extends BtfTypeCommon {
   kind: 4;
   size: number;
   kflag: boolean;
   members: BtfMember[];
 }
+/** A union; with kind_flag, members carry bitfield sizes. */
 export interface BtfUnion extends BtfTypeCommon {
   kind: 5;
   size: number;
   kflag: boolean;
   members: BtfMember[];
 }
+/** An ENUM enumerator. */
 export interface BtfEnumValue {
   nameOff: number;
   name: string;
   /** read as signed when the enum is signed (kind_flag), else unsigned */
   value: number;
 }
+/** A 32-bit-valued enum of `size` bytes; kind_flag = signed. */
 export interface BtfEnum extends BtfTypeCommon {
   kind: 6;
   size: number;
   signed: boolean;
   values: BtfEnumValue[];
 }
+/** A forward declaration. */
 export interface BtfFwd extends BtfTypeCommon {
   kind: 7;
   /** true: `union X;`, false: `struct X;` */
   kflag: boolean;
 }
+/** A typedef of `type`. */
 export interface BtfTypedef extends BtfTypeCommon {
   kind: 8;
   type: number;
 }
+/** `volatile` applied to `type`. */
 export interface BtfVolatile extends BtfTypeCommon {
   kind: 9;
   type: number;
 }
+/** `const` applied to `type`. */
 export interface BtfConst extends BtfTypeCommon {
   kind: 10;
   type: number;
 }
+/** `restrict` applied to `type`. */
 export interface BtfRestrict extends BtfTypeCommon {
   kind: 11;
   type: number;
 }
+/** A function: its prototype and linkage. */
 export interface BtfFunc extends BtfTypeCommon {
   kind: 12;
   /** the FUNC_PROTO */
@@ -232,35 +247,42 @@ export interface BtfFunc extends BtfTypeCommon {
   /** BTF_FUNC_STATIC/GLOBAL/EXTERN (the vlen field) */
   linkage: number;
 }
+/** A FUNC_PROTO parameter (type 0 as the last one means varargs). */
 export interface BtfParam {
   nameOff: number;
   name: string;
   type: number;
 }
+/** A function prototype. */
 export interface BtfFuncProto extends BtfTypeCommon {
   kind: 13;
   returnType: number;
   params: BtfParam[];
 }
+/** A global variable: its type and linkage. */
 export interface BtfVar extends BtfTypeCommon {
   kind: 14;
   type: number;
   linkage: number;
 }
+/** One variable (or extern function) of a DATASEC: its type id, offset and size. */
 export interface BtfVarSecinfo {
   type: number;
   offset: number;
   size: number;
 }
+/** A data section and the variables in it. */
 export interface BtfDatasec extends BtfTypeCommon {
   kind: 15;
   size: number;
   vars: BtfVarSecinfo[];
 }
+/** A floating-point type of `size` bytes. */
 export interface BtfFloat extends BtfTypeCommon {
   kind: 16;
   size: number;
 }
+/** A declaration tag on `type` (or one of its members/params). */
 export interface BtfDeclTag extends BtfTypeCommon {
   kind: 17;
   type: number;
@@ -268,16 +290,19 @@ export interface BtfDeclTag extends BtfTypeCommon {
   componentIdx: number;
   kflag: boolean;
 }
+/** A type tag on `type` (kind_flag: an arbitrary attribute). */
 export interface BtfTypeTag extends BtfTypeCommon {
   kind: 18;
   type: number;
   kflag: boolean;
 }
+/** An ENUM64 enumerator. */
 export interface BtfEnum64Value {
   nameOff: number;
   name: string;
   value: bigint;
 }
+/** A 64-bit-valued enum; kind_flag = signed. */
 export interface BtfEnum64 extends BtfTypeCommon {
   kind: 19;
   size: number;
@@ -385,12 +410,15 @@ export function decodeBtfType(
   const kind = btfInfoKind(info);
   const vlen = btfInfoVlen(info);
   const kflag = btfInfoKflag(info);
-  const base = { id, nameOff, name: name(nameOff), info };
+  const nm = name(nameOff);
   switch (kind) {
     case BTF_KIND.INT: {
       const v = u32(o + 12);
       return {
-        ...base,
+        id,
+        nameOff,
+        name: nm,
+        info,
         kind,
         size: st,
         encoding: (v >>> 24) & 0x0f,
@@ -403,13 +431,22 @@ export function decodeBtfType(
     case BTF_KIND.VOLATILE:
     case BTF_KIND.CONST:
     case BTF_KIND.RESTRICT:
-      return { ...base, kind, type: st };
+      return { id, nameOff, name: nm, info, kind, type: st };
     case BTF_KIND.TYPE_TAG:
-      return { ...base, kind, type: st, kflag };
+      return { id, nameOff, name: nm, info, kind, type: st, kflag };
     case BTF_KIND.FUNC:
-      return { ...base, kind, type: st, linkage: vlen };
+      return { id, nameOff, name: nm, info, kind, type: st, linkage: vlen };
     case BTF_KIND.ARRAY:
-      return { ...base, kind, type: u32(o + 12), indexType: u32(o + 16), nelems: u32(o + 20) };
+      return {
+        id,
+        nameOff,
+        name: nm,
+        info,
+        kind,
+        type: u32(o + 12),
+        indexType: u32(o + 16),
+        nelems: u32(o + 20),
+      };
     case BTF_KIND.STRUCT:
     case BTF_KIND.UNION: {
       const members: BtfMember[] = [];
@@ -424,7 +461,7 @@ export function decodeBtfType(
           bitfieldSize: kflag ? moff >>> 24 : 0,
         });
       }
-      return { ...base, kind, size: st, kflag, members };
+      return { id, nameOff, name: nm, info, kind, size: st, kflag, members };
     }
     case BTF_KIND.ENUM: {
       const values: BtfEnumValue[] = [];
@@ -436,7 +473,7 @@ export function decodeBtfType(
           value: kflag ? dv.getInt32(m + 4, le) : u32(m + 4),
         });
       }
-      return { ...base, kind, size: st, signed: kflag, values };
+      return { id, nameOff, name: nm, info, kind, size: st, signed: kflag, values };
     }
     case BTF_KIND.ENUM64: {
       const values: BtfEnum64Value[] = [];
@@ -449,32 +486,41 @@ export function decodeBtfType(
           value: kflag ? BigInt.asIntN(64, raw) : raw,
         });
       }
-      return { ...base, kind, size: st, signed: kflag, values };
+      return { id, nameOff, name: nm, info, kind, size: st, signed: kflag, values };
     }
     case BTF_KIND.FWD:
-      return { ...base, kind, kflag };
+      return { id, nameOff, name: nm, info, kind, kflag };
     case BTF_KIND.FUNC_PROTO: {
       const params: BtfParam[] = [];
       for (let i = 0; i < vlen; i++) {
         const m = o + 12 + i * 8;
         params.push({ nameOff: u32(m), name: name(u32(m)), type: u32(m + 4) });
       }
-      return { ...base, kind, returnType: st, params };
+      return { id, nameOff, name: nm, info, kind, returnType: st, params };
     }
     case BTF_KIND.VAR:
-      return { ...base, kind, type: st, linkage: u32(o + 12) };
+      return { id, nameOff, name: nm, info, kind, type: st, linkage: u32(o + 12) };
     case BTF_KIND.DATASEC: {
       const vars: BtfVarSecinfo[] = [];
       for (let i = 0; i < vlen; i++) {
         const m = o + 12 + i * 12;
         vars.push({ type: u32(m), offset: u32(m + 4), size: u32(m + 8) });
       }
-      return { ...base, kind, size: st, vars };
+      return { id, nameOff, name: nm, info, kind, size: st, vars };
     }
     case BTF_KIND.FLOAT:
-      return { ...base, kind, size: st };
+      return { id, nameOff, name: nm, info, kind, size: st };
     case BTF_KIND.DECL_TAG:
-      return { ...base, kind, type: st, componentIdx: dv.getInt32(o + 12, le), kflag };
+      return {
+        id,
+        nameOff,
+        name: nm,
+        info,
+        kind,
+        type: st,
+        componentIdx: dv.getInt32(o + 12, le),
+        kflag,
+      };
     default:
       throw new Error(`decodeBtfType: kind ${kind} has no decoder`);
   }

@@ -213,6 +213,28 @@ describe("parseElf on hand-built objects", () => {
     assert.equal(e.sections.length, 3);
   });
 
+  test("extended numbering: e_shnum 0 and e_shstrndx SHN_XINDEX point into section header 0", () => {
+    const bytes = buildElf([
+      { name: "a", type: 1, data: new Uint8Array(4) },
+      { name: "b", type: 1, data: new Uint8Array(4) },
+    ]);
+    const dv = new DataView(bytes.buffer);
+    const shoff = Number(dv.getBigUint64(40, true));
+    const shnum = dv.getUint16(60, true);
+    const shstrndx = dv.getUint16(62, true);
+    dv.setUint16(60, 0, true);
+    dv.setUint16(62, 0xffff, true);
+    dv.setBigUint64(shoff + 32, BigInt(shnum), true);
+    dv.setUint32(shoff + 40, shstrndx, true);
+    const e = parseElf(bytes, "x.o");
+    assert.deepEqual(
+      e.sections.map((s) => s.name),
+      ["", "a", "b", ".shstrtab"],
+    );
+    dv.setBigUint64(shoff + 32, 0n, true);
+    expectElfError(() => parseElf(bytes, "x.o"), "ELF_BAD_HEADER", "extended section count");
+  });
+
   test("big-endian hand-built object", () => {
     const e = parseElf(
       buildElf([{ name: ".bss", type: SHT_NOBITS, size: 64, flags: SHF_WRITE | SHF_ALLOC }], {
@@ -483,6 +505,10 @@ describe("parseElf agrees with llvm-readelf -S -s -r", () => {
   const objects: [string, () => string][] = [
     ["fixture global_data.bpfel.o", () => fixturePath(LE)],
     ["fixture global_data.bpfeb.o", () => fixturePath(BE)],
+    // weak and hidden symbols, undefined externs, several program sections
+    ["fixture btf/externs.bpfel.o", () => fixturePath("btf/externs.bpfel.o")],
+    ["fixture btf/externs.bpfeb.o", () => fixturePath("btf/externs.bpfeb.o")],
+    ["fixture btf/dump_vars.bpfel.o", () => fixturePath("btf/dump_vars.bpfel.o")],
   ];
   for (const prog of ["const_ret", "array_count", "global_data"]) {
     for (const target of ["bpfel", "bpfeb"] as const) {
