@@ -36,11 +36,18 @@ const POSITIVE = [
   "prog_a",
   "prog_b",
   "prog_d",
-  // big-endian builds of three corpus sources: libbpf swaps insns and .BTF.ext to host order
+  // big-endian builds of the corpus sources: libbpf swaps insns and .BTF.ext to host order
   // and hands gen the BTF in the object's byte order
   "subprogs_eb",
   "globals_eb",
   "core_eb",
+  "nomaps_eb",
+  "maps_eb",
+  "multiprog_eb",
+  "ksyms_eb",
+  "kconfig_eb",
+  "mapinmap_eb",
+  "hostdep_eb",
   // objects of src/extras.bpf.c: section kinds, callbacks, exception callback, map attributes,
   // kfuncs in a shared subprogram
   "x_sections",
