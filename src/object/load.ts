@@ -91,14 +91,16 @@ function createMaps(obj: BpfObject, ops: ObjectLoadOps, btfLoaded: boolean): voi
   obj.maps.forEach((map, i) => {
     if (!map.autocreate) return;
     mapSetDefMaxEntries(obj, map);
-    if (map.def.type === MapType.ARENA)
+    createMap(obj, ops, map, i, btfLoaded);
+    // libbpf mmap()s an arena's placeholder fd and copies the __arena globals into it: with
+    // globals there is nothing a generated loader can do (libbpf itself faults on the copy)
+    if (map.def.type === MapType.ARENA && obj.arenaDataShndx > 0)
       throw unsupported(
         obj,
-        ".maps",
-        `map '${map.name}': arena maps are mmap()ed at creation; not possible in a generated loader`,
+        ".addr_space.1",
+        `map '${map.name}': __arena globals cannot be put into an arena by a generated loader`,
         -Errno.EINVAL,
       );
-    createMap(obj, ops, map, i, btfLoaded);
     if (map.libbpfType !== LibbpfMapType.UNSPEC) {
       ops.mapUpdateElem(i, map.mmaped!.slice(0, map.def.valueSize));
       if (map.libbpfType === LibbpfMapType.RODATA || map.libbpfType === LibbpfMapType.KCONFIG)

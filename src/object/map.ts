@@ -307,6 +307,12 @@ export function initUserBtfMaps(
       throw fail(m.secOffset, `map '${m.name}': only single ARENA map is supported`);
     obj.arenaMapIdx = i;
   }
+  if (obj.arenaDataShndx > 0 && obj.arenaMapIdx < 0)
+    throw fail(
+      -1,
+      'to use global __arena variables the ARENA map should be explicitly declared in SEC(".maps")',
+      -Errno.ENOENT,
+    );
 }
 
 /** libbpf `map_is_mmapable()` */

@@ -55,6 +55,7 @@ const POSITIVE = [
   "x_exception_cb",
   "x_map_attrs",
   "x_kfunc_sub",
+  "x_arena",
 ];
 
 for (const name of POSITIVE) {
