@@ -56,6 +56,7 @@ const POSITIVE = [
   "x_map_attrs",
   "x_kfunc_sub",
   "x_arena",
+  "x_nobtf",
 ];
 
 for (const name of POSITIVE) {
