@@ -122,6 +122,11 @@ const REFUSED: [string, "open" | "load", string][] = [
   ["err_unknown_section", "load", "OBJECT_BAD_PROG"],
   ["err_fentry_no_target", "load", "OBJECT_BAD_PROG"],
   ["err_virtual_extern", "load", "OBJECT_BAD_EXTERN"],
+  ["err_kconfig_type", "open", "OBJECT_BAD_EXTERN"],
+  ["err_config_missing", "load", "OBJECT_BAD_EXTERN"],
+  ["err_inner_pinned", "open", "OBJECT_BAD_MAP"],
+  ["err_values_not_mim", "open", "OBJECT_BAD_MAP"],
+  ["err_hom_key_size", "open", "OBJECT_BAD_MAP"],
 ];
 
 for (const [name, phase, code] of REFUSED) {
