@@ -254,7 +254,22 @@ export function loadObject(obj: BpfObject, ops: ObjectLoadOps): void {
       "struct_ops maps need vmlinux BTF, which gen mode never loads",
       -Errno.EOPNOTSUPP,
     );
-  relocateObject(obj);
+  try {
+    relocateObject(obj);
+  } catch (e) {
+    // subprograms are appended depth first, as libbpf does; a chain deeper than the JS stack
+    // is refused instead of crashing
+    if (e instanceof RangeError)
+      throw new ObjectError(
+        "OBJECT_BAD_PROG",
+        obj.path,
+        ".text",
+        -1,
+        `subprogram calls nest too deeply: ${e.message}`,
+        -Errno.E2BIG,
+      );
+    throw e;
+  }
   const btfLoaded = loadBtf(obj, ops);
   createMaps(obj, ops, btfLoaded);
 
