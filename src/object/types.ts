@@ -127,7 +127,7 @@ export interface BpfMap {
   autocreate: boolean;
 }
 
-/** A subprogram's placement inside the main program currently being relocated. */
+/** struct bpf_program: one STT_FUNC symbol of an executable section (entry program or subprogram) */
 export interface BpfProgram {
   name: string;
   /** section name without a leading "?" */
