@@ -13,6 +13,12 @@
  */
 
 export { Errno, ObjectError, type ObjectErrorCode } from "./errors.js";
+export {
+  getKernelVersion,
+  kernelVersionCode,
+  numPossibleCpus,
+  type UnameFacts,
+} from "./host_facts.js";
 export { loadObject } from "./load.js";
 export type { CoreRelo, MapCreateAttr, ObjectLoadOps, ProgLoadAttr } from "./load_ops.js";
 export { adjustRingbufSz, internalMapName } from "./map.js";
