@@ -57,6 +57,10 @@ const POSITIVE = [
   "x_kfunc_sub",
   "x_arena",
   "x_nobtf",
+  // objects after bpftool's static linker (gen object): DATASEC sizes and offsets already set
+  "l_globals",
+  "l_subprogs",
+  "l_ksyms",
 ];
 
 for (const name of POSITIVE) {
