@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import {
   BTF_FUNC_EXTERN,
@@ -14,7 +15,8 @@ import {
   type BtfType,
 } from "../../src/btf/btf.js";
 import { parseElf } from "../../src/elf/elf.js";
-import { fixture, fixturePath } from "../elf/tools.js";
+import { clangMissing, compileBpfC, fixture, fixturePath } from "../elf/tools.js";
+import { REPO_ROOT } from "../support/vectors.js";
 import { expectBtfError } from "./expect.js";
 import { applyGenFixups } from "./libbpf_fixups.js";
 import { oracleMissing, runOracle } from "./oracle.js";
@@ -201,6 +203,31 @@ describe("rawData matches libbpf's btf__raw_data", () => {
         const { raw, printed } = runOracle(bytes, ops);
         assert.deepEqual(returned, printed);
         assert.deepEqual(Buffer.from(btf.rawData()), Buffer.from(raw));
+      });
+    }
+  }
+
+  for (const src of [
+    "bpf/const_ret",
+    "bpf/array_count",
+    "bpf/global_data",
+    "test/fixtures/btf/externs",
+    "test/fixtures/btf/dump_vars",
+  ]) {
+    for (const target of ["bpfel", "bpfeb"] as const) {
+      test(`${src}.bpf.c built now (${target}): every scenario equals the live oracle`, (t) => {
+        const why = clangMissing() ?? oracleMissing();
+        if (why) return t.skip(why);
+        const obj = compileBpfC(join(REPO_ROOT, `${src}.bpf.c`), target);
+        for (const sc of SCENARIOS) {
+          const elf = parseElf(new Uint8Array(readFileSync(obj)), obj);
+          const bytes = elf.sectionByName(".BTF")!.data;
+          const btf = Btf.parse(bytes, obj);
+          const { ops, returned } = sc.run(elf, btf);
+          const { raw, printed } = runOracle(bytes, ops);
+          assert.deepEqual(returned, printed, sc.name);
+          assert.deepEqual(Buffer.from(btf.rawData()), Buffer.from(raw), sc.name);
+        }
       });
     }
   }
