@@ -312,6 +312,24 @@ describe("mutators", () => {
     assert.equal(btf.isModified, false);
   });
 
+  test("addString compares bytes: distinct invalid UTF-8 names are not one string", () => {
+    const bytes = btfOf("elf/global_data.bpfel.o").bytes.slice();
+    const dv = new DataView(bytes.buffer);
+    const strStart = 24 + dv.getUint32(16, true);
+    // turn the names "int" and "tag" into "\xffnt" and "\xfeag"
+    const btf0 = Btf.parse(bytes);
+    const intOff = btf0.typeById(btf0.findByName("int")).nameOff;
+    const tagOff = btf0.typeById(btf0.findByName("tag")).nameOff;
+    bytes[strStart + intOff] = 0xff;
+    bytes[strStart + tagOff] = 0xfe;
+    const btf = Btf.parse(bytes);
+    assert.equal(btf.nameOf(intOff), "\ufffdnt");
+    const off = btf.addString("\ufffdnt");
+    assert.notEqual(off, intOff);
+    assert.equal(btf.addString("\ufffdnt"), off);
+    assert.equal(btf.addString("bias"), btf.typeById(btf.findByName("bias")).nameOff);
+  });
+
   test("in-place mutations keep the type objects current; ids of added types follow", () => {
     const { btf } = btfOf("elf/global_data.bpfel.o");
     const dataId = btf.findByName(".data", BTF_KIND.DATASEC);
