@@ -50,6 +50,13 @@ const PTR_SIZE = 8;
 const EINVAL = 22;
 const E2BIG = 7;
 
+/** A string with one character per byte: a map key that compares like the bytes do. */
+function byteKey(b: Uint8Array): string {
+  let k = "";
+  for (let i = 0; i < b.length; i += 4096) k += String.fromCharCode(...b.subarray(i, i + 4096));
+  return k;
+}
+
 /** Growable byte buffer. */
 class Bytes {
   buf: Uint8Array;
@@ -94,6 +101,7 @@ export class Btf {
   private readonly typeOffs: number[];
   private readonly layout: Uint8Array | null;
   private readonly strs: Bytes;
+  /** libbpf's strset index: byteKey(string) -> first offset */
   private strIndex: Map<string, number> | null = null;
   private readonly strCache = new Map<number, string>();
   /** libbpf's btf->modifiable */
@@ -476,8 +484,8 @@ export class Btf {
     const strs = this.strs.view();
     for (let off = 0; off < strs.length; ) {
       const end = strs.indexOf(0, off);
-      const s = utf8.decode(strs.subarray(off, end));
-      if (!index.has(s)) index.set(s, off);
+      const key = byteKey(strs.subarray(off, end));
+      if (!index.has(key)) index.set(key, off);
       off = end + 1;
     }
     this.strIndex = index;
@@ -490,9 +498,12 @@ export class Btf {
    */
   addString(s: string): number {
     this.ensureModifiable();
-    const hit = this.strIndex!.get(s);
-    if (hit !== undefined) return hit;
     const bytes = utf8enc.encode(s);
+    // strings compare as bytes, as libbpf's strcmp does (two invalid UTF-8 sequences may decode
+    // to the same JavaScript string)
+    const key = byteKey(bytes);
+    const hit = this.strIndex!.get(key);
+    if (hit !== undefined) return hit;
     if (bytes.includes(0)) {
       throw new BtfError(
         "BTF_BAD_NAME",
@@ -505,7 +516,7 @@ export class Btf {
     const rec = new Uint8Array(bytes.length + 1);
     rec.set(bytes);
     const off = this.strs.append(rec);
-    this.strIndex!.set(s, off);
+    this.strIndex!.set(key, off);
     this.hdr.strLen = this.strs.len;
     return off;
   }

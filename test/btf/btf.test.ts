@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import {
   BTF_FUNC_EXTERN,
@@ -14,7 +15,8 @@ import {
   type BtfType,
 } from "../../src/btf/btf.js";
 import { parseElf } from "../../src/elf/elf.js";
-import { fixture, fixturePath } from "../elf/tools.js";
+import { clangMissing, compileBpfC, fixture, fixturePath } from "../elf/tools.js";
+import { REPO_ROOT } from "../support/vectors.js";
 import { expectBtfError } from "./expect.js";
 import { applyGenFixups } from "./libbpf_fixups.js";
 import { oracleMissing, runOracle } from "./oracle.js";
@@ -205,6 +207,31 @@ describe("rawData matches libbpf's btf__raw_data", () => {
     }
   }
 
+  for (const src of [
+    "bpf/const_ret",
+    "bpf/array_count",
+    "bpf/global_data",
+    "test/fixtures/btf/externs",
+    "test/fixtures/btf/dump_vars",
+  ]) {
+    for (const target of ["bpfel", "bpfeb"] as const) {
+      test(`${src}.bpf.c built now (${target}): every scenario equals the live oracle`, (t) => {
+        const why = clangMissing() ?? oracleMissing();
+        if (why) return t.skip(why);
+        const obj = compileBpfC(join(REPO_ROOT, `${src}.bpf.c`), target);
+        for (const sc of SCENARIOS) {
+          const elf = parseElf(new Uint8Array(readFileSync(obj)), obj);
+          const bytes = elf.sectionByName(".BTF")!.data;
+          const btf = Btf.parse(bytes, obj);
+          const { ops, returned } = sc.run(elf, btf);
+          const { raw, printed } = runOracle(bytes, ops);
+          assert.deepEqual(returned, printed, sc.name);
+          assert.deepEqual(Buffer.from(btf.rawData()), Buffer.from(raw), sc.name);
+        }
+      });
+    }
+  }
+
   test("an untouched BTF serialises to its input bytes, either byte order", () => {
     for (const obj of SCENARIO_OBJECTS) {
       const { bytes, btf } = btfOf(obj);
@@ -283,6 +310,24 @@ describe("mutators", () => {
     expectBtfError(() => btf.addFunc("f", 3, 0), "BTF_BAD_TYPE");
     // nothing above changed the data
     assert.equal(btf.isModified, false);
+  });
+
+  test("addString compares bytes: distinct invalid UTF-8 names are not one string", () => {
+    const bytes = btfOf("elf/global_data.bpfel.o").bytes.slice();
+    const dv = new DataView(bytes.buffer);
+    const strStart = 24 + dv.getUint32(16, true);
+    // turn the names "int" and "tag" into "\xffnt" and "\xfeag"
+    const btf0 = Btf.parse(bytes);
+    const intOff = btf0.typeById(btf0.findByName("int")).nameOff;
+    const tagOff = btf0.typeById(btf0.findByName("tag")).nameOff;
+    bytes[strStart + intOff] = 0xff;
+    bytes[strStart + tagOff] = 0xfe;
+    const btf = Btf.parse(bytes);
+    assert.equal(btf.nameOf(intOff), "\ufffdnt");
+    const off = btf.addString("\ufffdnt");
+    assert.notEqual(off, intOff);
+    assert.equal(btf.addString("\ufffdnt"), off);
+    assert.equal(btf.addString("bias"), btf.typeById(btf.findByName("bias")).nameOff);
   });
 
   test("in-place mutations keep the type objects current; ids of added types follow", () => {
