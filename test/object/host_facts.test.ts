@@ -12,9 +12,7 @@ import {
 } from "../../src/object/host_facts.js";
 import { REPO_ROOT } from "../support/vectors.js";
 
-const host = JSON.parse(
-  readFileSync(join(REPO_ROOT, "test/fixtures/object/host.json"), "utf8"),
-) as {
+const host = JSON.parse(readFileSync(join(REPO_ROOT, "test/fixtures/gen/host.json"), "utf8")) as {
   kernelRelease: string;
   linuxKernelVersion: number;
   possibleCpuList: string;

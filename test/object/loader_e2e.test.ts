@@ -7,14 +7,11 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 import { loadObject } from "../../src/object/load.js";
 import type { ObjectLoadOps } from "../../src/object/load_ops.js";
 import { openObject } from "../../src/object/object.js";
-import { REPO_ROOT } from "../support/vectors.js";
-import { hostOptions } from "./trace_support.js";
+import { hostOptions, readFixture } from "./trace_support.js";
 
 interface Expected {
   insnsSize: number;
@@ -30,7 +27,6 @@ interface Generator extends ObjectLoadOps {
 
 type GenCtor = new (opts: { genHash: boolean; swappedEndian?: boolean }) => Generator;
 
-const DIR = join(REPO_ROOT, "test/fixtures/object");
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 async function findGenerator(): Promise<GenCtor | null> {
@@ -50,17 +46,13 @@ test("loader e2e: loadObject + BpfGen reproduce libbpf's loaders byte for byte",
     t.skip("src/gen/gen_loader.ts (BpfGen, branch genldr) is not in this tree");
     return;
   }
-  const expected = JSON.parse(readFileSync(join(DIR, "loaders.json"), "utf8")) as Record<
+  const expected = JSON.parse(readFixture("loaders.json").toString("utf8")) as Record<
     string,
     Record<"unsigned" | "signed", Expected>
   >;
   for (const [name, modes] of Object.entries(expected)) {
     for (const mode of ["unsigned", "signed"] as const) {
-      const obj = openObject(
-        new Uint8Array(readFileSync(join(DIR, `${name}.bpf.o`))),
-        name,
-        hostOptions(),
-      );
+      const obj = openObject(new Uint8Array(readFixture(`${name}.bpf.o`)), name, hostOptions());
       const gen = new BpfGen({ genHash: mode === "signed", swappedEndian: !obj.littleEndian });
       loadObject(obj, gen);
       const want = modes[mode];

@@ -4,8 +4,6 @@
  */
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 import fc from "fast-check";
 import { BtfError } from "../../src/btf/btf.js";
@@ -15,11 +13,9 @@ import { loadObject } from "../../src/object/load.js";
 import type { ObjectLoadOps } from "../../src/object/load_ops.js";
 import { openObject } from "../../src/object/object.js";
 import type { OpenOptions } from "../../src/object/types.js";
-import { REPO_ROOT } from "../support/vectors.js";
-import { hostOptions, RecordingOps } from "./trace_support.js";
+import { hostOptions, RecordingOps, readFixture } from "./trace_support.js";
 
-const DIR = join(REPO_ROOT, "test/fixtures/object");
-const bytesOf = (name: string) => new Uint8Array(readFileSync(join(DIR, `${name}.bpf.o`)));
+const bytesOf = (name: string) => new Uint8Array(readFixture(`${name}.bpf.o`));
 
 /** Takes every call and keeps nothing (the property test only watches for crashes). */
 const NULL_OPS: ObjectLoadOps = {

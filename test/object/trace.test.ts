@@ -6,20 +6,19 @@
  */
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 import { ObjectError } from "../../src/object/errors.js";
 import { loadObject } from "../../src/object/load.js";
 import { openObject } from "../../src/object/object.js";
-import { REPO_ROOT } from "../support/vectors.js";
-import { firstDifference, hostOptions, parseTrace, RecordingOps } from "./trace_support.js";
+import {
+  firstDifference,
+  hostOptions,
+  parseTrace,
+  RecordingOps,
+  readFixture,
+} from "./trace_support.js";
 
-const DIR = join(REPO_ROOT, "test/fixtures/object");
-
-function read(name: string): Buffer {
-  return readFileSync(join(DIR, name));
-}
+const read = readFixture;
 
 const POSITIVE = [
   "nomaps",

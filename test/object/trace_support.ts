@@ -4,7 +4,7 @@
  * those files that keeps, per call, the keys the object layer determines.
  */
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type {
   CoreRelo,
@@ -15,11 +15,28 @@ import type {
 import type { OpenOptions } from "../../src/object/types.js";
 import { REPO_ROOT } from "../support/vectors.js";
 
-const FIXTURES = join(REPO_ROOT, "test/fixtures/object");
+/**
+ * Where a fixture lives: this layer's own objects and traces in test/fixtures/object, the corpus
+ * (objects, traces, host facts) in test/fixtures/gen and gen/trace, the vector objects in
+ * test/fixtures/vectors/obj.
+ */
+const FIXTURE_DIRS = [
+  "test/fixtures/object",
+  "test/fixtures/gen",
+  "test/fixtures/gen/trace",
+  "test/fixtures/vectors/obj",
+].map((d) => join(REPO_ROOT, d));
 
-function read(name: string): Buffer {
-  return readFileSync(join(FIXTURES, name));
+/** Reads fixture `name` from the first directory that has it. */
+export function readFixture(name: string): Buffer {
+  for (const dir of FIXTURE_DIRS) {
+    const p = join(dir, name);
+    if (existsSync(p)) return readFileSync(p);
+  }
+  throw new Error(`fixture ${name} not found in ${FIXTURE_DIRS.join(", ")}`);
 }
+
+const read = readFixture;
 
 /** The keys compared per call (the generator-internal ones are left out). */
 export const COMPARED_KEYS: Record<string, string[]> = {
