@@ -184,3 +184,32 @@ test("object: damaged objects never crash: every failure is ElfError, BtfError o
     { numRuns: 300, seed: 9 },
   );
 });
+
+test("object: refusals name the object, the section and the offset", () => {
+  assert.throws(
+    () => openObject(bytesOf("err_unknown_map_field"), "err_unknown_map_field.bpf.o"),
+    (e: unknown) =>
+      e instanceof ObjectError &&
+      e.object === "err_unknown_map_field.bpf.o" &&
+      e.section === ".maps" &&
+      e.offset === 0 &&
+      e.message ===
+        "err_unknown_map_field.bpf.o: section '.maps' at offset 0x0: map 'odd': unknown field 'colour'",
+  );
+  assert.throws(
+    () => openObject(bytesOf("err_static_prog"), "err_static_prog"),
+    (e: unknown) =>
+      e instanceof ObjectError &&
+      e.section === "socket" &&
+      e.offset === 0 &&
+      /program 'hidden_entry' is static and not supported/.test(e.message),
+  );
+  const obj = openObject(bytesOf("err_fentry_no_target"), "err_fentry_no_target");
+  assert.throws(
+    () => loadObject(obj, new RecordingOps()),
+    (e: unknown) =>
+      e instanceof ObjectError &&
+      e.section === "fentry" &&
+      /prog 'no_target': .*no BTF-based attach target/.test(e.message),
+  );
+});
