@@ -128,6 +128,7 @@ export function openObject(bytes: Uint8Array, name: string, opts: OpenOptions = 
     hasRodata: false,
     options: { ...opts },
     loaded: false,
+    warnings: [],
   };
 
   // ---- bpf_object__elf_collect ----
@@ -233,6 +234,7 @@ export function openObject(bytes: Uint8Array, name: string, opts: OpenOptions = 
     } catch (e) {
       if (needsBtf()) throw e;
       obj.btf = null;
+      obj.warnings.push(`Error loading ELF section .BTF: ${(e as Error).message}.`);
     }
   } else if (needsBtf()) {
     throw new ObjectError(
@@ -251,6 +253,9 @@ export function openObject(bytes: Uint8Array, name: string, opts: OpenOptions = 
       // libbpf warns and continues without .BTF.ext, unless BTF is required
       if (needsBtf()) throw e;
       obj.btfExt = null;
+      obj.warnings.push(
+        `Error loading ELF section .BTF.ext: ${(e as Error).message}. Ignored and continue.`,
+      );
     }
   }
 

@@ -337,6 +337,10 @@ function relocFuncAndLineInfo(obj: BpfObject, main: BpfProgram, prog: BpfProgram
       main.funcInfoRecSize = r.recSize;
     } else if (main.funcInfo) {
       throw missing("function");
+    } else {
+      obj.warnings.push(
+        `prog '${prog.name}': missing .BTF.ext function info for the main program, skipping all of .BTF.ext func info.`,
+      );
     }
   }
   if (main !== prog && !main.lineInfo) return;
@@ -347,6 +351,10 @@ function relocFuncAndLineInfo(obj: BpfObject, main: BpfProgram, prog: BpfProgram
     main.lineInfoRecSize = r.recSize;
   } else if (main.lineInfo) {
     throw missing("line");
+  } else {
+    obj.warnings.push(
+      `prog '${prog.name}': missing .BTF.ext line info for the main program, skipping all of .BTF.ext line info.`,
+    );
   }
 }
 

@@ -204,4 +204,9 @@ export interface BpfObject {
   hasRodata: boolean;
   options: OpenOptions;
   loaded: boolean;
+  /**
+   * What libbpf reports at warning level without failing (bpftool prints these as "libbpf: ..."):
+   * BTF or .BTF.ext it could not parse and ignored, func/line info it dropped.
+   */
+  warnings: string[];
 }

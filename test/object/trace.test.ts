@@ -60,6 +60,8 @@ const POSITIVE = [
   "l_globals",
   "l_subprogs",
   "l_ksyms",
+  // nomaps with its .BTF.ext magic zeroed: libbpf warns and loads without func/line info
+  "x_badext",
 ];
 
 for (const name of POSITIVE) {
@@ -172,4 +174,12 @@ test("trace: a struct_ops object is refused after init (libbpf f7081a6b crashes 
     (e: unknown) => e instanceof ObjectError && e.code === "OBJECT_UNSUPPORTED",
   );
   assert.equal(firstDifference(ops.calls, want.calls), null);
+});
+
+test("trace: a .BTF.ext libbpf cannot parse is dropped with libbpf's warning", () => {
+  const obj = openObject(new Uint8Array(read("x_badext.bpf.o")), "x_badext", hostOptions());
+  assert.equal(obj.btfExt, null);
+  assert.equal(obj.warnings.length, 1);
+  assert.match(obj.warnings[0], /^Error loading ELF section \.BTF\.ext: .*Ignored and continue\.$/);
+  assert.match(read("x_badext.unsigned.stderr.txt").toString("utf8"), /Ignored and continue/);
 });
