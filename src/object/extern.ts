@@ -23,13 +23,25 @@ import { ExtType, KcfgType } from "./types.js";
 const KCONFIG_SEC = ".kconfig";
 const KSYMS_SEC = ".ksyms";
 
+/**
+ * An extern refusal. The section is the extern DATASEC the message concerns (.kconfig for kcfg
+ * values and config lines, .ksyms for ksyms and kallsyms), else .BTF (extern discovery).
+ */
 function extErr(
   obj: BpfObject,
   detail: string,
   errno: number,
   code: "OBJECT_BAD_EXTERN" | "OBJECT_MISSING_HOST_FACT" = "OBJECT_BAD_EXTERN",
+  section?: string,
 ): ObjectError {
-  return new ObjectError(code, obj.path, "", -1, detail, errno);
+  const sec =
+    section ??
+    (/\(kcfg\)|Kconfig|failed to parse '/.test(detail)
+      ? KCONFIG_SEC
+      : /\(ksym\)|kallsyms/.test(detail)
+        ? KSYMS_SEC
+        : ".BTF");
+  return new ObjectError(code, obj.path, sec, -1, detail, errno);
 }
 
 /** libbpf `sym_is_extern()` */
@@ -489,6 +501,12 @@ export function resolveExterns(obj: BpfObject): void {
   }
   for (const ext of obj.externs) {
     if (!ext.isSet && !ext.isWeak)
-      throw extErr(obj, `extern '${ext.name}' (strong): not resolved`, -Errno.ESRCH);
+      throw extErr(
+        obj,
+        `extern '${ext.name}' (strong): not resolved`,
+        -Errno.ESRCH,
+        "OBJECT_BAD_EXTERN",
+        ext.type === ExtType.KCFG ? KCONFIG_SEC : KSYMS_SEC,
+      );
   }
 }

@@ -213,3 +213,19 @@ test("object: refusals name the object, the section and the offset", () => {
       /prog 'no_target': .*no BTF-based attach target/.test(e.message),
   );
 });
+
+test("object: extern refusals name the extern section", () => {
+  const ksym = openObject(bytesOf("neg_ksym"), "neg_ksym", hostOptions());
+  assert.throws(
+    () => loadObject(ksym, new RecordingOps()),
+    (e: unknown) =>
+      e instanceof ObjectError &&
+      e.message ===
+        "neg_ksym: section '.ksyms': extern 'bpfsign_no_such_kernel_symbol' (strong): not resolved",
+  );
+  const kcfg = openObject(bytesOf("err_config_missing"), "err_config_missing", hostOptions());
+  assert.throws(
+    () => loadObject(kcfg, new RecordingOps()),
+    (e: unknown) => e instanceof ObjectError && e.section === ".kconfig",
+  );
+});
