@@ -56,6 +56,7 @@ const POSITIVE = [
   "x_kfunc_sub",
   "x_arena",
   "x_nobtf",
+  "x_version",
   // objects after bpftool's static linker (gen object): DATASEC sizes and offsets already set
   "l_globals",
   "l_subprogs",
