@@ -24,10 +24,12 @@ import { ExtType, LibbpfMapType } from "./types.js";
 const OBJ_NAME_LEN = 16;
 const MAPS_SEC = ".maps";
 /**
- * Largest global-data image accepted. libbpf itself mmap()s any size; this bound (far above the
- * 16 MiB a signed loader can carry) keeps a damaged section size from exhausting memory.
+ * Largest global-data image accepted. libbpf itself mmap()s any size; this bound keeps a damaged
+ * section size from exhausting memory. It is far above what a loader can carry: the image goes
+ * into the loader's data blob, which the loader puts in one array map value (at most
+ * KMALLOC_MAX_SIZE, 4 MiB on x86-64), and a signed loader is at most 16 MiB in all.
  */
-export const MAX_INTERNAL_MAP_SZ = 256 * 1024 * 1024;
+export const MAX_INTERNAL_MAP_SZ = 64 * 1024 * 1024;
 
 /** libbpf `internal_map_name()`: the kernel-visible name of a global-data map. */
 export function internalMapName(objName: string, realName: string): string {
