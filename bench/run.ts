@@ -5,11 +5,11 @@
  * measured in this run. Prints medians, ratios and the process's peak memory.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "../src/example.js";
 import { ModelKernel } from "../src/kernel/kernel.js";
 import { Bpf } from "../src/uapi/bpf.js";
 import { KeySpec } from "../src/uapi/constants.js";
 import { run as runCrypto } from "./crypto.js";
+import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "./example.js";
 import { run as runHost } from "./host.js";
 import { run as runSkeleton } from "./skeleton.js";
 import { median, timeMs } from "./util.js";
