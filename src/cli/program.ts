@@ -2,16 +2,28 @@
  * The `bpfsign` command line: commander parses, each command returns a CliOutcome or throws,
  * and getExitCode() turns either into the documented exit code. Runs in-process with injected
  * output so tests call it directly.
+ *
+ * Start-up: this file declares every command's arguments and options (so `--help` and usage
+ * errors need nothing else) but loads a command's module only when that command runs, with a
+ * dynamic import in its action. Adding a command is a `program.command(...)` block whose action
+ * is one line of the same shape:
+ *
+ *   .action(async (file, o) => done(await (await import("./commands/NAME.js")).runName(io, file, o)));
+ *
+ * Its option types come in with `import type` (erased at run time). Keep command modules
+ * importing the files they use, not a layer's index, so that one command loads only its own
+ * code.
  */
 import { Command, CommanderError, Option } from "commander";
-import { runInspect } from "./commands/inspect.js";
-import { runKeygen } from "./commands/keygen.js";
-import { runLoad } from "./commands/load.js";
-import { runSign } from "./commands/sign.js";
-import { runVerify } from "./commands/verify.js";
+import type { InspectOptions } from "./commands/inspect.js";
+import type { KeygenOptions } from "./commands/keygen.js";
+import type { LoadOptions } from "./commands/load.js";
+import type { SignOptions } from "./commands/sign.js";
+import type { VerifyOptions } from "./commands/verify.js";
 import { UsageError } from "./errors.js";
-import { type CliOutcome, getExitCode } from "./exit.js";
+import type { CliOutcome } from "./exit.js";
 import { type CliIo, processIo } from "./output.js";
+import { packageVersion } from "./version.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -26,7 +38,7 @@ function checkSource(file: string | undefined, o: { insns?: string; data?: strin
 function build(io: CliIo, done: (o: CliOutcome) => void): Command {
   const program = new Command("bpfsign")
     .description("Sign, verify, inspect and load BPF light skeletons (signed loaders, scheme v2)")
-    .version("0.1.0")
+    .version(packageVersion())
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showSuggestionAfterError();
@@ -52,9 +64,9 @@ function build(io: CliIo, done: (o: CliOutcome) => void): Command {
       "sign a loader that takes map sizes/initial values from the host",
     )
     .option("--json", "print a JSON summary")
-    .action((file, o) => {
+    .action(async (file: string | undefined, o: SignOptions) => {
       checkSource(file, o);
-      done(runSign(io, file, o));
+      done(await (await import("./commands/sign.js")).runSign(io, file, o));
     });
 
   program
@@ -69,9 +81,9 @@ function build(io: CliIo, done: (o: CliOutcome) => void): Command {
     .option("--sig <file>", "raw detached signature (with --insns/--data)")
     .option("--excl-hash <file>", "raw excl_prog_hash (with --insns/--data)")
     .option("--json", "print one JSON object")
-    .action((file, o) => {
+    .action(async (file: string | undefined, o: VerifyOptions) => {
       checkSource(file, o);
-      done(runVerify(io, file, o));
+      done(await (await import("./commands/verify.js")).runVerify(io, file, o));
     });
 
   program
@@ -82,7 +94,9 @@ function build(io: CliIo, done: (o: CliOutcome) => void): Command {
     .argument("<file>", "a .lskel.h, a DER signature, or raw loader instructions")
     .option("--json", "print one JSON object")
     .option("--no-disasm", "leave out the loader disassembly")
-    .action((file, o) => done(runInspect(io, file, o)));
+    .action(async (file: string, o: InspectOptions) =>
+      done(await (await import("./commands/inspect.js")).runInspect(io, file, o)),
+    );
 
   program
     .command("keygen")
@@ -100,7 +114,9 @@ function build(io: CliIo, done: (o: CliOutcome) => void): Command {
     .option("--days <n>", "validity in days")
     .option("--force", "replace existing files")
     .option("--json", "print a JSON summary")
-    .action((o) => done(runKeygen(io, o)));
+    .action(async (o: KeygenOptions) =>
+      done(await (await import("./commands/keygen.js")).runKeygen(io, o)),
+    );
 
   program
     .command("load")
@@ -123,30 +139,37 @@ function build(io: CliIo, done: (o: CliOutcome) => void): Command {
     )
     .option("--run", "run each installed socket filter once on a 64-byte packet")
     .option("--json", "print one JSON object")
-    .action((file, o) => done(runLoad(io, file, o)));
+    .action(async (file: string, o: LoadOptions) =>
+      done(await (await import("./commands/load.js")).runLoad(io, file, o)),
+    );
 
   return program;
 }
 
-/** Runs the CLI on `argv` (without node and script) and returns the exit code. */
-export function run(argv: string[], io: CliIo = processIo): number {
+/**
+ * Runs the CLI on `argv` (without node and script) and resolves to the exit code. The exit-code
+ * table (exit.ts) is loaded only once there is an outcome to classify: `--help` and `--version`
+ * finish without it.
+ */
+export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
   let outcome: CliOutcome = { kind: "ok" };
   try {
-    build(io, (o) => {
+    await build(io, (o) => {
       outcome = o;
-    }).parse(argv, { from: "user" });
+    }).parseAsync(argv, { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) {
       // commander has printed its message (or the help/version text) already
       if (e.exitCode === 0) return 0;
-      return getExitCode({ kind: "error", error: new UsageError(e.message) });
+      outcome = { kind: "error", error: new UsageError(e.message) };
+      return (await import("./exit.js")).getExitCode(outcome);
     }
     outcome = { kind: "error", error: e };
-    const code = getExitCode(outcome);
+    const code = (await import("./exit.js")).getExitCode(outcome);
     const msg = e instanceof Error ? e.message : String(e);
     io.stderr(`bpfsign: ${msg}\n`);
     if (code === 70 && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
     return code;
   }
-  return getExitCode(outcome);
+  return (await import("./exit.js")).getExitCode(outcome);
 }
