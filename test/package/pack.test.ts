@@ -29,7 +29,7 @@ function npm(args: string[], cwd: string, timeout = 60_000) {
 /** Why the install cannot run here, or null: no registry and no cached dependencies. */
 function installUnavailable(): string | null {
   if (npm(["ping"], REPO_ROOT, 15_000).status === 0) return null;
-  const missing = ["commander", "koffi"].filter((p) => {
+  const missing = ["koffi"].filter((p) => {
     const r = npm(["cache", "ls", p], REPO_ROOT, 15_000);
     return r.status !== 0 || !r.stdout.includes(`/${p}/-/`);
   });
