@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /**
- * The `bpfsign` executable. Start-up is kept to node's own: `--version` is answered here from
- * package.json without loading anything else, and every other invocation loads the command line
- * (program.ts), which in turn loads only the module of the command that runs.
+ * The `bpfsign` executable. Start-up is kept close to node's own: `--version` is answered here
+ * from package.json without loading anything else, and every other invocation loads the command
+ * line (program.ts), which in turn loads only the module of the command that runs.
+ *
+ * The package's `bin` is this file bundled into one CommonJS file (scripts/bundle-cli.mjs), which
+ * node loads without its ES module loader; no top-level await here, so that it bundles as such.
  */
 import { packageVersion } from "./version.js";
 
@@ -15,6 +18,9 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
     throw e;
   });
-  const { run } = await import("./program.js");
-  process.exitCode = await run(argv);
+  import("./program.js")
+    .then(({ run }) => run(argv))
+    .then((code) => {
+      process.exitCode = code;
+    });
 }
