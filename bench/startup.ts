@@ -19,7 +19,8 @@ import { Limits } from "../src/uapi/constants.js";
 import { EXAMPLE_INSNS } from "./example.js";
 import { median, row } from "./util.js";
 
-const BIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+/** The package's bin: the CommonJS bundle of the CLI that `npm run build` makes. */
+const BIN = fileURLToPath(new URL("../src/cli/bpfsign.cjs", import.meta.url));
 const RUNS = 11;
 const GOAL = 1.3;
 

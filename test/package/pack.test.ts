@@ -43,7 +43,7 @@ function pack(): { tgz: string; files: string[] } {
   const src = makeTempDir("bpfsign-pack-");
   for (const f of ["package.json", "tsconfig.json", "tsconfig.build.json", "README.md", "LICENSE"])
     cpSync(join(REPO_ROOT, f), join(src, f));
-  cpSync(join(REPO_ROOT, "src"), join(src, "src"), { recursive: true });
+  for (const d of ["src", "scripts"]) cpSync(join(REPO_ROOT, d), join(src, d), { recursive: true });
   symlinkSync(join(REPO_ROOT, "node_modules"), join(src, "node_modules"));
   const out = makeTempDir("bpfsign-tgz-");
   const r = npm(["pack", "--json", "--pack-destination", out], src);
@@ -114,12 +114,13 @@ test("npm pack ships the library and CLI; installed, its API imports and its bin
 
   // What ships: the built library and CLI with their declarations, the licence and the README.
   for (const f of files)
-    assert.match(f, /^(dist\/src\/.+\.(js|d\.ts)|LICENSE|README\.md|package\.json)$/, f);
+    assert.match(f, /^(dist\/src\/.+\.(js|d\.ts|cjs)|LICENSE|README\.md|package\.json)$/, f);
   for (const f of [
     "LICENSE",
     "dist/src/index.js",
     "dist/src/index.d.ts",
-    "dist/src/cli/main.js",
+    "dist/src/cli/bpfsign.cjs",
+    "dist/src/cli/bpfsign-cli.cjs",
     ...["crypto", "skeleton", "insn", "kernel", "vm", "loader", "host", "uapi"].flatMap((l) => [
       `dist/src/${l}/index.js`,
       `dist/src/${l}/index.d.ts`,
