@@ -78,7 +78,7 @@ const verify = (trusted) => verifyOffline({ insns, metadata, signature: signed.s
 const kernel = createModelKernel({ profile: "v2" });
 let bpfError = null;
 try { new Bpf(kernel.spawn()).progGetFdById(12345); }
-catch (e) { bpfError = e instanceof BpfError ? e.code : String(e); }
+catch (e) { bpfError = e instanceof BpfError ? e.errno : String(e); }
 console.log(JSON.stringify({
   signature: Buffer.from(signed.signature).toString("hex"),
   result: verify(cert).result,
@@ -165,7 +165,7 @@ test("npm pack ships the library and CLI; installed, its API imports and its bin
       insns: readFileSync(join(FIXTURES, "prog_b/insns.signed.bin")).length / 8,
       kernel: true,
       certOk: true,
-      bpfError: "ENOENT",
+      bpfError: 2, // ENOENT: no program with that id
     },
   );
 
