@@ -308,3 +308,13 @@ export function numberOf(names: readonly string[], s: string): number {
   if (/^[0-9]+$/.test(s)) return Number(s);
   return names.indexOf(s.toLowerCase());
 }
+
+/**
+ * The name of a program's expected_attach_type for policies and reports: `none` for 0 on program
+ * types that carry no attach type at load (0 is also BPF_CGROUP_INET_INGRESS, which only
+ * cgroup_skb programs mean by it).
+ */
+export function attachTypeName(progType: number, expectedAttachType: number): string {
+  if (expectedAttachType === 0 && progType !== ProgType.CGROUP_SKB) return "none";
+  return nameOf(ATTACH_TYPE_NAMES, expectedAttachType);
+}
