@@ -41,7 +41,8 @@ export interface LoadDescription {
   verified: boolean;
   /** prog->aux->sig.keyring_type (SigKeyring) */
   keyringType: number;
-  keyringSerial: number;
+  /** null when not known (a user keyring whose serial the caller did not name) */
+  keyringSerial: number | null;
   signer?: string | null;
   kernel: boolean;
   insns: Uint8Array;

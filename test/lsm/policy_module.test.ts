@@ -75,7 +75,7 @@ describe("the policy LSM module on the model kernel", () => {
     const image = generatedImage({ progType: ProgType.KPROBE, mapEntries: 4096, signed: true });
     assert.throws(
       () => loadAndRun(backend, image, opts),
-      (e) => e instanceof LoaderError && e.step === LoaderStep.LOAD_PROG && e.code === "EACCES",
+      (e) => e instanceof LoaderError && e.step === LoaderStep.LOAD_PROG && e.code === "BPF_EACCES",
     );
     assert.equal(m.records.length, 1);
     assert.match(
@@ -92,7 +92,7 @@ describe("the policy LSM module on the model kernel", () => {
     const image = generatedImage({ progType: ProgType.KPROBE, mapEntries: 16, signed: false });
     assert.throws(
       () => loadAndRun(backend, image, opts),
-      (e) => e instanceof LoaderError && e.step === LoaderStep.RETVAL && e.code === "EACCES",
+      (e) => e instanceof LoaderError && e.step === LoaderStep.RETVAL && e.code === "BPF_EACCES",
     );
     assert.deepEqual(
       m.records.map((r) => [r.facts.progName, r.facts.kernel, r.decision.action, r.facts.installs]),
