@@ -196,3 +196,19 @@ export class PolicyModule implements LsmModule {
     return this.judge("BPF_PROG_LOAD_POST_INTEGRITY", "bpf_prog_load_post_integrity", prog, kernel);
   }
 }
+
+/** A load the policy module refused (code POLICY_DENIED): names the program and the rule. */
+export class PolicyDeniedError extends Error {
+  override readonly name = "PolicyDeniedError";
+  readonly code = "POLICY_DENIED";
+  constructor(
+    readonly record: PolicyAuditRecord,
+    options?: { cause?: unknown },
+  ) {
+    const d = record.decision;
+    super(
+      `the load policy denies '${record.facts.progName}' (${d.rule === "default" ? "default" : `line ${d.rule.line}`}: ${d.explanation})`,
+      options,
+    );
+  }
+}
