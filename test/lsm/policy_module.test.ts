@@ -6,7 +6,7 @@ import { PolicyModule } from "../../src/lsm/policy_module.js";
 import { VerdictRecorder } from "../../src/lsm/verdict_recorder.js";
 import { parsePolicy } from "../../src/policy/index.js";
 import { Bpf } from "../../src/uapi/bpf.js";
-import { KeySpec, ProgType, SigKeyring, SigVerdict } from "../../src/uapi/constants.js";
+import { KeySpec, MapType, ProgType, SigKeyring, SigVerdict } from "../../src/uapi/constants.js";
 import { createModelKernel } from "../../src/vm/index.js";
 import { generatedImage } from "../audit/audit_support.js";
 import { vectorImage } from "../support/vector_skeleton.js";
@@ -189,6 +189,34 @@ describe("the policy LSM module on the model kernel", () => {
     assert.match(
       m.records[1].text,
       /^ipe_op=BPF_PROG_LOAD_POST_INTEGRITY ipe_hook=bpf_prog_load_post_integrity .* bpf_keyring=BUILTIN bpf_keyring_serial=0 /,
+    );
+  });
+
+  test("two live metadata maps exclusive to the same loader with different values: the install list is unknown", () => {
+    const { kernel, backend } = session();
+    const m = new PolicyModule(parsePolicy(POLICY)).install(kernel.lsm);
+    const image = vectorImage("prog_b", { signed: true, key: "rsa2048" });
+    const bpf = new Bpf(backend);
+    const decoy = bpf.mapCreate({
+      map_type: MapType.ARRAY,
+      map_name: "decoy",
+      key_size: 4,
+      value_size: image.data.length,
+      max_entries: 1,
+      excl_prog_hash: image.exclHash ?? undefined,
+    });
+    const other = new Uint8Array(image.data);
+    other[2000] ^= 0xff;
+    bpf.mapUpdate(decoy, new Uint8Array(4), other);
+    bpf.mapFreeze(decoy);
+    loadAndRun(backend, image, opts).close();
+    assert.equal(m.records[0].facts.installs, null);
+    // with the decoy closed, the same load sees its install list again
+    bpf.close(decoy);
+    loadAndRun(backend, image, opts).close();
+    assert.deepEqual(
+      m.records[2].facts.installs?.maps.map((x) => x.name),
+      ["counters"],
     );
   });
 });
