@@ -173,6 +173,32 @@ describe("bpfsign audit", () => {
     assert.equal(bad.code, 64);
   });
 
+  test("bpf_signer: the signer's subject key id, as verify reports it", async () => {
+    const pol = (skid: string) => {
+      const f = join(dir, `signer-${skid.slice(0, 4)}.pol`);
+      writeFileSync(
+        f,
+        `policy_name=s policy_version=1.0.0\nDEFAULT action=DENY\nop=BPF_PROG_LOAD bpf_kernel=TRUE action=ALLOW\nop=BPF_PROG_LOAD bpf_signer=${skid} action=ALLOW\n`,
+      );
+      return f;
+    };
+    const base = ["audit", H("a_signed.lskel.h"), "--cert", CERT, "--policy-file"];
+    const skid = "74:4b:f0:b2:3f:ea:78:c2:70:6c:c5:b2:23:7f:02:5a:a4:be:32:35";
+    assert.equal((await cli([...base, pol(skid)])).code, 0);
+    assert.equal((await cli([...base, pol("00".repeat(20))])).code, 5);
+  });
+
+  test("a recursive glob finds the headers in subdirectories", async () => {
+    const r = await cli(["audit", join(dir, "**", "*_*.lskel.h")]);
+    assert.deepEqual(
+      r.out
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l).source.split("/").at(-1)),
+      ["a_signed.lskel.h", "b_other_key.lskel.h", "c_unsigned.lskel.h", "d_kprobe.lskel.h"],
+    );
+  });
+
   test("bad inputs: a policy error names file, line and column (65); a missing file 66; a bad header 65", async () => {
     const pol = join(dir, "bad.pol");
     writeFileSync(
