@@ -11,8 +11,9 @@
  *   before the hook — the install list. A bad signature never reaches the hook (the kernel
  *   refuses it first): no decisions, the signature result decides;
  * - each program, as the loader loads it from inside the kernel: unsigned, bpf_kernel=TRUE, its
- *   type, attach type and helpers. A program is reached only if the loader and every program
- *   before it were admitted.
+ *   type, attach type, helpers and kfuncs. A program is reached only if the loader and every
+ *   program before it were admitted.
+ * The signer's key id and kfunc names are facts here that the model's hook does not have.
  * Post-integrity decisions (op=BPF_PROG_LOAD_POST_INTEGRITY) are reported beside them; the model
  * kernel has no such hook yet, so they do not count towards `admitted`.
  */
@@ -221,6 +222,9 @@ export function auditSkeleton(input: AuditInput, options: AuditOptions): AuditRe
         installs: null,
       }),
       attachType: p.expected_attach_type,
+      // offline the kfunc names are known from the loader's relocations (at the model's hook
+      // they are not: rules on calls_kfunc/bpf_signer are decided offline only)
+      kfuncs: p.kfuncs,
     };
   };
   const loader = record(policy, "__loader.prog", loaderFacts("BPF_PROG_LOAD"), true);
