@@ -13,7 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { progDigest, progTag, toHex } from "../insn/digest.js";
-import { decodeInsns } from "../insn/insn.js";
+import { decodeInsns, InsnFormatError } from "../insn/insn.js";
 import { AluOp, Class, LD_IMM64, Mode } from "../insn/opcode.js";
 import {
   type MetadataLayout,
@@ -215,6 +215,14 @@ export function planInstall(
   data: Uint8Array,
   options: PlanOptions = {},
 ): InstallPlan {
+  // A register above r10 is refused by the kernel; the passes below assume r0..r10.
+  decodeInsns(insns).forEach((x, i) => {
+    if (x.dst > 10 || x.src > 10)
+      throw new InsnFormatError(
+        "bad-field",
+        `loader instruction ${i} names register r${Math.max(x.dst, x.src)}: the kernel refuses registers above r10`,
+      );
+  });
   const layout = metadataLayout(insns, data);
   const { writes, lookups, blobRefs } = scanWrites(insns, data);
   const hostOverrides = detectHostOverrides(insns, { maps: options.mapNames });

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import { planInstall } from "../../src/audit/install_plan.js";
+import { InsnFormatError } from "../../src/insn/insn.js";
 import { describeInstalled } from "../../src/loader/installed.js";
 import { loadAndRun } from "../../src/loader/load_and_run.js";
 import { parseLightSkeleton } from "../../src/skeleton/index.js";
@@ -189,4 +191,37 @@ describe("audit: the predicted install list equals what the loader installs on t
         s.dispose();
       }
     });
+});
+
+describe("audit: robustness", () => {
+  test("mutated loaders and metadata: a plan, or an InsnFormatError (code INSN_*), never a crash", () => {
+    const bases = auditCases().slice(0, 6);
+    fc.assert(
+      fc.property(
+        fc.nat({ max: bases.length - 1 }),
+        fc.array(fc.tuple(fc.boolean(), fc.nat(), fc.nat({ max: 255 })), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        fc.option(fc.nat()),
+        (which, edits, cut) => {
+          const insns = new Uint8Array(bases[which].image.insns);
+          let data = new Uint8Array(bases[which].image.data);
+          for (const [inInsns, at, v] of edits) {
+            const b = inInsns ? insns : data;
+            b[at % b.length] = v;
+          }
+          if (cut !== null) data = data.subarray(0, cut % (data.length + 1));
+          try {
+            const plan = planInstall(insns, data);
+            for (const p of plan.progs) assert.ok(p.tag === null || /^[0-9a-f]{16}$/.test(p.tag));
+          } catch (e) {
+            assert.ok(e instanceof InsnFormatError, String(e));
+            assert.match(e.code, /^INSN_/);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
 });
