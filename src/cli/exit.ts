@@ -6,7 +6,7 @@
  * cli/errors.ts), so this file imports no layer's error classes: BPF_<errno> codes of failed
  * system calls map as the kernel errno does, the few codes named below have their own exit, and
  * the codes of the input layers (CRYPTO_, SKELETON_, INSN_; ELF_, BTF_, OBJECT_, GEN_ for object
- * files) mean malformed input. Anything else, including an error without a code, is a bug.
+ * files; POLICY_ for policy files) mean malformed input. Anything else, including an error without a code, is a bug.
  */
 import type { OfflineResult } from "../crypto/offline.js";
 
@@ -16,6 +16,8 @@ export const ExitCode = {
   UNTRUSTED: 2,
   UNSIGNED: 3,
   EXCL_HASH_MISMATCH: 4,
+  /** The load policy denies the skeleton (`audit`, `load --policy-file`). */
+  POLICY_DENIED: 5,
   /** Bad command line, or a refusal the user can lift with a flag. */
   USAGE: 64,
   /** Malformed input: header, DER, ELF, key, certificate, instructions. */
@@ -38,6 +40,13 @@ export type VerifyResultName = OfflineResult;
 export type CliOutcome =
   | { kind: "ok" }
   | { kind: "verify"; result: VerifyResultName }
+  /**
+   * `audit`: the signature result and, with a policy, whether it admits the skeleton
+   * (`admitted` null without a policy or when the signature stops the load first).
+   */
+  | { kind: "audit"; result: VerifyResultName; admitted: boolean | null }
+  /** several outcomes (batch `audit`): the first non-zero exit in input order */
+  | { kind: "batch"; outcomes: CliOutcome[] }
   | { kind: "error"; error: unknown };
 
 const RESULT_CODES: Record<VerifyResultName, number> = {
@@ -89,6 +98,8 @@ const CODE_EXITS: Readonly<Record<string, number>> = {
   /** A ksym, kfunc or attach target the kernel does not have: the loader would fail with ENOENT. */
   LOAD_SYMBOL_NOT_FOUND: ExitCode.NOPERM,
   HOST_UNSUPPORTED_ARCH: ExitCode.UNAVAILABLE,
+  /** `load --policy-file`: the policy module refused a load */
+  POLICY_DENIED: ExitCode.POLICY_DENIED,
 };
 
 /** Layers whose errors all say the input is malformed (the object-file layers included). */
@@ -100,6 +111,7 @@ const MALFORMED_INPUT_PREFIXES = [
   "BTF_",
   "OBJECT_",
   "GEN_",
+  "POLICY_",
 ] as const;
 
 /** The `code` of a thrown value: a string property named code, else null. */
@@ -124,6 +136,18 @@ export function getExitCode(outcome: CliOutcome): number {
       return ExitCode.OK;
     case "verify":
       return RESULT_CODES[outcome.result];
+    case "audit":
+      if (outcome.result !== "VERIFIED" && outcome.result !== "UNSIGNED")
+        return RESULT_CODES[outcome.result];
+      if (outcome.admitted === null) return RESULT_CODES[outcome.result];
+      return outcome.admitted ? ExitCode.OK : ExitCode.POLICY_DENIED;
+    case "batch": {
+      for (const o of outcome.outcomes) {
+        const code = getExitCode(o);
+        if (code !== ExitCode.OK) return code;
+      }
+      return ExitCode.OK;
+    }
     case "error":
       return exitCodeOfErrorCode(codeOf(outcome.error));
   }

@@ -16,6 +16,7 @@
  * code.
  */
 import { parseArgs } from "node:util";
+import type { AuditOptions } from "./commands/audit.js";
 import type { InspectOptions } from "./commands/inspect.js";
 import type { KeygenOptions } from "./commands/keygen.js";
 import type { LoadOptions } from "./commands/load.js";
@@ -42,6 +43,8 @@ interface ArgumentSpec {
   name: string;
   required: boolean;
   help: string;
+  /** the last argument only: takes every remaining positional (`<name...>`) */
+  variadic?: boolean;
 }
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -177,15 +180,45 @@ const COMMANDS: readonly CommandSpec[] = [
         default: "model",
       },
       { flags: "--run", help: "run each installed socket filter once on a 64-byte packet" },
+      {
+        flags: "--policy-file <file>",
+        help: "enforce this load policy with an LSM module (model backend)",
+      },
       JSON_OPTION,
     ],
     run: async (io, [file], o: LoadOptions) =>
       (await import("./commands/load.js")).runLoad(io, file as string, o),
   },
+  {
+    name: "audit",
+    summary:
+      "offline: a skeleton's signature, what its loader will install, and whether a policy admits it",
+    args: [
+      {
+        name: "skeleton",
+        required: true,
+        variadic: true,
+        help: "a .lskel.h, a directory of them, or a glob (batch: one JSON line each)",
+      },
+    ],
+    options: [
+      { flags: "--cert <file>", help: "trusted certificate (repeatable)", repeat: true },
+      { flags: "--policy-file <file>", help: "the load policy to decide with" },
+      {
+        flags: "--keyring <kind>",
+        help: "keyring a signed loader is verified against: builtin, secondary, platform, user or user:SERIAL",
+        default: "user",
+      },
+      { flags: "--html <file>", help: "also write a self-contained HTML report (one skeleton)" },
+      JSON_OPTION,
+    ],
+    run: async (io, args, o: AuditOptions) =>
+      (await import("./commands/audit.js")).runAudit(io, args as string[], o),
+  },
 ];
 
 const DESCRIPTION =
-  "Sign, verify, inspect and load BPF light skeletons (signed loaders, scheme v2)";
+  "Sign, verify, inspect, load and audit BPF light skeletons (signed loaders, scheme v2)";
 const HELP_OPTION: OptionSpec = { flags: "-h, --help", help: "display help for command" };
 
 /** The parts of an option's flags: long name, short letter, whether it takes a value. */
@@ -198,7 +231,10 @@ function flagParts(flags: string): { long: string; short?: string; value: boolea
 const camel = (s: string) => s.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 
 function usageOf(c: CommandSpec): string {
-  const args = c.args.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`));
+  const args = c.args.map((a) => {
+    const name = a.variadic ? `${a.name}...` : a.name;
+    return a.required ? `<${name}>` : `[${name}]`;
+  });
   return ["bpfsign", c.name, "[options]", ...args].join(" ");
 }
 
@@ -281,7 +317,8 @@ function parseCommand(c: CommandSpec, argv: string[]): { args: (string | undefin
     throw new UsageError(m ? `unknown option '${m[1]}'` : err.message);
   }
   const { values, positionals } = parsed;
-  if (positionals.length > c.args.length)
+  const variadic = c.args.at(-1)?.variadic === true;
+  if (!variadic && positionals.length > c.args.length)
     throw new UsageError(
       `too many arguments for '${c.name}': expected ${c.args.length}, got ${positionals.length}`,
     );
@@ -303,7 +340,7 @@ function parseCommand(c: CommandSpec, argv: string[]): { args: (string | undefin
       );
     o[camel(f.long)] = v ?? spec.default ?? (spec.repeat ? [] : undefined);
   }
-  return { args: c.args.map((_, i) => positionals[i]), o };
+  return { args: variadic ? [...positionals] : c.args.map((_, i) => positionals[i]), o };
 }
 
 /** Runs `argv`: null when help or the version was printed, else the command's outcome. */
