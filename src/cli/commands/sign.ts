@@ -4,26 +4,30 @@
  * host override map sizes and initial values outside the signature; that is refused unless
  * --allow-host-overrides.
  */
-import { signLoader } from "../../crypto/sign.js";
+import { type SignedLoader, signLoader } from "../../crypto/sign.js";
 import { writeSignedSkeleton } from "../../skeleton/writer.js";
 import { RefusedError, UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { type RawOptions, readLoaderInputs } from "../inputs.js";
-import { readInput, writeAtomic } from "../io.js";
+import { writeAtomic } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
+import { resolveSigner } from "../signer_input.js";
 import { hostOverrides } from "../skeleton_input.js";
 
 export interface SignOptions extends RawOptions {
-  key: string;
-  cert: string;
+  /** A PEM key file or a pkcs11: URI. */
+  key?: string;
+  /** A certificate file or a pkcs11: URI (optional with a pkcs11 key). */
+  cert?: string;
+  pkcs11Module?: string;
+  pinEnv?: string;
+  signerCmd?: string;
   output?: string;
   detached?: string;
   passphraseEnv?: string;
   allowHostOverrides?: boolean;
   json?: boolean;
 }
-
-export const DEFAULT_PASSPHRASE_ENV = "BPFSIGN_PASSPHRASE";
 
 export async function runSign(
   io: CliIo,
@@ -42,19 +46,21 @@ export async function runSign(
       `${inputs.source}: the loader was generated without gen_hash and takes values from the host at load time, outside what a signature covers (${what}). Regenerate it as a signed skeleton, or pass --allow-host-overrides to sign it anyway`,
     );
   }
-  const passEnv = o.passphraseEnv ?? DEFAULT_PASSPHRASE_ENV;
-  const passphrase = io.env[passEnv];
-  if (o.passphraseEnv && passphrase === undefined)
-    throw new UsageError(`--passphrase-env ${o.passphraseEnv}: the variable is not set`);
-  const signed = signLoader({
-    insns: inputs.insns,
-    metadata: inputs.data,
-    key: readInput(o.key, "private key"),
-    cert: readInput(o.cert, "certificate"),
-    passphrase,
-    keyName: o.key,
-    certName: o.cert,
-  });
+  // The signature is verified against the certificate inside signLoader, before anything is
+  // written below.
+  const resolved = resolveSigner(o, io.env);
+  let signed: SignedLoader;
+  try {
+    signed = signLoader({
+      insns: inputs.insns,
+      metadata: inputs.data,
+      signer: resolved.signer,
+      cert: resolved.cert,
+      certName: resolved.certName,
+    });
+  } finally {
+    resolved.close();
+  }
   let header: Uint8Array | null = null;
   if (inputs.skeleton) {
     header = writeSignedSkeleton(inputs.skeleton, {
@@ -72,6 +78,7 @@ export async function runSign(
     output: o.output ?? (header !== null && !o.json ? "-" : null),
     detached: o.detached ?? null,
     signer: signed.signer,
+    signedWith: resolved.signer.name,
     signatureBytes: signed.signature.length,
     exclHash: hex(signed.exclHash),
     insnsBytes: inputs.insns.length,
@@ -83,6 +90,7 @@ export async function runSign(
     printFields(io, [
       ["signed", summary.source],
       ["signer (SKID)", summary.signer],
+      ["signed with", summary.signedWith],
       [
         "signature",
         `${summary.signatureBytes} bytes${summary.detached ? ` -> ${summary.detached}` : ""}`,
