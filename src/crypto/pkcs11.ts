@@ -1110,7 +1110,19 @@ function scope(o: Pkcs11Options, needLogin: boolean): TokenScopeOptions & { pars
  * A RawSigner for the private key a `pkcs11:` URI names. The key is looked up once here (its
  * type, public key and the mechanism to use); each signature is then one session of its own.
  */
-export function pkcs11Signer(o: Pkcs11Options): RawSigner {
+/** A RawSigner on a token, saying which mechanism it signs with. */
+export interface Pkcs11Signer extends RawSigner {
+  readonly mechanism: "CKM_RSA_PKCS" | "CKM_SHA256_RSA_PKCS" | "CKM_ECDSA" | "CKM_ECDSA_SHA256";
+}
+
+const MECHANISM_NAMES: Readonly<Record<number, Pkcs11Signer["mechanism"]>> = {
+  [CKM.RSA_PKCS]: "CKM_RSA_PKCS",
+  [CKM.SHA256_RSA_PKCS]: "CKM_SHA256_RSA_PKCS",
+  [CKM.ECDSA]: "CKM_ECDSA",
+  [CKM.ECDSA_SHA256]: "CKM_ECDSA_SHA256",
+};
+
+export function pkcs11Signer(o: Pkcs11Options): Pkcs11Signer {
   const sc = scope(o, true);
   if (sc.parsed.type !== undefined && sc.parsed.type !== "private") {
     throw new Pkcs11Error(
@@ -1125,6 +1137,7 @@ export function pkcs11Signer(o: Pkcs11Options): RawSigner {
     algorithm: info.algorithm,
     name: sc.uriText,
     publicKey: info.publicKey,
+    mechanism: MECHANISM_NAMES[info.mechanism],
     sign(request: SignRequest): Uint8Array {
       return withTokenSession(sc, (s) =>
         signOnToken(s, findOne(s, sc.parsed, CKO.PRIVATE_KEY, "private key"), info, request),
