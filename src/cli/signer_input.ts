@@ -14,6 +14,7 @@ import { externalSigner } from "../crypto/external_signer.js";
 import { loadPrivateKey } from "../crypto/keys.js";
 import {
   isPkcs11Uri,
+  Pkcs11Error,
   parsePkcs11Uri,
   pkcs11Signer,
   readPkcs11Certificate,
@@ -75,12 +76,24 @@ function loadCert(choice: SignerChoice, env: Env): { cert: X509Certificate; cert
   }
   if (isPkcs11Uri(certRef)) {
     const certName = redactPkcs11Uri(certRef);
-    const der = readPkcs11Certificate({
-      uri: certRef,
-      module: choice.pkcs11Module,
-      env,
-      pinEnv: choice.pinEnv,
-    });
+    let der: Uint8Array;
+    try {
+      der = readPkcs11Certificate({
+        uri: certRef,
+        module: choice.pkcs11Module,
+        env,
+        pinEnv: choice.pinEnv,
+      });
+    } catch (e) {
+      if (choice.cert === undefined && e instanceof Pkcs11Error) {
+        throw new Pkcs11Error(
+          e.code,
+          `${e.message}; the token holds no certificate for this key: pass --cert FILE or --cert pkcs11:…;type=cert`,
+          e.rv,
+        );
+      }
+      throw e;
+    }
     return { cert: loadSigningCertificate(der, certName), certName };
   }
   return {
@@ -113,11 +126,14 @@ export function resolveSigner(choice: SignerChoice, env: Env): ResolvedSigner {
     // Refuse a malformed URI before anything is loaded.
     parsePkcs11Uri(choice.key);
   }
-  const { cert, certName } = loadCert(choice, env);
-  let signer: RawSigner;
   if (choice.signerCmd !== undefined) {
-    signer = externalSigner({ command: choice.signerCmd, publicKey: cert.publicKey, env });
-  } else if (isPkcs11Uri(choice.key!)) {
+    // The command's algorithm and signature size come from the certificate.
+    const { cert, certName } = loadCert(choice, env);
+    const signer = externalSigner({ command: choice.signerCmd, publicKey: cert.publicKey, env });
+    return { signer, cert, certName, close: () => signer.close() };
+  }
+  let signer: RawSigner;
+  if (isPkcs11Uri(choice.key!)) {
     signer = pkcs11Signer({
       uri: choice.key!,
       module: choice.pkcs11Module,
@@ -134,5 +150,6 @@ export function resolveSigner(choice: SignerChoice, env: Env): ResolvedSigner {
     const key = loadPrivateKey(readInput(path, "private key"), { passphrase, input: path });
     signer = fileKeySigner(key, path);
   }
+  const { cert, certName } = loadCert(choice, env);
   return { signer, cert, certName, close: () => signer.close() };
 }
