@@ -395,7 +395,12 @@ function koffi(): Koffi {
 type CkFn = (...args: (number | bigint)[]) => number;
 type Functions = Readonly<Record<keyof typeof FN, CkFn>>;
 
-const modules = new Map<string, Functions>();
+/**
+ * Loaded modules by path, with koffi's library handle: koffi unloads a library whose handle is
+ * garbage-collected, which would leave the function pointers dangling.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: koffi library handle
+const modules = new Map<string, { fns: Functions; lib: any }>();
 
 /**
  * Load a PKCS#11 module and bind its function list (cached per path). Throws
@@ -404,7 +409,7 @@ const modules = new Map<string, Functions>();
  */
 export function loadPkcs11Module(path: string): Functions {
   const cached = modules.get(path);
-  if (cached) return cached;
+  if (cached) return cached.fns;
   if (path.includes("/") && !existsSync(path)) {
     throw new Pkcs11Error("PKCS11_MODULE_NOT_FOUND", `PKCS#11 module ${path}: no such file`);
   }
@@ -412,7 +417,9 @@ export function loadPkcs11Module(path: string): Functions {
   // biome-ignore lint/suspicious/noExplicitAny: koffi library handle
   let lib: any;
   try {
-    lib = k.load(path);
+    // RTLD_DEEPBIND: a module linked against the system's libcrypto (SoftHSM, most HSM
+    // clients) must not bind to the OpenSSL symbols node itself exports.
+    lib = k.load(path, { deep: true });
   } catch (e) {
     const msg = (e as Error).message;
     if (/No such file/i.test(msg)) {
@@ -456,7 +463,7 @@ export function loadPkcs11Module(path: string): Functions {
     fns[name] = (...args) => Number(fn(...args));
   }
   const bound = fns as Functions;
-  modules.set(path, bound);
+  modules.set(path, { fns: bound, lib });
   return bound;
 }
 

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { verifyOffline } from "../../src/crypto/offline.js";
 import {
   ckrName,
@@ -180,6 +182,23 @@ describe("pkcs11: signing on a SoftHSM2 token", { skip: skipSofthsm || skipVecto
       assert.ok(opensslCmsVerify(content, signed.signature, certs[k].pemPath));
     });
   }
+
+  test("the module stays loaded across garbage collections (koffi unloads unreferenced libraries)", () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const v = vectorLoader("prog_a", "ecp256");
+    const signer = pkcs11Signer({ uri: uri("ecp256"), module: hsm.module, env });
+    for (let i = 0; i < 3; i++) {
+      gc();
+      const signed = signLoader({
+        insns: v.insns,
+        metadata: v.metadata,
+        signer,
+        cert: certs.ecp256.der,
+      });
+      assert.ok(signed.signature.length > 64);
+    }
+  });
 
   test("RSA on the token is byte-identical to the same key from a file (and to the vector)", () => {
     const v = vectorLoader("prog_d", "rsa2048");
