@@ -109,8 +109,12 @@ function spyOnSessions(module: string) {
     counts[n] = 0;
     fns[n] = (...a: unknown[]) => {
       const rv = orig(...a);
-      // C_Login that fails leaves nothing to log out of: count the successful ones only.
-      if (n !== "C_Login" || rv === 0) counts[n]++;
+      // A C_Login that fails leaves nothing to log out of, and a context-specific one (for an
+      // always-authenticate key) is undone by the session's own logout: count successful user
+      // logins only.
+      if (n !== "C_Login") counts[n]++;
+      else if (rv === 0 && a[1] === 1) counts[n]++;
+      else if (rv === 0 && a[1] === 2) counts.contextLogins = (counts.contextLogins ?? 0) + 1;
       return rv;
     };
   }
@@ -384,6 +388,40 @@ describe("pkcs11: signing on a SoftHSM2 token", { skip: skipSofthsm || skipVecto
       assert.doesNotMatch((e as Error).message, new RegExp(USER_PIN));
       assert.match((e as Error).message, /pin-value=\*\*\*/);
     }
+  });
+
+  test("a key that needs the PIN for every use (CKA_ALWAYS_AUTHENTICATE) logs in again after C_SignInit", () => {
+    hsm.generateKey("bpf", "EC:prime256v1", "always", "30", ["--always-auth"]);
+    const v = vectorLoader("prog_a", "ecp256");
+    const signer = pkcs11Signer({ uri: uri("always"), module: hsm.module, env });
+    const cert = hsm.certify(uri("always"), "always-authenticate");
+    const spy = spyOnSessions(hsm.module);
+    try {
+      const signed = signLoader({ insns: v.insns, metadata: v.metadata, signer, cert });
+      const r = verifyOffline({
+        insns: v.insns,
+        metadata: v.metadata,
+        signature: signed.signature,
+        exclHash: null,
+        trusted: [cert],
+      });
+      assert.equal(r.result, "VERIFIED", r.reason);
+      assert.equal(spy.counts.contextLogins, 1);
+      spy.balanced();
+    } finally {
+      spy.restore();
+    }
+  });
+
+  test("two tokens and a URI that names neither: PKCS11_TOKEN_AMBIGUOUS", () => {
+    hsm.initToken("second");
+    hsm.generateKey("second", "rsa:2048", "rsa2048", "01");
+    assert.equal(
+      codeOf(() => pkcs11Signer({ uri: "pkcs11:object=rsa2048", module: hsm.module, env })),
+      "PKCS11_TOKEN_AMBIGUOUS",
+    );
+    const s = pkcs11Signer({ uri: "pkcs11:token=second;object=rsa2048", module: hsm.module, env });
+    assert.equal(s.algorithm, "rsa-pkcs1-sha256");
   });
 
   test("a token that reports its user PIN locked: PKCS11_PIN_LOCKED, nothing left open", () => {

@@ -112,8 +112,23 @@ export class SoftHsm {
   }
 
   /** Generate a key pair on the token (type: rsa:2048, rsa:3072, EC:prime256v1). */
-  generateKey(token: string, type: string, label: string, idHex: string): void {
-    this.tool(token, ["--keypairgen", "--key-type", type, "--label", label, "--id", idHex]);
+  generateKey(
+    token: string,
+    type: string,
+    label: string,
+    idHex: string,
+    extra: readonly string[] = [],
+  ): void {
+    this.tool(token, [
+      "--keypairgen",
+      "--key-type",
+      type,
+      "--label",
+      label,
+      "--id",
+      idHex,
+      ...extra,
+    ]);
   }
 
   /** Import a PKCS#8 PEM private key (softhsm2-util --import). */
