@@ -2,7 +2,9 @@
  * `bpfsign sign`: signs a light skeleton's loader as `bpftool gen skeleton -L -S` would and
  * writes the signed v2 header (and/or the detached CMS). An unsigned skeleton's loader lets the
  * host override map sizes and initial values outside the signature; that is refused unless
- * --allow-host-overrides.
+ * --allow-host-overrides. The key may be a PEM file, a PKCS#11 token object or an external
+ * signer command (cli/signer_input.ts); the signature is verified against the certificate
+ * before anything is written.
  */
 import { type SignedLoader, signLoader } from "../../crypto/sign.js";
 import { writeSignedSkeleton } from "../../skeleton/writer.js";
@@ -11,20 +13,13 @@ import type { CliOutcome } from "../exit.js";
 import { type RawOptions, readLoaderInputs } from "../inputs.js";
 import { writeAtomic } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
-import { resolveSigner } from "../signer_input.js";
+import { resolveSigner, type SignerChoice } from "../signer_input.js";
 import { hostOverrides } from "../skeleton_input.js";
 
-export interface SignOptions extends RawOptions {
-  /** A PEM key file or a pkcs11: URI. */
-  key?: string;
-  /** A certificate file or a pkcs11: URI (optional with a pkcs11 key). */
-  cert?: string;
-  pkcs11Module?: string;
-  pinEnv?: string;
-  signerCmd?: string;
+/** The key comes from SignerChoice: --key FILE|pkcs11:URI, --cert, --signer-cmd, … */
+export interface SignOptions extends RawOptions, SignerChoice {
   output?: string;
   detached?: string;
-  passphraseEnv?: string;
   allowHostOverrides?: boolean;
   json?: boolean;
 }
