@@ -564,6 +564,13 @@ interface Session {
 
 function check(rv: number, what: string, uriText: string): void {
   if (rv === CKR.OK) return;
+  if (rv === CKR.TOKEN_NOT_PRESENT || rv === CKR.DEVICE_REMOVED) {
+    throw new Pkcs11Error(
+      "PKCS11_TOKEN_NOT_FOUND",
+      `${uriText}: the token went away (${what}: ${ckrName(rv)})`,
+      rv,
+    );
+  }
   throw new Pkcs11Error("PKCS11_FAILED", `${uriText}: ${what} failed with ${ckrName(rv)}`, rv);
 }
 
@@ -648,6 +655,7 @@ function login(s: Session, userType: number): void {
     }
     check(rv, "C_Login", s.uriText);
   } finally {
+    a.bytes.fill(0);
     a.free();
   }
 }
