@@ -6,7 +6,9 @@
  * cli/errors.ts), so this file imports no layer's error classes: BPF_<errno> codes of failed
  * system calls map as the kernel errno does, the few codes named below have their own exit, and
  * the codes of the input layers (CRYPTO_, SKELETON_, INSN_; ELF_, BTF_, OBJECT_, GEN_ for object
- * files) mean malformed input. Anything else, including an error without a code, is a bug.
+ * files) mean malformed input. Keys on tokens and external signers (PKCS11_, SIGNER_) have exits
+ * of their own, 80-90, listed one by one. Anything else, including an error without a code, is
+ * a bug.
  */
 import type { OfflineResult } from "../crypto/offline.js";
 

@@ -145,10 +145,11 @@ describe("pkcs11: signing on a SoftHSM2 token", { skip: skipSofthsm || skipVecto
     hsm.generateKey("bpf", "rsa:2048", "rsa2048", "01");
     hsm.generateKey("bpf", "rsa:3072", "rsa3072", "02");
     hsm.generateKey("bpf", "EC:prime256v1", "ecp256", "03");
+    hsm.generateKey("bpf", "EC:secp384r1", "ecp384", "04");
     hsm.importKey("bpf", vectorKeyFiles("rsa2048").keyPath, "vector-rsa2048", "10");
     hsm.importKey("bpf", vectorKeyFiles("ecp256").keyPath, "twin", "20");
     hsm.importKey("bpf", vectorKeyFiles("rsa3072").keyPath, "twin", "21");
-    for (const k of ["rsa2048", "rsa3072", "ecp256"]) {
+    for (const k of ["rsa2048", "rsa3072", "ecp256", "ecp384"]) {
       const der = hsm.certify(uri(k), `bpfsign token ${k}`);
       const pemPath = join(dir, `${k}.pem`);
       writeFileSync(pemPath, derToPem(der));
@@ -160,12 +161,13 @@ describe("pkcs11: signing on a SoftHSM2 token", { skip: skipSofthsm || skipVecto
     delete process.env.SOFTHSM2_CONF;
   });
 
-  for (const k of ["rsa2048", "rsa3072", "ecp256"] as const) {
+  for (const k of ["rsa2048", "rsa3072", "ecp256", "ecp384"] as const) {
     test(`${k} generated on the token signs a loader that the offline verifier and openssl cms accept`, () => {
       const v = vectorLoader("prog_b", "rsa2048");
       const signer = pkcs11Signer({ uri: uri(k), module: hsm.module, env });
-      assert.equal(signer.algorithm, k === "ecp256" ? "ecdsa-sha256" : "rsa-pkcs1-sha256");
-      assert.equal(signer.mechanism, k === "ecp256" ? "CKM_ECDSA" : "CKM_RSA_PKCS");
+      const ec = k.startsWith("ec");
+      assert.equal(signer.algorithm, ec ? "ecdsa-sha256" : "rsa-pkcs1-sha256");
+      assert.equal(signer.mechanism, ec ? "CKM_ECDSA" : "CKM_RSA_PKCS");
       assert.ok(signer.publicKey, "the token's public key is read");
       const signed = signLoader({
         insns: v.insns,
