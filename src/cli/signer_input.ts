@@ -102,14 +102,22 @@ function loadCert(choice: SignerChoice, env: Env): { cert: X509Certificate; cert
   };
 }
 
+/** The usage checks of a choice that need no file: one key source. Throws UsageError. */
+export function checkSignerChoice(choice: SignerChoice): void {
+  if (choice.key === undefined && choice.signerCmd === undefined) {
+    throw new UsageError("give the signing key: --key FILE, --key pkcs11:URI or --signer-cmd CMD");
+  }
+  if (choice.key !== undefined && choice.signerCmd !== undefined) {
+    throw new UsageError("give either --key or --signer-cmd, not both");
+  }
+}
+
 /**
  * Resolve the signing options into a signer and its certificate. Throws UsageError for a choice
  * that does not make one signer, the PKCS11_/SIGNER_/CRYPTO_ errors of the layers otherwise.
  */
 export function resolveSigner(choice: SignerChoice, env: Env): ResolvedSigner {
-  if ((choice.key === undefined) === (choice.signerCmd === undefined)) {
-    throw new UsageError("give the signing key: --key FILE, --key pkcs11:URI or --signer-cmd CMD");
-  }
+  checkSignerChoice(choice);
   const usesPkcs11 =
     (choice.key !== undefined && isPkcs11Uri(choice.key)) ||
     (choice.cert !== undefined && isPkcs11Uri(choice.cert));

@@ -13,7 +13,7 @@ import type { CliOutcome } from "../exit.js";
 import { type RawOptions, readLoaderInputs } from "../inputs.js";
 import { writeAtomic } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
-import { resolveSigner, type SignerChoice } from "../signer_input.js";
+import { checkSignerChoice, resolveSigner, type SignerChoice } from "../signer_input.js";
 import { hostOverrides } from "../skeleton_input.js";
 
 /** The key comes from SignerChoice: --key FILE|pkcs11:URI, --cert, --signer-cmd, … */
@@ -29,6 +29,7 @@ export async function runSign(
   file: string | undefined,
   o: SignOptions,
 ): Promise<CliOutcome> {
+  checkSignerChoice(o);
   if (!file && !o.detached)
     throw new UsageError(
       "raw inputs (--insns/--data) have no header to write: pass --detached OUT.p7s",
