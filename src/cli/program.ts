@@ -28,7 +28,7 @@ import { type CliIo, processIo } from "./output.js";
 import { packageVersion } from "./version.js";
 
 /** One option: `flags` as in help text ("-o, --output <file>", "--json", "--no-disasm"). */
-interface OptionSpec {
+export interface OptionSpec {
   flags: string;
   help: string;
   /** May be given more than once; the value is the list (default []). */
@@ -73,30 +73,50 @@ const arg = (name: string, help: string): ArgumentSpec => ({ name, required: tru
 const optArg = (name: string, help: string): ArgumentSpec => ({ name, required: false, help });
 const JSON_OPTION: OptionSpec = { flags: "--json", help: "print one JSON object" };
 
+/**
+ * The options that choose the signing key (SignerChoice in signer_input.ts): a PEM file or a
+ * pkcs11: URI, its certificate, the PKCS#11 module, where the PIN or passphrase is, or an
+ * external signer command. `sign` takes them; `gen skeleton -S` takes the same list and passes
+ * its parsed options to resolveSigner.
+ */
+export const SIGNER_OPTIONS: readonly OptionSpec[] = [
+  {
+    flags: "--key <file|uri>",
+    help: "private key: a PEM file (PKCS#8, PKCS#1 or SEC1; may be encrypted) or a pkcs11: URI",
+  },
+  {
+    flags: "--cert <file|uri>",
+    help: "certificate with a subject key id: a PEM or DER file, or a pkcs11: URI (default with a pkcs11 key: the token's certificate of the same object)",
+  },
+  {
+    flags: "--pkcs11-module <path>",
+    help: "PKCS#11 module for pkcs11: URIs (default $BPFSIGN_PKCS11_MODULE)",
+  },
+  {
+    flags: "--pin-env <name>",
+    help: "environment variable holding the token PIN when the URI has none (default BPFSIGN_PKCS11_PIN)",
+  },
+  {
+    flags: "--signer-cmd <cmd>",
+    help: "sign with an external command instead of --key: it reads the SHA-256 digest on stdin and writes the raw signature to stdout (README)",
+  },
+  {
+    flags: "--passphrase-env <name>",
+    help: "environment variable holding the key's passphrase (default BPFSIGN_PASSPHRASE)",
+  },
+];
+
 const COMMANDS: readonly CommandSpec[] = [
   {
     name: "sign",
     summary: "sign a light skeleton's loader (insns || metadata) as bpftool gen skeleton -S does",
     args: [optArg("in.lskel.h", "light skeleton to sign")],
     options: [
-      {
-        flags: "--key <file>",
-        help: "private key (PEM: PKCS#8, PKCS#1 or SEC1; may be encrypted)",
-        required: true,
-      },
-      {
-        flags: "--cert <file>",
-        help: "certificate with a subject key id (PEM or DER)",
-        required: true,
-      },
+      ...SIGNER_OPTIONS,
       { flags: "-o, --output <file>", help: "write the signed header here (default: stdout)" },
       { flags: "--detached <file>", help: "also write the detached CMS signature (DER)" },
       { flags: "--insns <file>", help: "raw loader instructions instead of a header" },
       { flags: "--data <file>", help: "raw metadata blob instead of a header" },
-      {
-        flags: "--passphrase-env <name>",
-        help: "environment variable holding the key's passphrase (default BPFSIGN_PASSPHRASE)",
-      },
       {
         flags: "--allow-host-overrides",
         help: "sign a loader that takes map sizes/initial values from the host",
