@@ -12,7 +12,7 @@
  * `OpenOptions`; everything else is a function of the bytes.
  */
 
-export { Errno, ObjectError, type ObjectErrorCode } from "./errors.js";
+export { ObjectError, type ObjectErrorCode } from "./errors.js";
 export {
   getKernelVersion,
   kernelVersionCode,
