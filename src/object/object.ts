@@ -100,7 +100,7 @@ function cString(bytes: Uint8Array, max: number): string {
 
 /** Opens a BPF ELF object. Throws `ElfError` for a malformed ELF, `ObjectError` for what libbpf refuses. */
 export function openObject(bytes: Uint8Array, name: string, opts: OpenOptions = {}): BpfObject {
-  const path = name;
+  const path = opts.path ?? name;
   const elf = parseElf(bytes, path);
   const obj: BpfObject = {
     // libbpf keeps at most BPF_OBJ_NAME_LEN - 1 characters of the object name
@@ -126,7 +126,8 @@ export function openObject(bytes: Uint8Array, name: string, opts: OpenOptions = 
     arenaMapIdx: -1,
     hasStOps: false,
     hasRodata: false,
-    options: { ...opts },
+    // kept by reference: a caller may pass getters that read a machine fact only when asked
+    options: opts,
     loaded: false,
     warnings: [],
   };
