@@ -17,6 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import type { AuditOptions } from "./commands/audit.js";
+import type { GenOptions } from "./commands/gen.js";
 import type { InspectOptions } from "./commands/inspect.js";
 import type { KeygenOptions } from "./commands/keygen.js";
 import type { LoadOptions } from "./commands/load.js";
@@ -208,6 +209,50 @@ const COMMANDS: readonly CommandSpec[] = [
     ],
     run: async (io, [file], o: LoadOptions) =>
       (await import("./commands/load.js")).runLoad(io, file as string, o),
+  },
+  {
+    name: "gen",
+    summary:
+      "gen skeleton OBJ.bpf.o [name NAME]: a (signed) light skeleton from a BPF object, as bpftool gen skeleton -L [-S] writes it",
+    args: [
+      {
+        name: "skeleton OBJ [name NAME]",
+        required: true,
+        variadic: true,
+        help: "bpftool's words: 'skeleton', the BPF ELF object, and optionally 'name' and the skeleton name",
+      },
+    ],
+    options: [
+      { flags: "-L, --use-loader", help: "light skeleton (always; accepted for bpftool's shape)" },
+      { flags: "-S, --sign", help: "sign the loader (hashing mode) over insns || metadata" },
+      { flags: "-k, --key <file|uri>", help: "private key with -S: a PEM file or a pkcs11: URI" },
+      {
+        flags: "-i, --cert <file|uri>",
+        help: "certificate with -S: a PEM or DER file, or a pkcs11: URI",
+      },
+      ...SIGNER_OPTIONS.filter((s) => !/^--(key|cert) /.test(s.flags)),
+      { flags: "-o, --output <file>", help: "write the header here (default: stdout)" },
+      {
+        flags: "--kallsyms <file>",
+        help: "kallsyms lines for typeless ksyms (default: /proc/kallsyms)",
+      },
+      {
+        flags: "--kconfig <file>",
+        help: "kernel config for CONFIG_* externs (default: /boot/config-$(uname -r) or /proc/config.gz)",
+      },
+      {
+        flags: "--kernel-version <a.b.c>",
+        help: "LINUX_KERNEL_VERSION (default: this kernel's, as libbpf reads it)",
+      },
+      {
+        flags: "--nr-cpus <n>",
+        help: "possible CPUs for PERF_EVENT_ARRAY maps (default: /sys/devices/system/cpu/possible)",
+      },
+      { flags: "--page-size <n>", help: "page size for ringbuf and mmap sizes (default 4096)" },
+      { flags: "--json", help: "print a JSON summary instead of the header (with -o)" },
+    ],
+    run: async (io, words, o: GenOptions) =>
+      (await import("./commands/gen.js")).runGen(io, words as string[], o),
   },
   {
     name: "audit",
