@@ -52,6 +52,8 @@ type Values = Record<string, string | boolean | (string | boolean)[] | undefined
 
 interface CommandSpec {
   name: string;
+  /** The argument part of the usage line when the generated one would mislead (bpftool's words). */
+  usage?: string;
   summary: string;
   args: ArgumentSpec[];
   options: OptionSpec[];
@@ -182,8 +184,9 @@ const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "load",
-    summary: "run a light skeleton's loader and report the verdict and what it installed",
-    args: [arg("in.lskel.h", "light skeleton to load")],
+    summary:
+      "run a light skeleton's loader (or load a BPF object directly) and report the verdict and what it installed",
+    args: [arg("file", "a light skeleton (.lskel.h), or a BPF ELF object loaded without a loader")],
     options: [
       {
         flags: "--cert <file>",
@@ -212,8 +215,9 @@ const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "gen",
+    usage: "skeleton <OBJ.bpf.o> [name NAME]",
     summary:
-      "gen skeleton OBJ.bpf.o [name NAME]: a (signed) light skeleton from a BPF object, as bpftool gen skeleton -L [-S] writes it",
+      "a (signed) light skeleton from a BPF object, as bpftool gen skeleton -L [-S] writes it",
     args: [
       {
         name: "skeleton OBJ [name NAME]",
@@ -296,6 +300,7 @@ function flagParts(flags: string): { long: string; short?: string; value: boolea
 const camel = (s: string) => s.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 
 function usageOf(c: CommandSpec): string {
+  if (c.usage) return ["bpfsign", c.name, "[options]", c.usage].join(" ");
   const args = c.args.map((a) => {
     const name = a.variadic ? `${a.name}...` : a.name;
     return a.required ? `<${name}>` : `[${name}]`;

@@ -77,9 +77,10 @@ export function genSkeleton(
 ): GeneratedSkeleton {
   const name = options.name ?? objectNameFromFile(file);
   const pageSize = options.pageSize ?? 4096;
-  const facts: OpenOptions = options.facts ?? {};
+  // a view of the caller's facts (their getters stay lazy) with the page size filled in
+  const facts: OpenOptions = Object.create(options.facts ?? {});
   if (facts.pageSize === undefined) facts.pageSize = pageSize;
-  const obj = openObject(bytes, name, { ...facts, path: file });
+  const obj = openObject(bytes, name, facts, file);
   const gen = new BpfGen({
     genHash: options.signing !== undefined,
     swappedEndian: !obj.littleEndian,

@@ -99,8 +99,12 @@ function cString(bytes: Uint8Array, max: number): string {
 }
 
 /** Opens a BPF ELF object. Throws `ElfError` for a malformed ELF, `ObjectError` for what libbpf refuses. */
-export function openObject(bytes: Uint8Array, name: string, opts: OpenOptions = {}): BpfObject {
-  const path = opts.path ?? name;
+export function openObject(
+  bytes: Uint8Array,
+  name: string,
+  opts: OpenOptions = {},
+  path: string = name,
+): BpfObject {
   const elf = parseElf(bytes, path);
   const obj: BpfObject = {
     // libbpf keeps at most BPF_OBJ_NAME_LEN - 1 characters of the object name

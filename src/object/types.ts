@@ -172,8 +172,6 @@ export interface OpenOptions {
   kconfigOverride?: string;
   /** text of /proc/kallsyms: addresses of typeless __ksym externs */
   kallsyms?: string;
-  /** the file the object came from, for errors (default: the object name) */
-  path?: string;
 }
 
 /** struct bpf_object after open */

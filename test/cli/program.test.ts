@@ -23,7 +23,8 @@ describe("the command line parser", () => {
         "verify [options] [in.lskel.h]",
         "inspect [options] <file>",
         "keygen [options]",
-        "load [options] <in.lskel.h>",
+        "load [options] <file>",
+        "gen [options] skeleton <OBJ.bpf.o> [name NAME]",
         "help [command]",
       ])
         assert.ok(r.out.includes(`\n  ${c} `), `${c} in:\n${r.out}`);

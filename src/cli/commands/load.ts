@@ -9,6 +9,7 @@
 import { HostBackend } from "../../host/backend.js";
 import { describeInstalled, type Installed } from "../../loader/installed.js";
 import { type LoadedSkeleton, loadAndRun } from "../../loader/load_and_run.js";
+import { type DirectObjectLoad, loadObjectFile } from "../../loader/object_load.js";
 import { PolicyDeniedError, PolicyModule } from "../../lsm/policy_module.js";
 import { type RecordedVerdict, VerdictRecorder } from "../../lsm/verdict_recorder.js";
 import type { Policy } from "../../policy/model.js";
@@ -19,6 +20,9 @@ import { createModelKernel } from "../../vm/index.js";
 import { UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { readCertificate } from "../inputs.js";
+import { readInput } from "../io.js";
+import { hostKernelSymbols } from "../kernel_symbols.js";
+import { machineFacts } from "../machine_facts.js";
 import { type CliIo, printFields, printJson } from "../output.js";
 import { readSkeleton } from "../skeleton_input.js";
 
@@ -67,7 +71,11 @@ function openBackend(kind: string, policy: Policy | null): Session {
 /** A 64-byte packet for socket filters: a zeroed Ethernet/IPv4 frame shape. */
 export const TEST_PACKET = new Uint8Array(64).map((_, i) => (i === 12 ? 0x08 : 0));
 
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+
 export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<CliOutcome> {
+  const bytes = readInput(file, "light skeleton or BPF object");
+  if (ELF_MAGIC.every((b, i) => bytes[i] === b)) return loadObjectDirect(io, file, bytes, o);
   const skel = readSkeleton(file);
   const certs = o.cert.map(readCertificate);
   let keyringId = certs.length ? KeySpec.SESSION_KEYRING : 0;
@@ -127,23 +135,75 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
             : "not reported by this backend",
         ],
       ]);
-      for (const m of installed.maps)
-        io.stdout(
-          `map  ${m.name.padEnd(16)} ${m.type.padEnd(14)} key ${m.key_size} value ${m.value_size} max_entries ${m.max_entries} flags 0x${m.map_flags.toString(16)}\n`,
-        );
-      for (const p of installed.progs)
-        io.stdout(
-          `prog ${p.name.padEnd(16)} ${p.type.padEnd(14)} ${p.insn_cnt} insns tag ${p.tag}\n`,
-        );
+      printInstalled(io, installed, runs);
       for (const r of policyRecords) io.stdout(`policy ${r.text}\n`);
-      for (const r of runs)
-        io.stdout(
-          `run  ${r.prog.padEnd(16)} retval ${r.retval} (0x${(r.retval >>> 0).toString(16)})\n`,
-        );
     }
     return { kind: "ok" };
   } finally {
     loaded?.close();
     s.dispose();
   }
+}
+
+/**
+ * `bpfsign load OBJ.bpf.o`: the object's maps and programs loaded straight into the kernel by
+ * the load walker (no loader program, no signature). On the host, attach targets and ksyms are
+ * looked up in the running kernel's BTF and kallsyms; the model has no kernel BTF yet, so objects
+ * that need one are refused with LOAD_NO_KERNEL_BTF.
+ */
+async function loadObjectDirect(
+  io: CliIo,
+  file: string,
+  bytes: Uint8Array,
+  o: LoadOptions,
+): Promise<CliOutcome> {
+  if (o.cert.length || o.keyring !== undefined || o.policyFile)
+    throw new UsageError(
+      "--cert, --keyring and --policy-file apply to light skeletons, not objects",
+    );
+  const s = openBackend(o.backend, null);
+  let loaded: DirectObjectLoad | null = null;
+  try {
+    loaded = loadObjectFile(s.backend, bytes, file, {
+      facts: machineFacts({}).facts,
+      symbols: s.backend.kind === "host" ? hostKernelSymbols() : undefined,
+      logSize: 1 << 16,
+    });
+    const installed = describeInstalled(s.backend, loaded);
+    const bpf = new Bpf(s.backend);
+    const runs = o.run
+      ? loaded.progs
+          .filter((_, i) => installed.progs[i].type === "SOCKET_FILTER")
+          .map((p) => ({
+            prog: p.name,
+            retval: bpf.progTestRun({ prog_fd: p.fd, data_in: TEST_PACKET }).retval,
+          }))
+      : [];
+    if (o.json) printJson(io, { source: file, backend: s.backend.kind, ...installed, runs });
+    else {
+      printFields(io, [["loaded", `${file} directly on the ${s.backend.kind} kernel`]]);
+      printInstalled(io, installed, runs);
+    }
+    return { kind: "ok" };
+  } finally {
+    loaded?.close();
+    s.dispose();
+  }
+}
+
+function printInstalled(
+  io: CliIo,
+  installed: Installed,
+  runs: readonly { prog: string; retval: number }[],
+): void {
+  for (const m of installed.maps)
+    io.stdout(
+      `map  ${m.name.padEnd(16)} ${m.type.padEnd(14)} key ${m.key_size} value ${m.value_size} max_entries ${m.max_entries} flags 0x${m.map_flags.toString(16)}\n`,
+    );
+  for (const p of installed.progs)
+    io.stdout(`prog ${p.name.padEnd(16)} ${p.type.padEnd(14)} ${p.insn_cnt} insns tag ${p.tag}\n`);
+  for (const r of runs)
+    io.stdout(
+      `run  ${r.prog.padEnd(16)} retval ${r.retval} (0x${(r.retval >>> 0).toString(16)})\n`,
+    );
 }
