@@ -15,6 +15,7 @@
  */
 
 import { createHash, createSign, type KeyObject } from "node:crypto";
+import { type LoaderParts, type SchemeName, type SchemeAttribute, scheme } from "../scheme/index.js";
 import { der, toHex } from "./asn1.js";
 import { describeKey, loadPrivateKey, type SigningKey } from "./keys.js";
 import { OID } from "./oid.js";
@@ -171,6 +172,27 @@ export interface SignedDataParts {
   readonly subjectKeyId: Uint8Array;
   readonly signatureAlgorithm: CmsSignatureAlgorithm;
   readonly signature: Uint8Array;
+  /** The DER SET OF signed attributes (tag 0x31) the signature covers, or absent (CMS_NOATTR). */
+  readonly signedAttrs?: Uint8Array;
+}
+
+/**
+ * The signed attributes of a scheme that needs them: contentType = data, messageDigest =
+ * SHA-256 of the content, then the scheme's own, as a DER SET OF (what is signed; the SignerInfo
+ * carries the same bytes under [0] IMPLICIT).
+ */
+export function signedAttributes(
+  content: readonly Uint8Array[],
+  extra: readonly SchemeAttribute[],
+): Uint8Array {
+  const h = createHash("sha256");
+  for (const c of content) h.update(c);
+  const attr = (oid: string, value: Uint8Array) => der.sequence(der.oid(oid), der.set(value));
+  return der.setOf(
+    attr(OID.contentType, der.oid(OID.data)),
+    attr(OID.messageDigest, der.octetString(new Uint8Array(h.digest()))),
+    ...extra.map((a) => attr(a.oid, a.value)),
+  );
 }
 
 /**
@@ -183,10 +205,12 @@ export function encodeSignedData(parts: SignedDataParts, max = MAX_SIG_SIZE): Ui
     parts.signatureAlgorithm === "rsa"
       ? der.algorithm(OID.rsaEncryption, der.null())
       : der.algorithm(OID.ecdsaWithSha256);
+  const attrs = parts.signedAttrs ? [Uint8Array.of(0xa0, ...parts.signedAttrs.subarray(1))] : [];
   const signerInfo = der.sequence(
     der.integer(3),
     der.implicitPrim(0, parts.subjectKeyId),
     sha256,
+    ...attrs,
     sigAlgo,
     der.octetString(parts.signature),
   );
@@ -238,10 +262,12 @@ export interface SignLoaderInput extends IdentityOptions {
   readonly metadata: Uint8Array;
   readonly key: KeyInput;
   readonly cert: CertInput;
+  /** The scheme to sign for (default "v2"). The kfunc scheme's loader must already carry its check. */
+  readonly scheme?: SchemeName;
 }
 
 export interface SignedLoader {
-  /** The detached CMS over insns || metadata (opts_sig). */
+  /** The detached CMS over what the scheme signs (v2: insns || metadata) (opts_sig). */
   readonly signature: Uint8Array;
   /** sha256(insns): the metadata map's excl_prog_hash (opts_excl_hash). */
   readonly exclHash: Uint8Array;
@@ -252,7 +278,36 @@ export interface SignedLoader {
 /** Sign a light-skeleton loader as `bpftool gen skeleton -L -S` does. */
 export function signLoader(input: SignLoaderInput): SignedLoader {
   const id = signerIdentity(input.key, input.cert, input);
-  const signature = signCms([input.insns, input.metadata], id);
+  const signature = signForScheme(
+    input.scheme ?? "v2",
+    { insns: input.insns, maps: [input.metadata] },
+    id,
+  );
   const exclHash = new Uint8Array(createHash("sha256").update(input.insns).digest());
   return { signature, exclHash, signer: toHex(id.subjectKeyId) };
+}
+
+/**
+ * Sign a loader for a scheme: what the scheme's plan says is signed (scheme/*.ts), as a
+ * detached CMS, with signed attributes when the plan has them (Hornet). For `v2` this is
+ * exactly signCms([insns, ...maps]).
+ */
+export function signForScheme(
+  name: SchemeName,
+  parts: LoaderParts,
+  id: SignerIdentity,
+  max = MAX_SIG_SIZE,
+): Uint8Array {
+  const plan = scheme(name).plan(parts);
+  if (!plan.attributes) return signCms(plan.content, id, max);
+  const signedAttrs = signedAttributes(plan.content, plan.attributes);
+  return encodeSignedData(
+    {
+      subjectKeyId: id.subjectKeyId,
+      signatureAlgorithm: id.key.type === "rsa" ? "rsa" : "ecdsa-sha256",
+      signature: rawSignature(id.key, [signedAttrs]),
+      signedAttrs,
+    },
+    max,
+  );
 }
