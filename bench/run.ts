@@ -5,13 +5,14 @@
  * measured in this run. Prints medians, ratios and the process's peak memory.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "../src/example.js";
 import { ModelKernel } from "../src/kernel/kernel.js";
 import { Bpf } from "../src/uapi/bpf.js";
 import { KeySpec } from "../src/uapi/constants.js";
 import { run as runCrypto } from "./crypto.js";
+import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "./example.js";
 import { run as runHost } from "./host.js";
 import { run as runSkeleton } from "./skeleton.js";
+import { run as runStartup } from "./startup.js";
 import { median, timeMs } from "./util.js";
 import { run as runVm } from "./vm.js";
 
@@ -78,6 +79,7 @@ const SECTIONS: [string, () => void | Promise<void>][] = [
   ["light skeleton parse and write", runSkeleton],
   ["eBPF interpreter", runVm],
   ["host backend call cost", runHost],
+  ["CLI start-up", runStartup],
 ];
 
 for (const [title, fn] of SECTIONS) {

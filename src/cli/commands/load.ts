@@ -14,8 +14,9 @@ import { KeySpec } from "../../uapi/constants.js";
 import { createModelKernel } from "../../vm/index.js";
 import { UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
-import { readCertificate, readSkeleton } from "../inputs.js";
+import { readCertificate } from "../inputs.js";
 import { type CliIo, printFields, printJson } from "../output.js";
+import { readSkeleton } from "../skeleton_input.js";
 
 export interface LoadOptions {
   cert: string[];

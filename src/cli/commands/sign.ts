@@ -5,12 +5,13 @@
  * --allow-host-overrides.
  */
 import { signLoader } from "../../crypto/sign.js";
-import { writeSignedSkeleton } from "../../skeleton/index.js";
+import { writeSignedSkeleton } from "../../skeleton/writer.js";
 import { RefusedError, UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
-import { hostOverrides, type RawOptions, readLoaderInputs } from "../inputs.js";
+import { type RawOptions, readLoaderInputs } from "../inputs.js";
 import { readInput, writeAtomic } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
+import { hostOverrides } from "../skeleton_input.js";
 
 export interface SignOptions extends RawOptions {
   key: string;
@@ -24,12 +25,16 @@ export interface SignOptions extends RawOptions {
 
 export const DEFAULT_PASSPHRASE_ENV = "BPFSIGN_PASSPHRASE";
 
-export function runSign(io: CliIo, file: string | undefined, o: SignOptions): CliOutcome {
+export async function runSign(
+  io: CliIo,
+  file: string | undefined,
+  o: SignOptions,
+): Promise<CliOutcome> {
   if (!file && !o.detached)
     throw new UsageError(
       "raw inputs (--insns/--data) have no header to write: pass --detached OUT.p7s",
     );
-  const inputs = readLoaderInputs(file, o);
+  const inputs = await readLoaderInputs(file, o);
   const overrides = hostOverrides(inputs.insns, inputs.skeleton);
   if (overrides.length && !o.allowHostOverrides) {
     const what = overrides.join(", ");

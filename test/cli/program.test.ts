@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import type { CliIo } from "../../src/cli/output.js";
+import { run } from "../../src/cli/program.js";
+import { REPO_ROOT } from "../support/vectors.js";
+
+async function cli(args: string[]) {
+  let out = "";
+  let err = "";
+  const io: CliIo = {
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      err += t;
+    },
+    env: {},
+  };
+  const code = await run(args, io);
+  return { code, out, err };
+}
+
+const VERSION = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version;
+
+describe("the command line parser", () => {
+  test("--version and -V print package.json's version", async () => {
+    for (const a of ["--version", "-V"])
+      assert.deepEqual(await cli([a]), { code: 0, out: `${VERSION}\n`, err: "" });
+  });
+
+  test("--help, -h and help list every command with its usage; no command is a usage error", async () => {
+    for (const a of [["--help"], ["-h"], ["help"]]) {
+      const r = await cli(a);
+      assert.equal(r.code, 0);
+      for (const c of [
+        "sign [options] [in.lskel.h]",
+        "verify [options] [in.lskel.h]",
+        "inspect [options] <file>",
+        "keygen [options]",
+        "load [options] <in.lskel.h>",
+        "help [command]",
+      ])
+        assert.ok(r.out.includes(`\n  ${c} `), `${c} in:\n${r.out}`);
+    }
+    const none = await cli([]);
+    assert.equal(none.code, 64);
+    assert.match(none.err, /^Usage: bpfsign \[options\] \[command\]/);
+    assert.match(none.err, /bpfsign: no command given\n/);
+  });
+
+  test("a command's help lists its arguments and options, with choices and defaults", async () => {
+    const a = await cli(["help", "keygen"]);
+    const b = await cli(["keygen", "--help"]);
+    assert.equal(a.code, 0);
+    assert.deepEqual(a, b);
+    assert.match(a.out, /^Usage: bpfsign keygen \[options\]\n/);
+    assert.match(
+      a.out,
+      /--type <type> +key type \(choices: "rsa2048", "rsa3072", "ec-p256", "ec-p384", default: "rsa2048"\)/,
+    );
+    assert.match((await cli(["verify", "-h"])).out, /Arguments:\n {2}in\.lskel\.h +light skeleton/);
+  });
+
+  test("usage errors exit 64 and say what is wrong", async () => {
+    const cases: [string[], RegExp][] = [
+      [["frob"], /unknown command 'frob'\n/],
+      [["verfy"], /unknown command 'verfy' \(did you mean verify\?\)/],
+      [["--frob"], /unknown option '--frob'/],
+      [["verify", "--bogus"], /unknown option '--bogus'/],
+      [["verify", "--cert"], /'--cert <value>' argument missing/],
+      [["sign", "x.lskel.h", "--cert", "c"], /required option '--key <file>' not specified/],
+      [["keygen", "--out", "d", "--type", "dsa"], /argument 'dsa' is invalid\. Allowed choices/],
+      [["load", "x", "--backend", "vm"], /argument 'vm' is invalid/],
+      [["inspect"], /missing required argument 'file'/],
+      [["inspect", "a", "b"], /too many arguments for 'inspect': expected 1, got 2/],
+      [["verify"], /give a light skeleton \(\.lskel\.h\), or both --insns FILE and --data FILE/],
+      [["verify", "x.h", "--insns", "i"], /not both/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(args);
+      assert.equal(r.code, 64, args.join(" "));
+      assert.match(r.err, message, args.join(" "));
+      assert.equal(r.out, "");
+    }
+  });
+
+  test("options reach the command: repeated, short, negated, defaulted", async () => {
+    // Missing input files make each command stop at its first read (exit 66), naming the file,
+    // which shows what it was given.
+    const v = await cli([
+      "verify",
+      "--insns",
+      "i.bin",
+      "--data",
+      "d.bin",
+      "--cert",
+      "a",
+      "--cert",
+      "b",
+    ]);
+    assert.equal(v.code, 66);
+    assert.match(v.err, /'i\.bin'/);
+    const s = await cli(["sign", "h.lskel.h", "--key", "k", "--cert", "c", "-o", "out.h"]);
+    assert.equal(s.code, 66);
+    assert.match(s.err, /'h\.lskel\.h'/);
+    const header = join(REPO_ROOT, "examples/const_ret.lskel.h");
+    const full = await cli(["inspect", header]);
+    const short = await cli(["inspect", header, "--no-disasm"]);
+    assert.equal(full.code, 0);
+    assert.equal(short.code, 0);
+    assert.match(full.out, /loader instructions:\n/);
+    assert.doesNotMatch(short.out, /loader instructions:/);
+    assert.ok(full.out.startsWith(short.out));
+  });
+});
