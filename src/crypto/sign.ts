@@ -15,7 +15,12 @@
  */
 
 import { createHash, createSign, type KeyObject } from "node:crypto";
-import { type LoaderParts, type SchemeName, type SchemeAttribute, scheme } from "../scheme/index.js";
+import {
+  type LoaderParts,
+  type SchemeAttribute,
+  type SchemeName,
+  scheme,
+} from "../scheme/index.js";
 import { der, toHex } from "./asn1.js";
 import { describeKey, loadPrivateKey, type SigningKey } from "./keys.js";
 import { OID } from "./oid.js";

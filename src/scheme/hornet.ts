@@ -121,19 +121,19 @@ export function findMapHashes(authattrs: Uint8Array | null): Uint8Array[] | null
   if (!outer) return "malformed";
   for (let at = outer.start; at < outer.end; ) {
     const attr = readTlv(authattrs, at);
-    if (!attr || attr.tag !== 0x30) return "malformed";
+    if (attr?.tag !== 0x30) return "malformed";
     at = attr.end;
     const oid = readTlv(authattrs, attr.start);
-    if (!oid || oid.tag !== 0x06) return "malformed";
+    if (oid?.tag !== 0x06) return "malformed";
     if (!sameBytes(authattrs.subarray(oid.start, oid.end), MAP_HASHES_OID_BYTES)) continue;
     const set = readTlv(authattrs, oid.end);
-    if (!set || set.tag !== 0x31) return "malformed";
+    if (set?.tag !== 0x31) return "malformed";
     const seq = readTlv(authattrs, set.start);
-    if (!seq || seq.tag !== 0x30 || seq.end !== set.end) return "malformed";
+    if (seq?.tag !== 0x30 || seq.end !== set.end) return "malformed";
     const hashes: Uint8Array[] = [];
     for (let h = seq.start; h < seq.end; ) {
       const os = readTlv(authattrs, h);
-      if (!os || os.tag !== 0x04 || os.end - os.start !== 32) return "malformed";
+      if (os?.tag !== 0x04 || os.end - os.start !== 32) return "malformed";
       hashes.push(authattrs.slice(os.start, os.end));
       h = os.end;
     }

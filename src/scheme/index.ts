@@ -8,7 +8,14 @@ import { kfunc } from "./kfunc.js";
 import type { Scheme, SchemeName } from "./types.js";
 import { v2 } from "./v2.js";
 
-export type { CheckPoint, LoaderParts, Scheme, SchemeAttribute, SchemeName, SigningPlan } from "./types.js";
+export type {
+  CheckPoint,
+  LoaderParts,
+  Scheme,
+  SchemeAttribute,
+  SchemeName,
+  SigningPlan,
+} from "./types.js";
 export { SCHEME_NAMES } from "./types.js";
 
 const SCHEMES: Readonly<Record<SchemeName, Scheme>> = { v2, kfunc, hornet };

@@ -112,7 +112,7 @@ export function kfuncCheckInsns(hash: Uint8Array): Uint8Array {
     insn(0xbf, 1, 9, 0, 0),
   );
   const out = new Uint8Array(parts.length * 8);
-  parts.forEach((p, i) => out.set(p, i * 8));
+  for (let i = 0; i < parts.length; i++) out.set(parts[i], i * 8);
   return out;
 }
 

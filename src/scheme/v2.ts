@@ -18,7 +18,8 @@ export function v2SignedContent(parts: LoaderParts): Uint8Array[] {
 export const v2: Scheme = {
   name: "v2",
   title: "v2 / bpf-next: kernel folds the metadata into the signed bytes",
-  signed: "insns || value(map_0) || value(map_1) || … (fd_array[0..fd_array_cnt) maps, used_maps order)",
+  signed:
+    "insns || value(map_0) || value(map_1) || … (fd_array[0..fd_array_cnt) maps, used_maps order)",
   checks: [
     {
       at: "bpf_check",
