@@ -32,8 +32,14 @@ export interface SignedLoadHooks {
   atProgLoad(ctx: SyscallCtx, prog: BpfProg, attr: Values<typeof ProgLoadAttr>): number;
   /** security_bpf_prog_load() runs at BPF_PROG_LOAD entry (true) or inside bpf_check() (false). */
   readonly admissionAtEntry: boolean;
-  /** bpf_check() computes the digest up front and verifies signed loads after fd_array. */
+  /** bpf_check() verifies signed loads after fd_array resolution. */
   readonly signsInVerifier: boolean;
+  /**
+   * bpf_check() computes prog->digest before fd_array resolution for signed loads, so binding an
+   * exclusive map through fd_array_cnt compares the real digest. Every profile but
+   * mainline-6.18 (whose zero-digest quirk real-kernel §3 measured) does.
+   */
+  readonly digestUpFront: boolean;
   /** bpf_check() after the signature step (unsigned loads too): 0 or a negative errno. */
   afterSignature(env: VerifierEnv): number;
   /** fd_array entries are read from user memory once and cached for the whole load. */
@@ -104,6 +110,7 @@ const V2: SignedLoadHooks = {
   atProgLoad: NONE,
   admissionAtEntry: false,
   signsInVerifier: true,
+  digestUpFront: true,
   afterSignature: v2Signature,
   cacheFdArray: false,
   bindMap: NONE,
@@ -148,6 +155,7 @@ const MAINLINE: SignedLoadHooks = {
   },
   admissionAtEntry: true,
   signsInVerifier: false,
+  digestUpFront: false,
   afterSignature: NONE,
   cacheFdArray: false,
   bindMap: NONE,
@@ -163,6 +171,7 @@ const KFUNC: SignedLoadHooks = {
     if (!attr.signature) return 0;
     return bpfProgVerifySignatureInsns(ctx, prog, attr, KFUNC_VERDICTS.OK);
   },
+  digestUpFront: true,
   kfuncs: new Set([KFUNC_BTF_ID]),
 };
 
@@ -178,6 +187,7 @@ const HORNET: SignedLoadHooks = {
       verdictValue: HORNET_VERDICTS[verdict],
     });
   },
+  digestUpFront: true,
 };
 
 const HOOKS: Readonly<Record<ProfileName, SignedLoadHooks>> = {

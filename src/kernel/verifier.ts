@@ -195,7 +195,7 @@ export function bpfCheck(
 function checkAll(env: VerifierEnv, hooks: SignedLoadHooks): number {
   const { prog, ctx } = env;
   let signedMapCnt = 0;
-  if (env.check_signature) prog.digest.set(progDigest(prog.insnsi));
+  if (env.attr.signature && hooks.digestUpFront) prog.digest.set(progDigest(prog.insnsi));
 
   let ret = processFdArray(env, hooks);
   if (ret) return ret;
