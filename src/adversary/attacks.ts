@@ -339,7 +339,8 @@ export function runAttack(
     return {
       outcome: "admitted",
       at: null,
-      errno: null,
+      // A loader that fails on its own (not a check) says why.
+      errno: retval === 0 ? null : errnoName(-retval),
       admission,
       post,
       compromised: unsignedMetadata || overridden,

@@ -47,8 +47,7 @@ export const ATTACK_DESCRIPTIONS: Readonly<Record<AttackName, string>> = {
   writable_mmap:
     "the metadata map is mmapable and written through a writable mapping, so it cannot be frozen (EBUSY) and loads unfrozen",
   replay_other_metadata: "a valid signature replayed with other metadata in the map",
-  host_overrides:
-    "the host's loader ctx asks for max_entries 0x4000 and initial values on every map",
+  host_overrides: "the host's loader ctx asks for max_entries 0x4000 on the first map",
   keyring_swap:
     "the attacker signs altered metadata with their own key and names their own keyring (keyring_id)",
   signature_truncation: "the signature cut to half its length",
