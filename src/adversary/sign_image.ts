@@ -8,8 +8,7 @@ import { createHash } from "node:crypto";
 import { type SignerIdentity, signForScheme } from "../crypto/sign.js";
 import type { ProfileName } from "../kernel/profile.js";
 import type { LoaderImage } from "../loader/load_and_run.js";
-import { scheme } from "../scheme/index.js";
-import { addKfuncCheck, stripKfuncCheck } from "../scheme/kfunc.js";
+import { loaderInsnsFor } from "../scheme/index.js";
 import type { SchemeName } from "../scheme/types.js";
 
 /** The scheme a profile's kernel verifies (mainline-6.18 is given v2 signatures). */
@@ -17,15 +16,9 @@ export function profileScheme(p: ProfileName): SchemeName {
   return p === "kfunc" ? "kfunc" : p === "hornet" ? "hornet" : "v2";
 }
 
-/** The loader's instructions as the scheme's tooling emits them for `metadata`. */
-export function schemeInsns(name: SchemeName, insns: Uint8Array, metadata: Uint8Array): Uint8Array {
-  const base = stripKfuncCheck(insns) ?? insns;
-  return scheme(name).loaderCheck === "kfunc" ? addKfuncCheck(base, metadata) : base;
-}
-
 /** Sign `image` (signed or not) for a scheme with `id`. */
 export function signImage(name: SchemeName, image: LoaderImage, id: SignerIdentity): LoaderImage {
-  const insns = schemeInsns(name, image.insns, image.data);
+  const insns = loaderInsnsFor(name, image.insns, image.data);
   const signature = signForScheme(name, { insns, maps: [image.data] }, id);
   const exclHash = new Uint8Array(createHash("sha256").update(insns).digest());
   return { ...image, insns, signature, exclHash };

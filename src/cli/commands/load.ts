@@ -8,6 +8,7 @@ import { HostBackend } from "../../host/backend.js";
 import { describeInstalled, type Installed } from "../../loader/installed.js";
 import { type LoadedSkeleton, loadAndRun } from "../../loader/load_and_run.js";
 import { type RecordedVerdict, VerdictRecorder } from "../../lsm/verdict_recorder.js";
+import type { SchemeName } from "../../scheme/types.js";
 import type { BpfBackend } from "../../uapi/backend.js";
 import { Bpf } from "../../uapi/bpf.js";
 import { KeySpec } from "../../uapi/constants.js";
@@ -16,10 +17,13 @@ import { UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { readCertificate } from "../inputs.js";
 import { type CliIo, printFields, printJson } from "../output.js";
+import { parseScheme } from "../scheme_option.js";
 import { readSkeleton } from "../skeleton_input.js";
 
 export interface LoadOptions {
   cert: string[];
+  /** v2 (default), kfunc or hornet: the model kernel runs that design's profile. */
+  scheme?: string;
   keyring?: string;
   backend: string;
   run?: boolean;
@@ -29,18 +33,37 @@ export interface LoadOptions {
 interface Session {
   backend: BpfBackend;
   recorder: VerdictRecorder | null;
+  /** The last report to the post-integrity hook for a user load ("lsm:VERDICT"), model only. */
+  integrity: () => string | null;
   dispose(): void;
 }
 
-function openBackend(kind: string): Session {
+function openBackend(kind: string, scheme: SchemeName): Session {
   if (kind === "model") {
-    const kernel = createModelKernel({ profile: "v2" });
+    const kernel = createModelKernel({ profile: scheme });
     const recorder = new VerdictRecorder(kernel.lsm);
-    return { backend: kernel.spawn(), recorder, dispose: () => recorder.dispose() };
+    let last: string | null = null;
+    const off = kernel.lsm.register({
+      name: "integrity-recorder",
+      bpf_prog_load_post_integrity: (rec) => {
+        if (!rec.kernel) last = `${rec.lsmId}:${rec.verdict}`;
+        return 0;
+      },
+    });
+    return {
+      backend: kernel.spawn(),
+      recorder,
+      integrity: () => last,
+      dispose: () => {
+        off();
+        recorder.dispose();
+      },
+    };
   }
   if (kind === "host") {
     const backend = new HostBackend();
-    return { backend, recorder: null, dispose: () => backend.dispose() };
+    if (scheme !== "v2") throw new UsageError(`--scheme ${scheme} runs on the model kernel only`);
+    return { backend, recorder: null, integrity: () => null, dispose: () => backend.dispose() };
   }
   throw new UsageError(`--backend must be 'model' or 'host', not '${kind}'`);
 }
@@ -57,7 +80,7 @@ export function runLoad(io: CliIo, file: string, o: LoadOptions): CliOutcome {
     if (!Number.isInteger(keyringId))
       throw new UsageError(`--keyring must be an integer key serial, not '${o.keyring}'`);
   }
-  const s = openBackend(o.backend);
+  const s = openBackend(o.backend, parseScheme(o.scheme));
   let loaded: LoadedSkeleton | null = null;
   try {
     const bpf = new Bpf(s.backend);
@@ -85,6 +108,7 @@ export function runLoad(io: CliIo, file: string, o: LoadOptions): CliOutcome {
         verdict: verdict?.verdict ?? null,
         keyring_type: verdict?.keyring_type ?? null,
         keyring_serial: verdict?.keyring_serial ?? null,
+        integrity: s.integrity(),
         ...installed,
         runs,
       });
@@ -97,6 +121,7 @@ export function runLoad(io: CliIo, file: string, o: LoadOptions): CliOutcome {
             ? `${verdict.verdict} (keyring ${verdict.keyring_type}, serial ${verdict.keyring_serial})`
             : "not reported by this backend",
         ],
+        ["post-integrity", s.integrity() ?? "no report"],
       ]);
       for (const m of installed.maps)
         io.stdout(

@@ -5,12 +5,15 @@
  * --allow-host-overrides.
  */
 import { signLoader } from "../../crypto/sign.js";
+import { loaderInsnsFor } from "../../scheme/index.js";
+import { kfuncLoaderHash } from "../../scheme/kfunc.js";
 import { writeSignedSkeleton } from "../../skeleton/writer.js";
 import { RefusedError, UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { type RawOptions, readLoaderInputs } from "../inputs.js";
 import { readInput, writeAtomic } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
+import { parseScheme } from "../scheme_option.js";
 import { hostOverrides } from "../skeleton_input.js";
 
 export interface SignOptions extends RawOptions {
@@ -20,6 +23,8 @@ export interface SignOptions extends RawOptions {
   detached?: string;
   passphraseEnv?: string;
   allowHostOverrides?: boolean;
+  /** v2 (default), kfunc or hornet: what the signature covers (src/scheme). */
+  scheme?: string;
   json?: boolean;
 }
 
@@ -46,8 +51,17 @@ export async function runSign(
   const passphrase = io.env[passEnv];
   if (o.passphraseEnv && passphrase === undefined)
     throw new UsageError(`--passphrase-env ${o.passphraseEnv}: the variable is not set`);
+  const scheme = parseScheme(o.scheme);
+  // The kfunc scheme's loader carries its check: the header gets the new instructions; raw
+  // instructions must already carry it (there is no header to write them into).
+  const insns = loaderInsnsFor(scheme, inputs.insns, inputs.data);
+  if (!inputs.skeleton && scheme === "kfunc" && !kfuncLoaderHash(inputs.insns))
+    throw new UsageError(
+      "--scheme kfunc with raw --insns: the instructions must already start with the bpf_loader_verify_metadata check (sign the header instead)",
+    );
   const signed = signLoader({
-    insns: inputs.insns,
+    scheme,
+    insns,
     metadata: inputs.data,
     key: readInput(o.key, "private key"),
     cert: readInput(o.cert, "certificate"),
@@ -57,10 +71,13 @@ export async function runSign(
   });
   let header: Uint8Array | null = null;
   if (inputs.skeleton) {
-    header = writeSignedSkeleton(inputs.skeleton, {
-      signature: signed.signature,
-      exclHash: signed.exclHash,
-    });
+    header = writeSignedSkeleton(
+      { ...inputs.skeleton, insns },
+      {
+        signature: signed.signature,
+        exclHash: signed.exclHash,
+      },
+    );
   }
   if (o.detached) writeAtomic(o.detached, signed.signature);
   if (header !== null) {
@@ -69,12 +86,13 @@ export async function runSign(
   }
   const summary = {
     source: inputs.source,
+    scheme,
     output: o.output ?? (header !== null && !o.json ? "-" : null),
     detached: o.detached ?? null,
     signer: signed.signer,
     signatureBytes: signed.signature.length,
     exclHash: hex(signed.exclHash),
-    insnsBytes: inputs.insns.length,
+    insnsBytes: insns.length,
     metadataBytes: inputs.data.length,
     hostOverrides: overrides,
   };
