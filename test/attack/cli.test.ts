@@ -19,7 +19,15 @@ import { REPO_ROOT, skipVectors, VECTORS_DIR } from "../support/vectors.js";
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), env: {} };
+  const io: CliIo = {
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      err += t;
+    },
+    env: {},
+  };
   const code = await run(args, io);
   return { code, out, err };
 }
