@@ -81,3 +81,12 @@ describe("attack table", { skip: skipVectors }, () => {
     assert.match(forged, /\(expected refused\)/);
   });
 });
+
+describe("README attack table", { skip: skipVectors }, () => {
+  test("the README's copy is what `bpfsign attack --markdown` prints for vector prog_b", () => {
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    const m = /<!-- attack-table:prog_b -->\n([\s\S]*?)<!-- \/attack-table -->/.exec(readme);
+    assert.ok(m, "markers present");
+    assert.equal(m[1], attackTableMarkdown(attackTable(vectorSkeleton("prog_b", true), { keys })));
+  });
+});
