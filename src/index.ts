@@ -181,8 +181,8 @@ export { InsnFormatError } from "./insn/insn.js";
 /** A header that is not a light skeleton bpfsign can read, or a skeleton it cannot write. */
 export { SkeletonParseError, SkeletonWriteError } from "./skeleton/errors.js";
 /**
- * A failed `bpf()` call ({@link BpfError}: `code` is the errno name, `log` the verifier log when
- * one was asked for), and the errno numbers and names.
+ * A failed `bpf()` call ({@link BpfError}: `errno` is the kernel's error number, `log` the
+ * verifier log when one was asked for), and the errno numbers and names.
  */
 export { BpfError, Errno, errnoName } from "./uapi/errno.js";
 

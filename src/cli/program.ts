@@ -246,7 +246,10 @@ function commandHelp(c: CommandSpec): string {
 }
 
 function programHelp(): string {
-  const cmds: [string, string][] = COMMANDS.map((c) => [usageOf(c).slice(8), c.summary]);
+  const cmds: [string, string][] = COMMANDS.map((c) => [
+    usageOf(c).slice("bpfsign ".length),
+    c.summary,
+  ]);
   cmds.push(["help [command]", "display help for command"]);
   return (
     `Usage: bpfsign [options] [command]\n\n${DESCRIPTION}\n\nOptions:\n` +

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import type { CliIo } from "../../src/cli/output.js";
 import { run } from "../../src/cli/program.js";
 import { REPO_ROOT } from "../support/vectors.js";
@@ -113,5 +114,54 @@ describe("the command line parser", () => {
     assert.match(full.out, /loader instructions:\n/);
     assert.doesNotMatch(short.out, /loader instructions:/);
     assert.ok(full.out.startsWith(short.out));
+  });
+});
+
+describe("the executable (the bundle npm run build makes, the package's bin)", () => {
+  const bin = join(REPO_ROOT, "dist/src/cli/bpfsign.cjs");
+  const vectors = join(REPO_ROOT, "test/fixtures/vectors");
+  const exec = (args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
+
+  // npm run build makes the bundle after tsc; made again here so that it is this build's even
+  // when only tsc ran.
+  before(() => {
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, "scripts/bundle-cli.mjs")], {
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  test("is the package's bin, and answers --version and --help", () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8"));
+    assert.equal(pkg.bin.bpfsign, "./dist/src/cli/bpfsign.cjs");
+    assert.deepEqual(
+      { status: exec(["--version"]).status, out: exec(["--version"]).stdout },
+      { status: 0, out: `${VERSION}\n` },
+    );
+    const help = exec(["--help"]);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /^Usage: bpfsign \[options\] \[command\]/);
+  });
+
+  test("runs a command with its exit codes: verify a vector (0), with the wrong key (2), usage (64)", () => {
+    const raw = (cert: string) => [
+      "verify",
+      "--insns",
+      join(vectors, "prog_b/insns.signed.bin"),
+      "--data",
+      join(vectors, "prog_b/data.bin"),
+      "--sig",
+      join(vectors, "prog_b/sig.rsa2048.der"),
+      "--cert",
+      join(vectors, `keys/test-only-${cert}.cert.der`),
+    ];
+    const ok = exec(raw("rsa2048"));
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /: VERIFIED\n/);
+    assert.equal(exec(raw("rsa3072")).status, 2);
+    const usage = exec(["verify", "--bogus"]);
+    assert.equal(usage.status, 64);
+    assert.match(usage.stderr, /^bpfsign: unknown option '--bogus'\n/);
   });
 });

@@ -43,7 +43,7 @@ function pack(): { tgz: string; files: string[] } {
   const src = makeTempDir("bpfsign-pack-");
   for (const f of ["package.json", "tsconfig.json", "tsconfig.build.json", "README.md", "LICENSE"])
     cpSync(join(REPO_ROOT, f), join(src, f));
-  cpSync(join(REPO_ROOT, "src"), join(src, "src"), { recursive: true });
+  for (const d of ["src", "scripts"]) cpSync(join(REPO_ROOT, d), join(src, d), { recursive: true });
   symlinkSync(join(REPO_ROOT, "node_modules"), join(src, "node_modules"));
   const out = makeTempDir("bpfsign-tgz-");
   const r = npm(["pack", "--json", "--pack-destination", out], src);
@@ -78,7 +78,7 @@ const verify = (trusted) => verifyOffline({ insns, metadata, signature: signed.s
 const kernel = createModelKernel({ profile: "v2" });
 let bpfError = null;
 try { new Bpf(kernel.spawn()).progGetFdById(12345); }
-catch (e) { bpfError = e instanceof BpfError ? e.code : String(e); }
+catch (e) { bpfError = e instanceof BpfError ? e.errno : String(e); }
 console.log(JSON.stringify({
   signature: Buffer.from(signed.signature).toString("hex"),
   result: verify(cert).result,
@@ -114,12 +114,13 @@ test("npm pack ships the library and CLI; installed, its API imports and its bin
 
   // What ships: the built library and CLI with their declarations, the licence and the README.
   for (const f of files)
-    assert.match(f, /^(dist\/src\/.+\.(js|d\.ts)|LICENSE|README\.md|package\.json)$/, f);
+    assert.match(f, /^(dist\/src\/.+\.(js|d\.ts|cjs)|LICENSE|README\.md|package\.json)$/, f);
   for (const f of [
     "LICENSE",
     "dist/src/index.js",
     "dist/src/index.d.ts",
-    "dist/src/cli/main.js",
+    "dist/src/cli/bpfsign.cjs",
+    "dist/src/cli/bpfsign-cli.cjs",
     ...["crypto", "skeleton", "insn", "kernel", "vm", "loader", "host", "uapi"].flatMap((l) => [
       `dist/src/${l}/index.js`,
       `dist/src/${l}/index.d.ts`,
@@ -164,7 +165,7 @@ test("npm pack ships the library and CLI; installed, its API imports and its bin
       insns: readFileSync(join(FIXTURES, "prog_b/insns.signed.bin")).length / 8,
       kernel: true,
       certOk: true,
-      bpfError: "ENOENT",
+      bpfError: 2, // ENOENT: no program with that id
     },
   );
 
