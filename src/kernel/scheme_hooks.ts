@@ -46,6 +46,8 @@ export interface SignedLoadHooks {
   readonly cacheFdArray: boolean;
   /** A map not yet used is about to be bound: 0 or a negative errno. */
   bindMap(env: VerifierEnv, map: BpfMap): number;
+  /** An ld_imm64 names a map by a raw fd (MAP_FD / MAP_VALUE): 0 or a negative errno. */
+  rawMapFd(env: VerifierEnv): number;
   /** A BTF not yet used is about to be bound: 0 or a negative errno. */
   bindBtf(env: VerifierEnv, btf: Btf): number;
   /** After check_and_resolve_insns(), with the map count the signature covered. */
@@ -114,6 +116,7 @@ const V2: SignedLoadHooks = {
   afterSignature: v2Signature,
   cacheFdArray: false,
   bindMap: NONE,
+  rawMapFd: NONE,
   bindBtf: NONE,
   afterResolve: v2AfterResolve,
   kfuncs: new Set(),
@@ -130,6 +133,15 @@ const BPF_NEXT: SignedLoadHooks = {
     if (env.prog.aux.sig.verdict !== SigVerdict.VERIFIED) return 0;
     env.log.verbose(`signed program binds map '${map.name}' not covered by the signature\n`);
     return -Errno.EACCES;
+  },
+  /**
+   * The newer selftest's signed_map_by_fd_rejected: a signed program may reference maps only
+   * through fd_array (a raw fd number means nothing to the signer). Message ours.
+   */
+  rawMapFd(env) {
+    if (!env.check_signature) return 0;
+    env.log.verbose("signed program must reference maps through fd_array\n");
+    return -Errno.EINVAL;
   },
   bindBtf(env) {
     if (!env.check_signature) return 0;
@@ -159,6 +171,7 @@ const MAINLINE: SignedLoadHooks = {
   afterSignature: NONE,
   cacheFdArray: false,
   bindMap: NONE,
+  rawMapFd: NONE,
   bindBtf: NONE,
   afterResolve: NONE,
   kfuncs: new Set(),

@@ -519,6 +519,9 @@ function checkAndResolveInsns(env: VerifierEnv, hooks: SignedLoadHooks): number 
             log.verbose("invalid module BTF object FD specified.\n");
             return -Errno.EINVAL;
           }
+          // bpf-next refuses a ksym's module BTF for a signed program when it would be bound.
+          const refused = hooks.bindBtf(env, file.btf);
+          if (refused) return refused;
           log.verbose(`BTF fd ${hi.imm} is not a module BTF\n`);
           return -Errno.EINVAL;
         }
@@ -548,6 +551,8 @@ function checkAndResolveInsns(env: VerifierEnv, hooks: SignedLoadHooks): number 
           fd = slot.fd;
           file = slot.file;
         } else {
+          const refused = hooks.rawMapFd(env);
+          if (refused) return refused;
           file = ctx.proc.file(fd);
         }
         const used = addUsedMapFd(env, fd, file, hooks);

@@ -10,6 +10,7 @@
 import { type ProfileName, profile } from "../../src/kernel/profile.js";
 import { createModelKernel } from "../../src/vm/index.js";
 import type { Target } from "./harness.js";
+import { newerSelftestSuite } from "./newer_selftest.js";
 import { signedLoaderSuite } from "./signed_loader.js";
 
 function modelTarget(name: ProfileName): () => Target {
@@ -32,6 +33,8 @@ function modelTarget(name: ProfileName): () => Target {
 
 signedLoaderSuite(modelTarget("v2"));
 signedLoaderSuite(modelTarget("bpf-next"));
+// The newest selftest's extra subtests: the merged series' design.
+newerSelftestSuite(modelTarget("bpf-next"));
 signedLoaderSuite(modelTarget("mainline-6.18"));
 /** Subtests about v2's signed bytes (insns || metadata) and its check inside the verifier. */
 const V2_CONTENT =

@@ -19,6 +19,7 @@ import type { SchemeName } from "../../src/scheme/types.js";
 import { Bpf } from "../../src/uapi/bpf.js";
 import {
   BPF_F_SLEEPABLE,
+  BpfCmd,
   KeySpec,
   MapType,
   ProgType,
@@ -26,7 +27,9 @@ import {
   SigVerdict,
 } from "../../src/uapi/constants.js";
 import { BpfError, Errno } from "../../src/uapi/errno.js";
+import { ProgLoadAttr } from "../../src/uapi/layout.js";
 import { createModelKernel } from "../../src/vm/index.js";
+import { sys } from "../kernel/support.js";
 import { btfWithInt } from "../support/btf.js";
 import { cmsSign, makeTestKey } from "../support/openssl.js";
 import { vectorSkeleton } from "../support/vector_skeleton.js";
@@ -480,6 +483,24 @@ describe("profiles: differences from v2", { skip: skipVectors }, () => {
       );
       assert.equal(w.admission[0].integrity, `hornet:${verdict}`, "admission runs after Hornet");
     }
+  });
+
+  test("hornet: FAULT when the signature cannot be read from user memory (and the load goes on)", () => {
+    const w = world("hornet");
+    const ret = sys(w.proc, BpfCmd.PROG_LOAD, ProgLoadAttr, {
+      prog_type: ProgType.SOCKET_FILTER,
+      insn_cnt: RET0.length / 8,
+      insns: w.proc.memory.alloc(RET0),
+      license: w.proc.memory.alloc(new TextEncoder().encode("GPL\0")),
+      signature: 0xdead0000n,
+      signature_size: 64,
+      keyring_id: KeySpec.SESSION_KEYRING,
+    }).ret;
+    assert.ok(ret > 0, `loaded (${ret})`);
+    assert.deepEqual(
+      w.post.map((p) => p.verdict),
+      ["FAULT"],
+    );
   });
 
   test("post-integrity: every profile reports, from the place its design checks", () => {
