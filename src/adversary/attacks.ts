@@ -10,7 +10,7 @@
  */
 import { generateSigningIdentity } from "../crypto/certgen.js";
 import { type SignerIdentity, signerIdentity } from "../crypto/sign.js";
-import type { ProfileName } from "../kernel/profile.js";
+import { KEY_SPEC_BPF_KEYRING } from "../kernel/keyring.js";
 import { signedLoadHooks } from "../kernel/scheme_hooks.js";
 import { encodeLoaderCtx } from "../loader/ctx.js";
 import type { LoaderImage } from "../loader/load_and_run.js";
@@ -20,7 +20,7 @@ import { Bpf } from "../uapi/bpf.js";
 import { BPF_F_SLEEPABLE, KeySpec, MapFlag, MapType, ProgType } from "../uapi/constants.js";
 import { BpfError, errnoName } from "../uapi/errno.js";
 import { createModelKernel } from "../vm/index.js";
-import type { AttackName } from "./expected.js";
+import { type AttackName, type TargetName, targetProfile } from "./expected.js";
 import { profileScheme, signImage } from "./sign_image.js";
 
 /** What one attack on one profile did. */
@@ -93,14 +93,15 @@ function btfWithInt(): Uint8Array {
 const sameBytes = (a: Uint8Array, b: Uint8Array) =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** Run one attack on one profile. `image` is the skeleton's loader (signed or not). */
+/** Run one attack on one target (a profile). `image` is the skeleton's loader (signed or not). */
 export function runAttack(
-  profileName: ProfileName,
+  target: TargetName,
   attack: AttackName,
   image: LoaderImage,
   keys: AttackKeys,
 ): Observation {
-  const kernel = createModelKernel({ profile: profileName });
+  const { profile: profileName, keyringUnsealed } = targetProfile(target);
+  const kernel = createModelKernel({ profile: profileName, keyringUnsealed });
   const proc = kernel.spawn();
   const bpf = new Bpf(proc);
   const schemeName = profileScheme(profileName);
@@ -108,9 +109,11 @@ export function runAttack(
   const verdictName = (v: number) =>
     Object.keys(verdictNames).find((k) => verdictNames[k] === v) ?? String(v);
 
-  // The trusted key in the session keyring, as verify_sig_setup.sh puts it.
+  // The trusted key in the session keyring, as verify_sig_setup.sh puts it (in the `.bpf`
+  // keyring when it is unsealed, since caller keyrings are then refused).
   bpf.keyringId(KeySpec.SESSION_KEYRING, true);
-  bpf.addKey("asymmetric", "trusted", keys.trustedCert, KeySpec.SESSION_KEYRING);
+  const trustedRing = keyringUnsealed ? KEY_SPEC_BPF_KEYRING : KeySpec.SESSION_KEYRING;
+  bpf.addKey("asymmetric", "trusted", keys.trustedCert, trustedRing);
 
   // What the hooks saw for the (user-loaded) loader.
   let admission: string | null = null;
@@ -148,7 +151,7 @@ export function runAttack(
     let signed = signImage(schemeName, image, keys.trusted);
     let data = signed.data;
     let signature: Uint8Array | null = signed.signature;
-    let keyringId: number = KeySpec.SESSION_KEYRING;
+    let keyringId: number = trustedRing;
     const extra: number[] = [];
     let fdArrayCnt = 1;
     let mapFlags = 0;

@@ -15,7 +15,27 @@
  * Every run registers the RequireVerified policy (src/lsm/require_verified.ts), so "refused at
  * post_integrity" is that policy acting on the scheme's verdict; without it Hornet would admit.
  */
-import type { ProfileName } from "../kernel/profile.js";
+import { PROFILE_NAMES, type ProfileName } from "../kernel/profile.js";
+
+/**
+ * The columns of the table: every profile, plus bpf-next with `bpf.keyring_unsealed=1`, where the
+ * trusted key is in the `.bpf` keyring and loads name it (KEY_SPEC_BPF_KEYRING).
+ */
+export type TargetName = ProfileName | "bpf-next/unsealed";
+
+export const TARGET_NAMES: readonly TargetName[] = [
+  "v2",
+  "bpf-next",
+  "bpf-next/unsealed",
+  ...PROFILE_NAMES.filter((p) => p !== "v2" && p !== "bpf-next"),
+];
+
+/** The profile a target runs, and whether bpf.keyring_unsealed is set. */
+export function targetProfile(t: TargetName): { profile: ProfileName; keyringUnsealed: boolean } {
+  return t === "bpf-next/unsealed"
+    ? { profile: "bpf-next", keyringUnsealed: true }
+    : { profile: t, keyringUnsealed: false };
+}
 
 export const ATTACKS = [
   "none",
@@ -60,6 +80,7 @@ export interface SkeletonTraits {
 }
 
 type Row = Readonly<Record<ProfileName, string>>;
+type FullRow = Readonly<Record<TargetName, string>>;
 
 const NOSIG = "refused@bpf_prog_load EOPNOTSUPP adm=- post=-";
 const OK_V2 = "admitted adm=VERIFIED post=bpf:VERIFIED";
@@ -164,7 +185,19 @@ function rows(t: SkeletonTraits): Readonly<Record<AttackName, Row>> {
   };
 }
 
-/** The expected cell for an attack on a profile. */
-export function expectedOutcome(attack: AttackName, p: ProfileName, t: SkeletonTraits): string {
-  return rows(t)[attack][p];
+/**
+ * bpf-next with the `.bpf` keyring unsealed behaves as bpf-next, except that a caller-supplied
+ * keyring is refused (EPERM) before the signature is looked at.
+ */
+function withUnsealed(attack: AttackName, row: Row): FullRow {
+  return {
+    ...row,
+    "bpf-next/unsealed":
+      attack === "keyring_swap" ? "refused@bpf_check EPERM adm=- post=-" : row["bpf-next"],
+  };
+}
+
+/** The expected cell for an attack on a target. */
+export function expectedOutcome(attack: AttackName, target: TargetName, t: SkeletonTraits): string {
+  return withUnsealed(attack, rows(t)[attack])[target];
 }

@@ -2,7 +2,6 @@
  * The attack table: every attack on every profile for one skeleton, observed on the model
  * kernel and compared with expected.ts; printed as text, Markdown or JSON by `bpfsign attack`.
  */
-import { PROFILE_NAMES, type ProfileName } from "../kernel/profile.js";
 import type { LoaderImage } from "../loader/load_and_run.js";
 import { detectHostOverrides } from "../skeleton/overrides.js";
 import { type AttackKeys, attackKeys, formatCell, runAttack } from "./attacks.js";
@@ -12,10 +11,12 @@ import {
   type AttackName,
   expectedOutcome,
   type SkeletonTraits,
+  TARGET_NAMES,
+  type TargetName,
 } from "./expected.js";
 
 export interface AttackCell {
-  readonly profile: ProfileName;
+  readonly profile: TargetName;
   readonly observed: string;
   readonly expected: string;
 }
@@ -33,7 +34,7 @@ export function skeletonTraits(image: LoaderImage): SkeletonTraits {
 }
 
 export interface AttackTableOptions {
-  readonly profiles?: readonly ProfileName[];
+  readonly profiles?: readonly TargetName[];
   readonly attacks?: readonly AttackName[];
   readonly keys?: AttackKeys;
 }
@@ -41,7 +42,7 @@ export interface AttackTableOptions {
 export function attackTable(image: LoaderImage, opts: AttackTableOptions = {}): AttackRow[] {
   const keys = opts.keys ?? attackKeys();
   const traits = skeletonTraits(image);
-  const profiles = opts.profiles ?? PROFILE_NAMES;
+  const profiles = opts.profiles ?? TARGET_NAMES;
   return (opts.attacks ?? ATTACKS).map((attack) => ({
     attack,
     description: ATTACK_DESCRIPTIONS[attack],

@@ -10,9 +10,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { attackKeys, formatCell, runAttack } from "../../src/adversary/attacks.js";
-import { ATTACKS, expectedOutcome } from "../../src/adversary/expected.js";
+import { ATTACKS, expectedOutcome, TARGET_NAMES } from "../../src/adversary/expected.js";
 import { attackTable, attackTableMarkdown, skeletonTraits } from "../../src/adversary/table.js";
-import { PROFILE_NAMES } from "../../src/kernel/profile.js";
 import type { LoaderImage } from "../../src/loader/load_and_run.js";
 import { parseLightSkeleton } from "../../src/skeleton/reader.js";
 import { vectorSkeleton } from "../support/vector_skeleton.js";
@@ -48,7 +47,7 @@ for (const [name, load, needsVectors] of ATTACK_SKELETONS) {
     const traits = needsVectors && skipVectors ? (null as never) : skeletonTraits(image);
     for (const attack of ATTACKS) {
       test(attack, () => {
-        for (const p of PROFILE_NAMES) {
+        for (const p of TARGET_NAMES) {
           assert.equal(
             formatCell(runAttack(p, attack, image, keys)),
             expectedOutcome(attack, p, traits),
@@ -73,7 +72,10 @@ describe("attack table", { skip: skipVectors }, () => {
     });
     const md = attackTableMarkdown(rows);
     assert.equal(md.split("\n").length, 5);
-    assert.match(md, /^\| attack \| v2 \| bpf-next \| mainline-6\.18 \| kfunc \| hornet \|/);
+    assert.match(
+      md,
+      /^\| attack \| v2 \| bpf-next \| bpf-next\/unsealed \| mainline-6\.18 \| kfunc \| hornet \|/,
+    );
     assert.doesNotMatch(md, /expected/);
     const forged = attackTableMarkdown([
       { ...rows[0], cells: [{ ...rows[0].cells[0], expected: "refused" }] },

@@ -103,12 +103,13 @@ describe("bpfsign --scheme and attack", { skip: skipVectors }, () => {
     ]);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
-    assert.deepEqual(j.profiles, ["v2", "bpf-next", "mainline-6.18"]);
+    assert.deepEqual(j.profiles, ["v2", "bpf-next", "bpf-next/unsealed", "mainline-6.18"]);
     assert.equal(j.mismatches, 0);
     assert.deepEqual(
       j.rows[0].cells.map((c: { observed: string }) => c.observed),
       [
         "refused@after_resolve EACCES adm=VERIFIED post=bpf:VERIFIED",
+        "admitted adm=VERIFIED post=bpf:VERIFIED",
         "admitted adm=VERIFIED post=bpf:VERIFIED",
         "refused@bpf_prog_load EOPNOTSUPP adm=- post=-",
       ],

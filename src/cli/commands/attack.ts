@@ -6,9 +6,9 @@
  * A cell that differs from the expectation written from the designs says so; the exit status is
  * then 1.
  */
-import { ATTACKS, type AttackName } from "../../adversary/expected.js";
+import { ATTACKS, type AttackName, TARGET_NAMES, targetProfile } from "../../adversary/expected.js";
 import { attackTable, attackTableMarkdown, attackTableText } from "../../adversary/table.js";
-import { PROFILE_NAMES, profile } from "../../kernel/profile.js";
+import { profile } from "../../kernel/profile.js";
 import { UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { type CliIo, printJson } from "../output.js";
@@ -26,9 +26,9 @@ export function runAttackCommand(io: CliIo, file: string, o: AttackOptions): Cli
   const skel = readSkeleton(file);
   const profiles =
     o.scheme === undefined
-      ? PROFILE_NAMES
-      : PROFILE_NAMES.filter((p) => {
-          const s = profile(p).scheme;
+      ? TARGET_NAMES
+      : TARGET_NAMES.filter((t) => {
+          const s = profile(targetProfile(t).profile).scheme;
           return (s === "mainline" ? "v2" : s) === parseScheme(o.scheme);
         });
   for (const a of o.attack)
