@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { verifyOffline } from "../../src/crypto/offline.js";
 import { parsePkcs7 } from "../../src/crypto/pkcs7.js";
@@ -32,7 +34,7 @@ import { Bpf } from "../../src/uapi/bpf.js";
 import { MapType } from "../../src/uapi/constants.js";
 import { createModelKernel } from "../../src/vm/index.js";
 import { makeTestKey, opensslCmsVerify } from "../support/openssl.js";
-import { readVector, skipVectors } from "../support/vectors.js";
+import { REPO_ROOT, readVector, skipVectors } from "../support/vectors.js";
 
 const key = makeTestKey("rsa2048", {}, "scheme-tests");
 const id = signerIdentity(key.keyPem, key.certDer);
@@ -217,4 +219,14 @@ describe("scheme descriptions", { skip: skipVectors }, () => {
     );
     assert.equal(noCheck.schemeVerdict, "OK");
   });
+});
+
+test("src/scheme sits below crypto and kernel: it imports only its own files and node:", () => {
+  const dir = join(REPO_ROOT, "src/scheme");
+  for (const f of readdirSync(dir)) {
+    const text = readFileSync(join(dir, f), "utf8");
+    for (const m of text.matchAll(/from "([^"]+)"/g)) {
+      assert.ok(m[1].startsWith("./") || m[1].startsWith("node:"), `${f} imports ${m[1]}`);
+    }
+  }
 });
