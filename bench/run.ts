@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { ModelKernel } from "../src/kernel/kernel.js";
 import { Bpf } from "../src/uapi/bpf.js";
 import { KeySpec } from "../src/uapi/constants.js";
+import { run as runAudit } from "./audit.js";
 import { run as runCrypto } from "./crypto.js";
 import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "./example.js";
 import { run as runHost } from "./host.js";
@@ -80,6 +81,7 @@ const SECTIONS: [string, () => void | Promise<void>][] = [
   ["eBPF interpreter", runVm],
   ["host backend call cost", runHost],
   ["CLI start-up", runStartup],
+  ["bpfsign audit", runAudit],
 ];
 
 for (const [title, fn] of SECTIONS) {

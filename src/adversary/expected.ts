@@ -99,10 +99,11 @@ function rows(t: SkeletonTraits): Readonly<Record<AttackName, Row>> {
       hornet: OK_HORNET,
     },
     unsigned: {
-      v2: "refused@post_integrity EPERM adm=- post=bpf:UNSIGNED",
-      "bpf-next": "refused@post_integrity EPERM adm=- post=bpf:UNSIGNED",
-      "mainline-6.18": "refused@post_integrity EPERM adm=- post=bpf:UNSIGNED",
-      // The kfunc design reports only from the kfunc: the admission rule catches it.
+      // No integrity check reports on an unsigned load in the BPF core's designs: the policy's
+      // admission rule catches it.
+      v2: "refused@security_bpf_prog_load EPERM adm=UNSIGNED post=-",
+      "bpf-next": "refused@security_bpf_prog_load EPERM adm=UNSIGNED post=-",
+      "mainline-6.18": "refused@security_bpf_prog_load EPERM adm=UNSIGNED post=-",
       kfunc: "refused@security_bpf_prog_load EPERM adm=UNSIGNED post=-",
       hornet: "refused@post_integrity EPERM adm=- post=hornet:UNSIGNED",
     },

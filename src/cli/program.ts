@@ -17,6 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import type { AttackOptions } from "./commands/attack.js";
+import type { AuditOptions } from "./commands/audit.js";
 import type { InspectOptions } from "./commands/inspect.js";
 import type { KeygenOptions } from "./commands/keygen.js";
 import type { LoadOptions } from "./commands/load.js";
@@ -28,7 +29,7 @@ import { type CliIo, processIo } from "./output.js";
 import { packageVersion } from "./version.js";
 
 /** One option: `flags` as in help text ("-o, --output <file>", "--json", "--no-disasm"). */
-interface OptionSpec {
+export interface OptionSpec {
   flags: string;
   help: string;
   /** May be given more than once; the value is the list (default []). */
@@ -43,6 +44,8 @@ interface ArgumentSpec {
   name: string;
   required: boolean;
   help: string;
+  /** the last argument only: takes every remaining positional (`<name...>`) */
+  variadic?: boolean;
 }
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -76,30 +79,50 @@ const SCHEME_OPTION: OptionSpec = {
   choices: ["v2", "kfunc", "hornet"],
 };
 
+/**
+ * The options that choose the signing key (SignerChoice in signer_input.ts): a PEM file or a
+ * pkcs11: URI, its certificate, the PKCS#11 module, where the PIN or passphrase is, or an
+ * external signer command. `sign` takes them; `gen skeleton -S` takes the same list and passes
+ * its parsed options to resolveSigner.
+ */
+export const SIGNER_OPTIONS: readonly OptionSpec[] = [
+  {
+    flags: "--key <file|uri>",
+    help: "private key: a PEM file (PKCS#8, PKCS#1 or SEC1; may be encrypted) or a pkcs11: URI",
+  },
+  {
+    flags: "--cert <file|uri>",
+    help: "certificate with a subject key id: a PEM or DER file, or a pkcs11: URI (default with a pkcs11 key: the token's certificate of the same object)",
+  },
+  {
+    flags: "--pkcs11-module <path>",
+    help: "PKCS#11 module for pkcs11: URIs (default $BPFSIGN_PKCS11_MODULE)",
+  },
+  {
+    flags: "--pin-env <name>",
+    help: "environment variable holding the token PIN when the URI has none (default BPFSIGN_PKCS11_PIN)",
+  },
+  {
+    flags: "--signer-cmd <cmd>",
+    help: "sign with an external command instead of --key: it reads the SHA-256 digest on stdin and writes the raw signature to stdout (README)",
+  },
+  {
+    flags: "--passphrase-env <name>",
+    help: "environment variable holding the key's passphrase (default BPFSIGN_PASSPHRASE)",
+  },
+];
+
 const COMMANDS: readonly CommandSpec[] = [
   {
     name: "sign",
     summary: "sign a light skeleton's loader (insns || metadata) as bpftool gen skeleton -S does",
     args: [optArg("in.lskel.h", "light skeleton to sign")],
     options: [
-      {
-        flags: "--key <file>",
-        help: "private key (PEM: PKCS#8, PKCS#1 or SEC1; may be encrypted)",
-        required: true,
-      },
-      {
-        flags: "--cert <file>",
-        help: "certificate with a subject key id (PEM or DER)",
-        required: true,
-      },
+      ...SIGNER_OPTIONS,
       { flags: "-o, --output <file>", help: "write the signed header here (default: stdout)" },
       { flags: "--detached <file>", help: "also write the detached CMS signature (DER)" },
       { flags: "--insns <file>", help: "raw loader instructions instead of a header" },
       { flags: "--data <file>", help: "raw metadata blob instead of a header" },
-      {
-        flags: "--passphrase-env <name>",
-        help: "environment variable holding the key's passphrase (default BPFSIGN_PASSPHRASE)",
-      },
       {
         flags: "--allow-host-overrides",
         help: "sign a loader that takes map sizes/initial values from the host",
@@ -186,6 +209,10 @@ const COMMANDS: readonly CommandSpec[] = [
       },
       { flags: "--run", help: "run each installed socket filter once on a 64-byte packet" },
       SCHEME_OPTION,
+      {
+        flags: "--policy-file <file>",
+        help: "enforce this load policy with an LSM module (model backend)",
+      },
       JSON_OPTION,
     ],
     run: async (io, [file], o: LoadOptions) =>
@@ -205,10 +232,36 @@ const COMMANDS: readonly CommandSpec[] = [
     run: async (io, [file], o: AttackOptions) =>
       (await import("./commands/attack.js")).runAttackCommand(io, file as string, o),
   },
+  {
+    name: "audit",
+    summary:
+      "offline: a skeleton's signature, what its loader will install, and whether a policy admits it",
+    args: [
+      {
+        name: "skeleton",
+        required: true,
+        variadic: true,
+        help: "a .lskel.h, a directory of them, or a glob (batch: one JSON line each)",
+      },
+    ],
+    options: [
+      { flags: "--cert <file>", help: "trusted certificate (repeatable)", repeat: true },
+      { flags: "--policy-file <file>", help: "the load policy to decide with" },
+      {
+        flags: "--keyring <kind>",
+        help: "keyring a signed loader is verified against: builtin, secondary, platform, user or user:SERIAL",
+        default: "user",
+      },
+      { flags: "--html <file>", help: "also write a self-contained HTML report (one skeleton)" },
+      JSON_OPTION,
+    ],
+    run: async (io, args, o: AuditOptions) =>
+      (await import("./commands/audit.js")).runAudit(io, args as string[], o),
+  },
 ];
 
 const DESCRIPTION =
-  "Sign, verify, inspect and load BPF light skeletons (signed loaders, scheme v2)";
+  "Sign, verify, inspect, load and audit BPF light skeletons (signed loaders, scheme v2)";
 const HELP_OPTION: OptionSpec = { flags: "-h, --help", help: "display help for command" };
 
 /** The parts of an option's flags: long name, short letter, whether it takes a value. */
@@ -221,7 +274,10 @@ function flagParts(flags: string): { long: string; short?: string; value: boolea
 const camel = (s: string) => s.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 
 function usageOf(c: CommandSpec): string {
-  const args = c.args.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`));
+  const args = c.args.map((a) => {
+    const name = a.variadic ? `${a.name}...` : a.name;
+    return a.required ? `<${name}>` : `[${name}]`;
+  });
   return ["bpfsign", c.name, "[options]", ...args].join(" ");
 }
 
@@ -304,7 +360,8 @@ function parseCommand(c: CommandSpec, argv: string[]): { args: (string | undefin
     throw new UsageError(m ? `unknown option '${m[1]}'` : err.message);
   }
   const { values, positionals } = parsed;
-  if (positionals.length > c.args.length)
+  const variadic = c.args.at(-1)?.variadic === true;
+  if (!variadic && positionals.length > c.args.length)
     throw new UsageError(
       `too many arguments for '${c.name}': expected ${c.args.length}, got ${positionals.length}`,
     );
@@ -326,7 +383,7 @@ function parseCommand(c: CommandSpec, argv: string[]): { args: (string | undefin
       );
     o[camel(f.long)] = v ?? spec.default ?? (spec.repeat ? [] : undefined);
   }
-  return { args: c.args.map((_, i) => positionals[i]), o };
+  return { args: variadic ? [...positionals] : c.args.map((_, i) => positionals[i]), o };
 }
 
 /** Runs `argv`: null when help or the version was printed, else the command's outcome. */

@@ -5,11 +5,12 @@
  * security_bpf_prog_load_post_integrity() is the one integrity interface of every profile
  * (spec/004 and Hornet's call): whichever scheme verified a program reports its verdict here,
  * with the record below, so that one policy module can enforce "verified" whatever the scheme.
- * Who calls it, per profile (scheme_hooks.ts): v2 and bpf-next from bpf_check() right after the
- * signature step (for unsigned loads too); mainline-6.18 from bpf_prog_load() after its check;
- * kfunc from the kfunc bpf_loader_verify_metadata() when the loader runs (only there); hornet
- * from Hornet's integrity hook at BPF_PROG_LOAD entry. A BPF LSM program would reach it through
- * reportIntegrity() with source "bpf_lsm".
+ * Who calls it, per profile (scheme_hooks.ts): v2 and bpf-next from bpf_check() right after a
+ * signature verified; mainline-6.18 from bpf_prog_load() after its check passed; kfunc from the
+ * kfunc bpf_loader_verify_metadata() when the loader runs (only there); hornet from Hornet's
+ * integrity hook at BPF_PROG_LOAD entry, for every load and with every verdict (Hornet enforces
+ * nothing itself). Unsigned loads reach no integrity check in the BPF core's designs: a policy
+ * sees them at admission. A BPF LSM program would report with source "bpf_lsm".
  */
 import type { SchemeName } from "../scheme/types.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";

@@ -9,7 +9,8 @@
  *   the interpreter:  kfuncs offered to SYSCALL programs (kfunc_verify.ts)
  *
  * Every profile reports to security_bpf_prog_load_post_integrity() (lsm.ts) from the place its
- * design checks integrity; the table in the README lists what differs from v2, each row tested.
+ * design checks integrity, once that check passed (Hornet: with every verdict, since it enforces
+ * nothing); the table in the README lists what differs from v2, each row tested.
  */
 import { HORNET_VERDICTS } from "../scheme/hornet.js";
 import { KFUNC_BTF_ID, KFUNC_VERDICTS } from "../scheme/kfunc.js";
@@ -40,7 +41,7 @@ export interface SignedLoadHooks {
    * mainline-6.18 (whose zero-digest quirk real-kernel §3 measured) does.
    */
   readonly digestUpFront: boolean;
-  /** bpf_check() after the signature step (unsigned loads too): 0 or a negative errno. */
+  /** bpf_check() after the signature step (unsigned loads too; v2 reports only a verified one). */
   afterSignature(env: VerifierEnv): number;
   /** fd_array entries are read from user memory once and cached for the whole load. */
   readonly cacheFdArray: boolean;
@@ -77,10 +78,15 @@ function report(
 const verdictName = (verdicts: Readonly<Record<string, number>>, v: number): string =>
   Object.keys(verdicts).find((k) => verdicts[k] === v) ?? String(v);
 
-/** The v2 signature step and its report, shared by v2 and bpf-next. */
+/**
+ * The report after the v2 signature step, shared by v2 and bpf-next: made when the signature
+ * verified (as the kfunc design reports only after its check passed); unsigned loads are the
+ * admission hook's business.
+ */
 function v2Signature(env: VerifierEnv): number {
   const { ctx, prog, attr } = env;
   const v = prog.aux.sig.verdict;
+  if (v !== SigVerdict.VERIFIED) return 0;
   return report(ctx, prog, attr, {
     lsmId: "bpf",
     scheme: "v2",
@@ -153,10 +159,9 @@ const BPF_NEXT: SignedLoadHooks = {
 
 const MAINLINE: SignedLoadHooks = {
   atProgLoad(ctx, prog, attr) {
-    if (attr.signature) {
-      const err = bpfProgVerifySignatureInsns(ctx, prog, attr);
-      if (err) return err;
-    }
+    if (!attr.signature) return 0;
+    const err = bpfProgVerifySignatureInsns(ctx, prog, attr);
+    if (err) return err;
     const v = prog.aux.sig.verdict;
     return report(ctx, prog, attr, {
       lsmId: "bpf",

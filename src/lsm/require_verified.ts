@@ -5,9 +5,8 @@
  * - post-integrity: a load from user space is denied (EPERM) unless the reported verdict is one
  *   its scheme calls verified (v2/mainline VERIFIED, kfunc METADATA_VERIFIED, Hornet OK);
  * - admission (security_bpf_prog_load): a load from user space that no integrity check has
- *   reported on and whose BPF core verdict is UNSIGNED is denied, because a scheme whose check
- *   runs later (the kfunc scheme fires the post-integrity hook only from the loader) would
- *   otherwise never see an unsigned load.
+ *   reported on and whose BPF core verdict is UNSIGNED is denied: the BPF core's designs report
+ *   only checks that passed, so an unsigned load never reaches the post-integrity hook there.
  *
  * Loads by the kernel (a loader's bpf_sys_bpf) pass, as IPE's `bpf_kernel=TRUE` rule lets them.
  * The policy branch's declarative module can replace this one; it evaluates the same record.

@@ -71,7 +71,10 @@ describe("the command line parser", () => {
       [["--frob"], /unknown option '--frob'/],
       [["verify", "--bogus"], /unknown option '--bogus'/],
       [["verify", "--cert"], /'--cert <value>' argument missing/],
-      [["sign", "x.lskel.h", "--cert", "c"], /required option '--key <file>' not specified/],
+      [
+        ["sign", "x.lskel.h", "--cert", "c"],
+        /give the signing key: --key FILE, --key pkcs11:URI or --signer-cmd CMD/,
+      ],
       [["keygen", "--out", "d", "--type", "dsa"], /argument 'dsa' is invalid\. Allowed choices/],
       [["load", "x", "--backend", "vm"], /argument 'vm' is invalid/],
       [["inspect"], /missing required argument 'file'/],

@@ -2,12 +2,16 @@
  * `bpfsign load`: runs a light skeleton's loader the way the skeleton's `__load()` does
  * (bpf_load_and_run) on the model kernel (default) or the host kernel, then reports the verdict
  * the kernel recorded for the loader and every map and program it installed. `--run` runs each
- * installed socket filter once on a 64-byte packet.
+ * installed socket filter once on a 64-byte packet. `--policy-file P.pol` installs the load
+ * policy as an LSM module of the model kernel (lsm/policy_module.ts) beside the verdict recorder:
+ * its audit records are printed, and a load it refuses exits with POLICY_DENIED (5).
  */
 import { HostBackend } from "../../host/backend.js";
 import { describeInstalled, type Installed } from "../../loader/installed.js";
 import { type LoadedSkeleton, loadAndRun } from "../../loader/load_and_run.js";
+import { PolicyDeniedError, PolicyModule } from "../../lsm/policy_module.js";
 import { type RecordedVerdict, VerdictRecorder } from "../../lsm/verdict_recorder.js";
+import type { Policy } from "../../policy/model.js";
 import type { SchemeName } from "../../scheme/types.js";
 import type { BpfBackend } from "../../uapi/backend.js";
 import { Bpf } from "../../uapi/bpf.js";
@@ -22,23 +26,25 @@ import { readSkeleton } from "../skeleton_input.js";
 
 export interface LoadOptions {
   cert: string[];
-  /** v2 (default), kfunc or hornet: the model kernel runs that design's profile. */
-  scheme?: string;
   keyring?: string;
   backend: string;
   run?: boolean;
+  policyFile?: string;
+  /** v2 (default), kfunc or hornet: the model kernel runs that design's profile. */
+  scheme?: string;
   json?: boolean;
 }
 
 interface Session {
   backend: BpfBackend;
   recorder: VerdictRecorder | null;
+  policy: PolicyModule | null;
   /** The last report to the post-integrity hook for a user load ("lsm:VERDICT"), model only. */
   integrity: () => string | null;
   dispose(): void;
 }
 
-function openBackend(kind: string, scheme: SchemeName): Session {
+function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): Session {
   if (kind === "model") {
     const kernel = createModelKernel({ profile: scheme });
     const recorder = new VerdictRecorder(kernel.lsm);
@@ -50,20 +56,33 @@ function openBackend(kind: string, scheme: SchemeName): Session {
         return 0;
       },
     });
+    const module = policy ? new PolicyModule(policy).install(kernel.lsm) : null;
     return {
       backend: kernel.spawn(),
       recorder,
+      policy: module,
       integrity: () => last,
       dispose: () => {
+        module?.dispose();
         off();
         recorder.dispose();
       },
     };
   }
   if (kind === "host") {
-    const backend = new HostBackend();
+    if (policy)
+      throw new UsageError(
+        "--policy-file runs the policy on the model kernel: use --backend model",
+      );
     if (scheme !== "v2") throw new UsageError(`--scheme ${scheme} runs on the model kernel only`);
-    return { backend, recorder: null, integrity: () => null, dispose: () => backend.dispose() };
+    const backend = new HostBackend();
+    return {
+      backend,
+      recorder: null,
+      policy: null,
+      integrity: () => null,
+      dispose: () => backend.dispose(),
+    };
   }
   throw new UsageError(`--backend must be 'model' or 'host', not '${kind}'`);
 }
@@ -71,7 +90,7 @@ function openBackend(kind: string, scheme: SchemeName): Session {
 /** A 64-byte packet for socket filters: a zeroed Ethernet/IPv4 frame shape. */
 export const TEST_PACKET = new Uint8Array(64).map((_, i) => (i === 12 ? 0x08 : 0));
 
-export function runLoad(io: CliIo, file: string, o: LoadOptions): CliOutcome {
+export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<CliOutcome> {
   const skel = readSkeleton(file);
   const certs = o.cert.map(readCertificate);
   let keyringId = certs.length ? KeySpec.SESSION_KEYRING : 0;
@@ -80,7 +99,8 @@ export function runLoad(io: CliIo, file: string, o: LoadOptions): CliOutcome {
     if (!Number.isInteger(keyringId))
       throw new UsageError(`--keyring must be an integer key serial, not '${o.keyring}'`);
   }
-  const s = openBackend(o.backend, parseScheme(o.scheme));
+  const policy = o.policyFile ? (await import("./audit.js")).readPolicy(o.policyFile) : null;
+  const s = openBackend(o.backend, policy, parseScheme(o.scheme));
   let loaded: LoadedSkeleton | null = null;
   try {
     const bpf = new Bpf(s.backend);
@@ -88,7 +108,15 @@ export function runLoad(io: CliIo, file: string, o: LoadOptions): CliOutcome {
       bpf.keyringId(KeySpec.SESSION_KEYRING, true);
       for (const c of certs) bpf.addKey("asymmetric", "", c.der, KeySpec.SESSION_KEYRING);
     }
-    loaded = loadAndRun(s.backend, skel, { keyringId, log: { level: 1, size: 1 << 16 } });
+    try {
+      loaded = loadAndRun(s.backend, skel, { keyringId, log: { level: 1, size: 1 << 16 } });
+    } catch (e) {
+      const denied = s.policy?.records.find((r) => r.enforcing && r.decision.action === "DENY");
+      if (s.policy && !o.json) for (const r of s.policy.records) io.stderr(`policy: ${r.text}\n`);
+      if (denied) throw new PolicyDeniedError(denied, { cause: e });
+      throw e;
+    }
+    const policyRecords = s.policy?.records ?? [];
     const verdict: RecordedVerdict | null = s.recorder?.last("__loader.prog") ?? null;
     const installed: Installed = describeInstalled(s.backend, loaded);
     const runs = o.run
@@ -111,6 +139,7 @@ export function runLoad(io: CliIo, file: string, o: LoadOptions): CliOutcome {
         integrity: s.integrity(),
         ...installed,
         runs,
+        ...(s.policy ? { policy: policyRecords.map((r) => r.text) } : {}),
       });
     else {
       printFields(io, [
@@ -131,6 +160,7 @@ export function runLoad(io: CliIo, file: string, o: LoadOptions): CliOutcome {
         io.stdout(
           `prog ${p.name.padEnd(16)} ${p.type.padEnd(14)} ${p.insn_cnt} insns tag ${p.tag}\n`,
         );
+      for (const r of policyRecords) io.stdout(`policy ${r.text}\n`);
       for (const r of runs)
         io.stdout(
           `run  ${r.prog.padEnd(16)} retval ${r.retval} (0x${(r.retval >>> 0).toString(16)})\n`,

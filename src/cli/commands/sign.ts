@@ -2,39 +2,39 @@
  * `bpfsign sign`: signs a light skeleton's loader as `bpftool gen skeleton -L -S` would and
  * writes the signed v2 header (and/or the detached CMS). An unsigned skeleton's loader lets the
  * host override map sizes and initial values outside the signature; that is refused unless
- * --allow-host-overrides.
+ * --allow-host-overrides. The key may be a PEM file, a PKCS#11 token object or an external
+ * signer command (cli/signer_input.ts); the signature is verified against the certificate
+ * before anything is written.
  */
-import { signLoader } from "../../crypto/sign.js";
+import { type SignedLoader, signLoader } from "../../crypto/sign.js";
 import { loaderInsnsFor } from "../../scheme/index.js";
 import { kfuncLoaderHash } from "../../scheme/kfunc.js";
 import { writeSignedSkeleton } from "../../skeleton/writer.js";
 import { RefusedError, UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { type RawOptions, readLoaderInputs } from "../inputs.js";
-import { readInput, writeAtomic } from "../io.js";
+import { writeAtomic } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
 import { parseScheme } from "../scheme_option.js";
+import { checkSignerChoice, resolveSigner, type SignerChoice } from "../signer_input.js";
 import { hostOverrides } from "../skeleton_input.js";
 
-export interface SignOptions extends RawOptions {
-  key: string;
-  cert: string;
+/** The key comes from SignerChoice: --key FILE|pkcs11:URI, --cert, --signer-cmd, … */
+export interface SignOptions extends RawOptions, SignerChoice {
   output?: string;
   detached?: string;
-  passphraseEnv?: string;
   allowHostOverrides?: boolean;
   /** v2 (default), kfunc or hornet: what the signature covers (src/scheme). */
   scheme?: string;
   json?: boolean;
 }
 
-export const DEFAULT_PASSPHRASE_ENV = "BPFSIGN_PASSPHRASE";
-
 export async function runSign(
   io: CliIo,
   file: string | undefined,
   o: SignOptions,
 ): Promise<CliOutcome> {
+  checkSignerChoice(o);
   if (!file && !o.detached)
     throw new UsageError(
       "raw inputs (--insns/--data) have no header to write: pass --detached OUT.p7s",
@@ -47,10 +47,6 @@ export async function runSign(
       `${inputs.source}: the loader was generated without gen_hash and takes values from the host at load time, outside what a signature covers (${what}). Regenerate it as a signed skeleton, or pass --allow-host-overrides to sign it anyway`,
     );
   }
-  const passEnv = o.passphraseEnv ?? DEFAULT_PASSPHRASE_ENV;
-  const passphrase = io.env[passEnv];
-  if (o.passphraseEnv && passphrase === undefined)
-    throw new UsageError(`--passphrase-env ${o.passphraseEnv}: the variable is not set`);
   const scheme = parseScheme(o.scheme);
   // The kfunc scheme's loader carries its check: the header gets the new instructions; raw
   // instructions must already carry it (there is no header to write them into).
@@ -59,16 +55,22 @@ export async function runSign(
     throw new UsageError(
       "--scheme kfunc with raw --insns: the instructions must already start with the bpf_loader_verify_metadata check (sign the header instead)",
     );
-  const signed = signLoader({
-    scheme,
-    insns,
-    metadata: inputs.data,
-    key: readInput(o.key, "private key"),
-    cert: readInput(o.cert, "certificate"),
-    passphrase,
-    keyName: o.key,
-    certName: o.cert,
-  });
+  // The signature is verified against the certificate inside signLoader, before anything is
+  // written below.
+  const resolved = resolveSigner(o, io.env);
+  let signed: SignedLoader;
+  try {
+    signed = signLoader({
+      scheme,
+      insns,
+      metadata: inputs.data,
+      signer: resolved.signer,
+      cert: resolved.cert,
+      certName: resolved.certName,
+    });
+  } finally {
+    resolved.close();
+  }
   let header: Uint8Array | null = null;
   if (inputs.skeleton) {
     header = writeSignedSkeleton(
@@ -90,6 +92,7 @@ export async function runSign(
     output: o.output ?? (header !== null && !o.json ? "-" : null),
     detached: o.detached ?? null,
     signer: signed.signer,
+    signedWith: resolved.signer.name,
     signatureBytes: signed.signature.length,
     exclHash: hex(signed.exclHash),
     insnsBytes: insns.length,
@@ -101,6 +104,7 @@ export async function runSign(
     printFields(io, [
       ["signed", summary.source],
       ["signer (SKID)", summary.signer],
+      ["signed with", summary.signedWith],
       [
         "signature",
         `${summary.signatureBytes} bytes${summary.detached ? ` -> ${summary.detached}` : ""}`,
