@@ -78,7 +78,7 @@ export function attackTableText(rows: readonly AttackRow[]): string {
     out.push(`${r.attack}: ${r.description}`);
     for (const c of r.cells) {
       const mark = c.observed === c.expected ? "" : `   (expected ${c.expected})`;
-      out.push(`  ${c.profile.padEnd(14)} ${c.observed}${mark}`);
+      out.push(`  ${c.profile.padEnd(18)} ${c.observed}${mark}`);
     }
   }
   return `${out.join("\n")}\n`;
