@@ -16,6 +16,7 @@
  * code.
  */
 import { parseArgs } from "node:util";
+import type { AttackOptions } from "./commands/attack.js";
 import type { AuditOptions } from "./commands/audit.js";
 import type { GenOptions } from "./commands/gen.js";
 import type { InspectOptions } from "./commands/inspect.js";
@@ -75,6 +76,11 @@ function checkSource(file: string | undefined, o: { insns?: string; data?: strin
 const arg = (name: string, help: string): ArgumentSpec => ({ name, required: true, help });
 const optArg = (name: string, help: string): ArgumentSpec => ({ name, required: false, help });
 const JSON_OPTION: OptionSpec = { flags: "--json", help: "print one JSON object" };
+const SCHEME_OPTION: OptionSpec = {
+  flags: "--scheme <name>",
+  help: "signing scheme: v2 (kernel folds the metadata), kfunc (loader kfunc check), hornet (map hashes in the PKCS#7)",
+  choices: ["v2", "kfunc", "hornet"],
+};
 
 /**
  * The options that choose the signing key (SignerChoice in signer_input.ts): a PEM file or a
@@ -124,6 +130,7 @@ const COMMANDS: readonly CommandSpec[] = [
         flags: "--allow-host-overrides",
         help: "sign a loader that takes map sizes/initial values from the host",
       },
+      SCHEME_OPTION,
       { flags: "--json", help: "print a JSON summary" },
     ],
     run: async (io, [file], o: SignOptions) => {
@@ -142,6 +149,7 @@ const COMMANDS: readonly CommandSpec[] = [
       { flags: "--data <file>", help: "raw metadata blob instead of a header" },
       { flags: "--sig <file>", help: "raw detached signature (with --insns/--data)" },
       { flags: "--excl-hash <file>", help: "raw excl_prog_hash (with --insns/--data)" },
+      SCHEME_OPTION,
       JSON_OPTION,
     ],
     run: async (io, [file], o: VerifyOptions) => {
@@ -204,6 +212,7 @@ const COMMANDS: readonly CommandSpec[] = [
         default: "model",
       },
       { flags: "--run", help: "run each installed socket filter once on a 64-byte packet" },
+      SCHEME_OPTION,
       {
         flags: "--policy-file <file>",
         help: "enforce this load policy with an LSM module (model backend)",
@@ -257,6 +266,20 @@ const COMMANDS: readonly CommandSpec[] = [
     ],
     run: async (io, words, o: GenOptions) =>
       (await import("./commands/gen.js")).runGen(io, words as string[], o),
+  },
+  {
+    name: "attack",
+    summary:
+      "run the named attacks against every kernel profile (v2, bpf-next, mainline-6.18, kfunc, hornet) and print the table",
+    args: [arg("in.lskel.h", "light skeleton whose loader is attacked")],
+    options: [
+      { ...SCHEME_OPTION, help: "only the profiles that verify this scheme" },
+      { flags: "--attack <name>", help: "only this attack (repeatable)", repeat: true },
+      { flags: "--markdown", help: "print a Markdown table" },
+      JSON_OPTION,
+    ],
+    run: async (io, [file], o: AttackOptions) =>
+      (await import("./commands/attack.js")).runAttackCommand(io, file as string, o),
   },
   {
     name: "audit",

@@ -13,6 +13,7 @@ import { type DirectObjectLoad, loadObjectFile } from "../../loader/object_load.
 import { PolicyDeniedError, PolicyModule } from "../../lsm/policy_module.js";
 import { type RecordedVerdict, VerdictRecorder } from "../../lsm/verdict_recorder.js";
 import type { Policy } from "../../policy/model.js";
+import type { SchemeName } from "../../scheme/types.js";
 import type { BpfBackend } from "../../uapi/backend.js";
 import { Bpf } from "../../uapi/bpf.js";
 import { KeySpec } from "../../uapi/constants.js";
@@ -24,6 +25,7 @@ import { readInput } from "../io.js";
 import { hostKernelSymbols } from "../kernel_symbols.js";
 import { machineFacts } from "../machine_facts.js";
 import { type CliIo, printFields, printJson } from "../output.js";
+import { parseScheme } from "../scheme_option.js";
 import { readSkeleton } from "../skeleton_input.js";
 
 export interface LoadOptions {
@@ -32,6 +34,8 @@ export interface LoadOptions {
   backend: string;
   run?: boolean;
   policyFile?: string;
+  /** v2 (default), kfunc or hornet: the model kernel runs that design's profile. */
+  scheme?: string;
   json?: boolean;
 }
 
@@ -39,20 +43,32 @@ interface Session {
   backend: BpfBackend;
   recorder: VerdictRecorder | null;
   policy: PolicyModule | null;
+  /** The last report to the post-integrity hook for a user load ("lsm:VERDICT"), model only. */
+  integrity: () => string | null;
   dispose(): void;
 }
 
-function openBackend(kind: string, policy: Policy | null): Session {
+function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): Session {
   if (kind === "model") {
-    const kernel = createModelKernel({ profile: "v2" });
+    const kernel = createModelKernel({ profile: scheme });
     const recorder = new VerdictRecorder(kernel.lsm);
+    let last: string | null = null;
+    const off = kernel.lsm.register({
+      name: "integrity-recorder",
+      bpf_prog_load_post_integrity: (rec) => {
+        if (!rec.kernel) last = `${rec.lsmId}:${rec.verdict}`;
+        return 0;
+      },
+    });
     const module = policy ? new PolicyModule(policy).install(kernel.lsm) : null;
     return {
       backend: kernel.spawn(),
       recorder,
       policy: module,
+      integrity: () => last,
       dispose: () => {
         module?.dispose();
+        off();
         recorder.dispose();
       },
     };
@@ -62,8 +78,15 @@ function openBackend(kind: string, policy: Policy | null): Session {
       throw new UsageError(
         "--policy-file runs the policy on the model kernel: use --backend model",
       );
+    if (scheme !== "v2") throw new UsageError(`--scheme ${scheme} runs on the model kernel only`);
     const backend = new HostBackend();
-    return { backend, recorder: null, policy: null, dispose: () => backend.dispose() };
+    return {
+      backend,
+      recorder: null,
+      policy: null,
+      integrity: () => null,
+      dispose: () => backend.dispose(),
+    };
   }
   throw new UsageError(`--backend must be 'model' or 'host', not '${kind}'`);
 }
@@ -85,7 +108,7 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
       throw new UsageError(`--keyring must be an integer key serial, not '${o.keyring}'`);
   }
   const policy = o.policyFile ? (await import("./audit.js")).readPolicy(o.policyFile) : null;
-  const s = openBackend(o.backend, policy);
+  const s = openBackend(o.backend, policy, parseScheme(o.scheme));
   let loaded: LoadedSkeleton | null = null;
   try {
     const bpf = new Bpf(s.backend);
@@ -121,6 +144,7 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
         verdict: verdict?.verdict ?? null,
         keyring_type: verdict?.keyring_type ?? null,
         keyring_serial: verdict?.keyring_serial ?? null,
+        integrity: s.integrity(),
         ...installed,
         runs,
         ...(s.policy ? { policy: policyRecords.map((r) => r.text) } : {}),
@@ -134,6 +158,7 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
             ? `${verdict.verdict} (keyring ${verdict.keyring_type}, serial ${verdict.keyring_serial})`
             : "not reported by this backend",
         ],
+        ["post-integrity", s.integrity() ?? "no report"],
       ]);
       printInstalled(io, installed, runs);
       for (const r of policyRecords) io.stdout(`policy ${r.text}\n`);
