@@ -186,7 +186,7 @@ async function loadObjectDirect(
     throw new UsageError(
       "--cert, --keyring and --policy-file apply to light skeletons, not objects",
     );
-  const s = openBackend(o.backend, null);
+  const s = openBackend(o.backend, null, "v2");
   let loaded: DirectObjectLoad | null = null;
   try {
     loaded = loadObjectFile(s.backend, bytes, file, {
