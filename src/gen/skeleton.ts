@@ -20,6 +20,7 @@ import { loadObject } from "../object/load.js";
 import { openObject } from "../object/object.js";
 import { progIsSubprog } from "../object/relo.js";
 import { type BpfObject, LibbpfMapType, type OpenOptions } from "../object/types.js";
+import { loaderInsnsFor, type SchemeName } from "../scheme/index.js";
 import { BpfGen } from "./gen_loader.js";
 import {
   datasecVarDeclOptions,
@@ -45,6 +46,13 @@ export interface GenSkeletonOptions {
   facts?: OpenOptions;
   /** `sysconf(_SC_PAGE_SIZE)` of the generating machine (default 4096). */
   pageSize?: number;
+  /**
+   * The signing scheme (src/scheme; default "v2", what bpftool does). With `signing`, "kfunc"
+   * puts the design's in-loader `bpf_loader_verify_metadata` check in front of the loader and
+   * signs the instructions; "hornet" signs the instructions with the metadata map's hash in a
+   * signed attribute.
+   */
+  scheme?: SchemeName;
 }
 
 export interface GeneratedSkeleton {
@@ -87,9 +95,12 @@ export function genSkeleton(
     objName: name,
   });
   loadObject(obj, gen);
-  const insns = gen.insns;
   const data = gen.data;
-  const signed = options.signing ? signLoader({ ...options.signing, insns, metadata: data }) : null;
+  const scheme = options.scheme ?? "v2";
+  const insns = options.signing ? loaderInsnsFor(scheme, gen.insns, data) : gen.insns;
+  const signed = options.signing
+    ? signLoader({ ...options.signing, insns, metadata: data, scheme })
+    : null;
 
   const spec: LightSkeletonSpec = {
     name,

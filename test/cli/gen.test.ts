@@ -194,3 +194,30 @@ describe("gen over mutated real objects", () => {
     assert.ok(counts.size > 3);
   });
 });
+
+describe("bpfsign gen skeleton --scheme", () => {
+  const expected = {
+    v2: { verdict: "VERIFIED", integrity: "bpf:VERIFIED" },
+    kfunc: { verdict: "VERIFIED", integrity: "bpf:METADATA_VERIFIED" },
+    hornet: { verdict: "UNSIGNED", integrity: "hornet:OK" },
+  } as const;
+  for (const [scheme, want] of Object.entries(expected)) {
+    test(`${scheme}: the generated signed skeleton loads on its profile with the scheme's verdicts`, async () => {
+      const out = join(dir, `global_data.${scheme}.lskel.h`);
+      const obj = join(REPO_ROOT, "examples/global_data.bpf.o");
+      const g = await cli(["gen", "skeleton", ...SIGN, "--scheme", scheme, obj, "-o", out]);
+      assert.equal(g.code, 0, g.err);
+      const certPem = join(KEYS, "test-only-rsa2048.cert.pem");
+      const l = await cli(["load", out, "--scheme", scheme, "--cert", certPem, "--run", "--json"]);
+      assert.equal(l.code, 0, l.err);
+      const j = JSON.parse(l.out);
+      assert.equal(j.verdict, want.verdict);
+      assert.equal(j.integrity, want.integrity);
+      assert.equal(j.runs[0].retval, 0x55667792);
+    });
+  }
+  test("--scheme without -S is a usage error", async () => {
+    const obj = join(REPO_ROOT, "examples/global_data.bpf.o");
+    assert.equal((await cli(["gen", "skeleton", "--scheme", "kfunc", obj])).code, 64);
+  });
+});
