@@ -190,10 +190,15 @@ export { BpfError, Errno, errnoName } from "./uapi/errno.js";
 // ---- generating light skeletons (bpfsign gen) --------------------------------------------------
 
 export { BtfError } from "./btf/btf.js";
+/** Signing with a token or an external command: configuration, token and command failures. */
+export { SignerCommandError, SignerOutputError } from "./crypto/external_signer.js";
+export { Pkcs11Error } from "./crypto/pkcs11.js";
+export { SignatureCheckError, SignerConfigError } from "./crypto/signer.js";
 /** Typed errors of the ELF reader and the BTF library. */
 export { ElfError } from "./elf/elf.js";
 /** A generation failure libbpf's gen_loader would latch ({@link GenLoaderError}). */
-export { GenLoaderError } from "./gen/gen_loader.js";
+/** libbpf's gen_loader: the loader program and metadata blob of a walked object. */
+export { BpfGen, type BpfGenOptions, GenLoaderError } from "./gen/gen_loader.js";
 /**
  * {@link genSkeleton}: a light skeleton straight from a BPF ELF object, byte for byte what
  * `bpftool gen skeleton -L` writes (with the signing series' libbpf and bpftool), and with
@@ -207,6 +212,8 @@ export {
   genSkeleton,
   type SkeletonSigning,
 } from "./gen/skeleton.js";
+/** The header writer's description and its error. */
+export { type LightSkeletonSpec, LightSkeletonSpecError } from "./gen/skeleton_header.js";
 /**
  * {@link loadObjectFile}: a BPF object loaded straight into a backend (the model or the host)
  * by the same load walker that generates loaders, without a loader program.
@@ -218,5 +225,20 @@ export {
   loadObjectFile,
   ObjectLoadError,
 } from "./loader/object_load.js";
-/** The object layer: libbpf's open and gen-mode load of a BPF ELF object, pure. */
-export { loadObject, ObjectError, type OpenOptions, openObject } from "./object/index.js";
+/** A load policy that does not parse, and a load a policy refused. */
+export { PolicyDeniedError } from "./lsm/policy_module.js";
+/**
+ * The object layer: libbpf's open and gen-mode load of a BPF ELF object, pure. The load walker
+ * {@link loadObject} drives any {@link ObjectLoadOps}: {@link BpfGen} records a loader,
+ * {@link DirectObjectLoad} issues the calls on a backend.
+ */
+export {
+  loadObject,
+  ObjectError,
+  type ObjectLoadOps,
+  type OpenOptions,
+  openObject,
+} from "./object/index.js";
+export { PolicyParseError } from "./policy/errors.js";
+/** The signing schemes `genSkeleton`, `signLoader` and the model's profiles know. */
+export type { SchemeName } from "./scheme/types.js";

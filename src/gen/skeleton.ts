@@ -44,7 +44,7 @@ export interface GenSkeletonOptions {
   signing?: SkeletonSigning;
   /** The generating machine's facts (libbpf reads them while generating; see object/types.ts). */
   facts?: OpenOptions;
-  /** `sysconf(_SC_PAGE_SIZE)` of the generating machine (default 4096). */
+  /** `sysconf(_SC_PAGE_SIZE)` of the generating machine (default: `facts.pageSize`, else 4096). */
   pageSize?: number;
   /**
    * The signing scheme (src/scheme; default "v2", what bpftool does). With `signing`, "kfunc"
@@ -70,6 +70,8 @@ export interface GeneratedSkeleton {
   warnings: string[];
   /** The opened and loaded object (maps with their final images, programs after relocation). */
   object: BpfObject;
+  /** The skeleton's programs (the object's, without `.text` subprograms), in header order. */
+  progs: string[];
 }
 
 /**
@@ -83,11 +85,13 @@ export function genSkeleton(
   file: string,
   options: GenSkeletonOptions = {},
 ): GeneratedSkeleton {
-  const name = options.name ?? objectNameFromFile(file);
-  const pageSize = options.pageSize ?? 4096;
+  // bpftool falls back to the file's name for an empty `name`
+  const name = options.name || objectNameFromFile(file);
+  // one page size for the object layer (ringbuf sizes) and the header (mmap sizes)
+  const pageSize = options.pageSize ?? options.facts?.pageSize ?? 4096;
   // a view of the caller's facts (their getters stay lazy) with the page size filled in
   const facts: OpenOptions = Object.create(options.facts ?? {});
-  if (facts.pageSize === undefined) facts.pageSize = pageSize;
+  facts.pageSize = pageSize;
   const obj = openObject(bytes, name, facts, file);
   const gen = new BpfGen({
     genHash: options.signing !== undefined,
@@ -135,6 +139,7 @@ export function genSkeleton(
     signed,
     warnings: [...obj.warnings, ...lightSkeletonWarnings(spec)],
     object: obj,
+    progs: spec.progs.map((p) => p.name),
   };
 }
 

@@ -63,14 +63,13 @@ export async function runGen(io: CliIo, words: string[], o: GenOptions): Promise
   const scheme = parseScheme(o.scheme);
   if (scheme !== "v2" && !o.sign) throw new UsageError("--scheme applies to signed skeletons (-S)");
   const bytes = readInput(file, "BPF object");
-  const { facts, pageSize } = machineFacts(o);
+  const facts = machineFacts(o);
   const resolved = o.sign ? resolveSigner(o, io.env) : null;
   let out: ReturnType<typeof genSkeleton>;
   try {
     out = genSkeleton(bytes, basename(file), {
       name,
       facts,
-      pageSize,
       scheme,
       signing: resolved
         ? { signer: resolved.signer, cert: resolved.cert, certName: resolved.certName }

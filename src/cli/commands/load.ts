@@ -183,7 +183,7 @@ async function loadObjectDirect(
   let loaded: DirectObjectLoad | null = null;
   try {
     loaded = loadObjectFile(s.backend, bytes, file, {
-      facts: machineFacts({}).facts,
+      facts: machineFacts({}),
       symbols: s.backend.kind === "host" ? hostKernelSymbols() : undefined,
       logSize: 1 << 16,
     });
