@@ -156,6 +156,24 @@ describe("bpfsign sign", { skip: skipVectors }, () => {
     );
     assert.equal((await cli(["verify", out, "--cert", cert("rsa2048")])).code, 0);
   });
+  test("an -o that cannot be written (exit 73) leaves no --detached signature behind", async () => {
+    const src = signedVectorHeader(dir, "prog_b", "rsa3072");
+    const det = join(dir, "half.p7s");
+    const r = await cli([
+      "sign",
+      src,
+      "--key",
+      key("rsa2048"),
+      "--cert",
+      cert("rsa2048"),
+      "-o",
+      join(dir, "no-such-dir", "out.lskel.h"),
+      "--detached",
+      det,
+    ]);
+    assert.equal(r.code, 73, r.err);
+    assert.equal(existsSync(det), false, "no detached signature");
+  });
   test("raw inputs need --detached; the detached signature equals the vector's", async () => {
     const raw = [
       "--insns",
