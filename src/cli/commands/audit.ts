@@ -18,11 +18,10 @@ import { renderAuditHtml } from "../../audit/html.js";
 import { planInstall } from "../../audit/install_plan.js";
 import { type AuditReport, auditSkeleton, type KeyringChoice } from "../../audit/report.js";
 import type { Policy } from "../../policy/model.js";
-import { parsePolicy } from "../../policy/syntax.js";
 import { InputError, UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
-import { readCertificate } from "../inputs.js";
-import { readInput, writeAtomic } from "../io.js";
+import { readCertificate, readPolicy } from "../inputs.js";
+import { writeAtomic } from "../io.js";
 import type { CliIo } from "../output.js";
 import { printFields, printJson } from "../output.js";
 import { readSkeleton } from "../skeleton_input.js";
@@ -33,12 +32,6 @@ export interface AuditOptions {
   keyring: string;
   html?: string;
   json?: boolean;
-}
-
-/** A policy file, parsed (a PolicyParseError names the file, line and column: exit 65). */
-export function readPolicy(path: string): Policy {
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(readInput(path, "policy file"));
-  return parsePolicy(text, { source: path });
 }
 
 export function parseKeyring(s: string): KeyringChoice {
