@@ -14,7 +14,14 @@
 
 import { objectNameFromFile } from "../gen/skeleton_header.js";
 import { loadObject } from "../object/load.js";
-import type { CoreRelo, MapCreateAttr, ObjectLoadOps, ProgLoadAttr } from "../object/load_ops.js";
+import type {
+  CoreRelo,
+  KernelBtfRef,
+  KernelSymbols,
+  MapCreateAttr,
+  ObjectLoadOps,
+  ProgLoadAttr,
+} from "../object/load_ops.js";
 import { openObject } from "../object/object.js";
 import type { OpenOptions } from "../object/types.js";
 import type { BpfBackend } from "../uapi/backend.js";
@@ -41,19 +48,7 @@ const BPF_LSM_CGROUP = 43;
 /** Slots of fd_array reserved for maps; kfunc BTF fds follow (gen_loader's MAX_USED_MAPS). */
 const MAX_USED_MAPS = 64;
 
-/** A type found in the kernel's BTF: its id and the fd of the BTF object (0 = vmlinux). */
-export interface KernelBtfRef {
-  btfId: number;
-  btfObjFd: number;
-}
-
-/** What the loader program would ask the kernel; absent lookups fail the load that needs them. */
-export interface KernelSymbols {
-  /** bpf_btf_find_by_name_kind(): null when the kernel's BTF has no such type. */
-  findBtf?(name: string, kind: number): KernelBtfRef | null;
-  /** bpf_kallsyms_lookup_name(): null when the symbol is unknown. */
-  kallsyms?(name: string): bigint | null;
-}
+export type { KernelBtfRef, KernelSymbols };
 
 /**
  * A load step this back-end cannot take, or a kernel refusal, naming the command and the object.
@@ -348,7 +343,9 @@ export class DirectObjectLoad implements ObjectLoadOps {
     for (const e of this.externs) {
       const at = e.insnIdx * 8;
       if (e.isLd64 && e.isTypeless) {
-        const addr = this.options.symbols?.kallsyms?.(e.name) ?? null;
+        // 0 is what /proc/kallsyms shows for every symbol under kptr_restrict: not an address
+        const found = this.options.symbols?.kallsyms?.(e.name) ?? null;
+        const addr = found === 0n ? null : found;
         if (addr === null && !e.isWeak) throw this.missing(`ksym '${e.name}' of program '${prog}'`);
         const v = addr ?? 0n;
         dv.setUint32(at + 4, Number(v & 0xffffffffn), true);

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { hostKernelSymbols } from "../../src/cli/kernel_symbols.js";
 import { genSkeleton } from "../../src/gen/skeleton.js";
+import { hostKernelSymbols } from "../../src/host/kernel_symbols.js";
 import { describeInstalled, type Installed } from "../../src/loader/installed.js";
 import { loadAndRun } from "../../src/loader/load_and_run.js";
 import { loadObjectFile, ObjectLoadError } from "../../src/loader/object_load.js";
@@ -79,6 +79,33 @@ describe("direct object load vs generated loader: the model kernel", () => {
       (e: unknown) => e instanceof ObjectLoadError && e.code === "LOAD_NO_KERNEL_BTF",
     );
   });
+});
+
+test("a typeless ksym at address 0 (kptr_restrict) is not found: LOAD_SYMBOL_NOT_FOUND", () => {
+  const facts = {
+    ...hostOptions(),
+    kallsyms: "ffffffff81000000 T bpfsign_no_such_kernel_symbol\n",
+  };
+  const load = (addr: bigint | null) =>
+    loadObjectFile(
+      createModelKernel({ profile: "mainline-6.18" }).spawn(),
+      object("neg_ksym"),
+      "neg_ksym.bpf.o",
+      {
+        facts,
+        symbols: { findBtf: () => ({ btfId: 1, btfObjFd: 0 }), kallsyms: () => addr },
+      },
+    );
+  for (const addr of [0n, null])
+    assert.throws(
+      () => load(addr),
+      (e: unknown) =>
+        e instanceof ObjectLoadError &&
+        e.code === "LOAD_SYMBOL_NOT_FOUND" &&
+        /ksym 'bpfsign_no_such_kernel_symbol'/.test(e.message),
+      String(addr),
+    );
+  load(0xffffffff81000000n).close();
 });
 
 describe("direct object load vs generated loader: the host kernel", {

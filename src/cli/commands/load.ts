@@ -7,6 +7,7 @@
  * its audit records are printed, and a load it refuses exits with POLICY_DENIED (5).
  */
 import { HostBackend } from "../../host/backend.js";
+import { hostKernelSymbols } from "../../host/kernel_symbols.js";
 import { describeInstalled, type Installed } from "../../loader/installed.js";
 import { type LoadedSkeleton, loadAndRun } from "../../loader/load_and_run.js";
 import { type DirectObjectLoad, loadObjectFile } from "../../loader/object_load.js";
@@ -27,7 +28,6 @@ import { UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { readCertificate, readPolicy } from "../inputs.js";
 import { readInput } from "../io.js";
-import { hostKernelSymbols } from "../kernel_symbols.js";
 import { machineFacts } from "../machine_facts.js";
 import { type CliIo, printFields, printJson } from "../output.js";
 import { parseScheme } from "../scheme_option.js";
