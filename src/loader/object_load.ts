@@ -12,6 +12,7 @@
  * (the host's /sys/kernel/btf/vmlinux, or the model's) and passes the lookups in.
  */
 
+import { MAX_USED_MAPS } from "../gen/gen_loader.js";
 import { objectNameFromFile } from "../gen/skeleton_header.js";
 import { loadObject } from "../object/load.js";
 import type {
@@ -23,10 +24,11 @@ import type {
   ProgLoadAttr,
 } from "../object/load_ops.js";
 import { openObject } from "../object/object.js";
+import { kernelAttachTarget } from "../object/section_def.js";
 import type { OpenOptions } from "../object/types.js";
 import type { BpfBackend } from "../uapi/backend.js";
 import { Bpf } from "../uapi/bpf.js";
-import { BpfCmd, enumName, Limits, MapType, ProgType } from "../uapi/constants.js";
+import { BpfCmd, enumName, Limits, MapType, ProgType, Pseudo } from "../uapi/constants.js";
 import { BpfError, Errno, errnoName } from "../uapi/errno.js";
 import {
   cString,
@@ -34,19 +36,6 @@ import {
   MapCreateAttr as MapCreateLayout,
   ProgLoadAttr as ProgLoadLayout,
 } from "../uapi/layout.js";
-
-/** BTF kinds the loader looks up (btf.h). */
-const BTF_KIND_TYPEDEF = 8;
-const BTF_KIND_FUNC = 12;
-/** ld_imm64 pseudo source registers. */
-const BPF_PSEUDO_BTF_ID = 3;
-/** Attach types whose targets carry a prefix in the kernel's BTF (btf_get_kernel_prefix_kind). */
-const BPF_TRACE_RAW_TP = 23;
-const BPF_LSM_MAC = 27;
-const BPF_TRACE_ITER = 28;
-const BPF_LSM_CGROUP = 43;
-/** Slots of fd_array reserved for maps; kfunc BTF fds follow (gen_loader's MAX_USED_MAPS). */
-const MAX_USED_MAPS = 64;
 
 export type { KernelBtfRef, KernelSymbols };
 
@@ -107,7 +96,9 @@ function errnoText(errno: number): string {
   return `${errnoName(errno)} (${errno})`;
 }
 
-const MAP_TYPE_NAME: Record<number, string> = { 12: "ARRAY_OF_MAPS", 13: "HASH_OF_MAPS" };
+/** Map types whose create takes an inner map template. */
+const isMapInMap = (mapType: number): boolean =>
+  mapType === MapType.ARRAY_OF_MAPS || mapType === MapType.HASH_OF_MAPS;
 
 /** Runs the walker's calls against a backend; maps and programs stay open until close(). */
 export class DirectObjectLoad implements ObjectLoadOps {
@@ -152,7 +143,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
         value_size: valueSize,
         max_entries: maxEntries,
         map_flags: attr.mapFlags,
-        inner_map_fd: MAP_TYPE_NAME[mapType] ? this.innerMapFd : 0,
+        inner_map_fd: isMapInMap(mapType) ? this.innerMapFd : 0,
         numa_node: attr.numaNode,
         map_name: cString(name, Limits.OBJ_NAME_LEN),
         map_ifindex: attr.mapIfindex,
@@ -172,7 +163,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
     }
     this.mapFds[mapIdx] = fd;
     this.maps.push({ index: mapIdx, name, fd });
-    if (MAP_TYPE_NAME[mapType] && this.innerMapFd > 0) {
+    if (isMapInMap(mapType) && this.innerMapFd > 0) {
       this.bpf.close(this.innerMapFd);
       this.innerMapFd = 0;
     }
@@ -202,13 +193,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
   }
 
   recordAttachTarget(name: string, attachType: number): void {
-    if (attachType === BPF_TRACE_RAW_TP)
-      this.attachTarget = { name: `btf_trace_${name}`, kind: BTF_KIND_TYPEDEF };
-    else if (attachType === BPF_LSM_MAC || attachType === BPF_LSM_CGROUP)
-      this.attachTarget = { name: `bpf_lsm_${name}`, kind: BTF_KIND_FUNC };
-    else if (attachType === BPF_TRACE_ITER)
-      this.attachTarget = { name: `bpf_iter_${name}`, kind: BTF_KIND_FUNC };
-    else this.attachTarget = { name, kind: BTF_KIND_FUNC };
+    this.attachTarget = kernelAttachTarget(name, attachType);
   }
 
   recordExtern(
@@ -358,8 +343,8 @@ export class DirectObjectLoad implements ObjectLoadOps {
         dv.setUint32(at + 4, ref?.btfId ?? 0, true);
         dv.setUint32(at + 12, ref?.btfObjFd ?? 0, true);
         if (!ref) code[at + 1] = code[at + 1] & 0x0f;
-        else if (code[at + 1] >> 4 !== BPF_PSEUDO_BTF_ID)
-          code[at + 1] = (code[at + 1] & 0x0f) | (BPF_PSEUDO_BTF_ID << 4);
+        else if (code[at + 1] >> 4 !== Pseudo.BTF_ID)
+          code[at + 1] = (code[at + 1] & 0x0f) | (Pseudo.BTF_ID << 4);
         continue;
       }
       dv.setInt32(at + 4, ref?.btfId ?? 0, true);

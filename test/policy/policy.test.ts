@@ -441,3 +441,14 @@ describe("policy properties (fast-check)", () => {
     );
   });
 });
+
+test("names: attach types come from uapi AttachType; uapi Helper agrees with HELPER_NAMES", async () => {
+  const { ATTACH_TYPE_NAMES, HELPER_NAMES } = await import("../../src/policy/names.js");
+  const { AttachType, Helper } = await import("../../src/uapi/constants.js");
+  assert.equal(ATTACH_TYPE_NAMES.length, Object.keys(AttachType).length);
+  for (const [k, v] of Object.entries(AttachType))
+    assert.equal(ATTACH_TYPE_NAMES[v], k.toLowerCase());
+  assert.equal(ATTACH_TYPE_NAMES[23], "trace_raw_tp");
+  assert.equal(ATTACH_TYPE_NAMES[61], "trace_fsession_multi");
+  for (const [k, v] of Object.entries(Helper)) assert.equal(HELPER_NAMES[v], k);
+});
