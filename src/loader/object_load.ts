@@ -45,8 +45,10 @@ export type { KernelBtfRef, KernelSymbols };
  * LOAD_SYMBOL_NOT_FOUND (the kernel lacks a ksym, kfunc or attach target) and LOAD_NO_KERNEL_BTF
  * (a lookup was needed and no kernel BTF was given).
  */
+export type ObjectLoadErrorCode = `BPF_${string}` | "LOAD_SYMBOL_NOT_FOUND" | "LOAD_NO_KERNEL_BTF";
+
 export class ObjectLoadError extends Error {
-  readonly code: string;
+  readonly code: ObjectLoadErrorCode;
   readonly errno: number;
   readonly log: string;
   constructor(
@@ -316,7 +318,10 @@ export class DirectObjectLoad implements ObjectLoadOps {
   close(): void {
     for (const p of this.progs) this.bpf.close(p.fd);
     for (const mp of this.maps) this.bpf.close(mp.fd);
+    if (this.innerMapFd > 0) this.bpf.close(this.innerMapFd);
     if (this.btfFd > 0) this.bpf.close(this.btfFd);
+    this.innerMapFd = 0;
+    this.btfFd = 0;
     this.progs.length = 0;
     this.maps.length = 0;
   }

@@ -15,6 +15,7 @@ import { loadAndRun } from "../../src/loader/load_and_run.js";
 import { loadObjectFile, ObjectLoadError } from "../../src/loader/object_load.js";
 import { parseLightSkeleton } from "../../src/skeleton/index.js";
 import type { BpfBackend } from "../../src/uapi/backend.js";
+import { BpfCmd } from "../../src/uapi/constants.js";
 import { createModelKernel } from "../../src/vm/index.js";
 import { hostOptions } from "../object/trace_support.js";
 import { hostSession, hostSkip } from "../support/host.js";
@@ -106,6 +107,37 @@ test("a typeless ksym at address 0 (kptr_restrict) is not found: LOAD_SYMBOL_NOT
       String(addr),
     );
   load(0xffffffff81000000n).close();
+});
+
+test("a load failing between an inner map template and its outer map leaves no fd open", () => {
+  const kernel = createModelKernel({ profile: "mainline-6.18" }).spawn();
+  const open = new Set<number>();
+  // the model kernel, except that a MAP_CREATE naming an inner map fails (EINVAL): the failure
+  // comes right after the inner map template was created
+  const backend: BpfBackend = new Proxy(kernel, {
+    get(target, prop) {
+      if (prop === "bpf")
+        return (cmd: number, attr: Uint8Array, size?: number): number => {
+          const dv = new DataView(attr.buffer, attr.byteOffset, attr.byteLength);
+          if (cmd === BpfCmd.MAP_CREATE && dv.getUint32(20, true) !== 0) return -22;
+          const fd = target.bpf(cmd, attr, size);
+          if (fd > 0 && (cmd === BpfCmd.MAP_CREATE || cmd === BpfCmd.BTF_LOAD)) open.add(fd);
+          return fd;
+        };
+      if (prop === "close")
+        return (fd: number): number => {
+          open.delete(fd);
+          return target.close(fd);
+        };
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  assert.throws(
+    () => loadObjectFile(backend, object("mapinmap"), "mapinmap.bpf.o", { facts: hostOptions() }),
+    (e: unknown) => e instanceof ObjectLoadError && e.code === "BPF_EINVAL",
+  );
+  assert.deepEqual([...open], [], "every fd the load opened is closed");
 });
 
 describe("direct object load vs generated loader: the host kernel", {
