@@ -21,6 +21,7 @@ import { type OfflineReport, verifyOffline } from "../crypto/offline.js";
 import type { Decision } from "../policy/decide.js";
 import { decide } from "../policy/decide.js";
 import type { KeyringTypeName, PolicyFacts } from "../policy/facts.js";
+import { formatDefaultRule } from "../policy/format.js";
 import type { Policy, PolicyOp } from "../policy/model.js";
 import { numberOf, PROG_TYPE_NAMES } from "../policy/names.js";
 import { ProgType, SigKeyring } from "../uapi/constants.js";
@@ -111,11 +112,6 @@ export interface AuditReport {
 
 const REACHES_HOOK = new Set(["VERIFIED", "UNSIGNED"]);
 
-function defaultText(policy: Policy, op: PolicyOp): string {
-  const own = policy.opDefaults[op];
-  return own ? `DEFAULT op=${op} action=${own}` : `DEFAULT action=${policy.defaultAction}`;
-}
-
 function record(
   policy: Policy,
   prog: string,
@@ -128,7 +124,7 @@ function record(
     prog,
     action: d.action,
     rule: d.rule === "default" ? null : d.rule,
-    rule_text: d.rule === "default" ? defaultText(policy, d.op) : d.rule.text,
+    rule_text: d.rule === "default" ? formatDefaultRule(policy, d.op) : d.rule.text,
     explanation: d.explanation,
     reached,
     facts,

@@ -452,3 +452,13 @@ test("names: attach types come from uapi AttachType; uapi Helper agrees with HEL
   assert.equal(ATTACH_TYPE_NAMES[61], "trace_fsession_multi");
   for (const [k, v] of Object.entries(Helper)) assert.equal(HELPER_NAMES[v], k);
 });
+
+test("formatDefaultRule: the per-operation DEFAULT when there is one, else the global one", async () => {
+  const { formatDefaultRule, parsePolicy } = await import("../../src/policy/index.js");
+  const p = parsePolicy(
+    "policy_name=t policy_version=1.0.0\nDEFAULT action=DENY\nDEFAULT op=BPF_PROG_LOAD action=ALLOW\n",
+  );
+  assert.equal(formatDefaultRule(p, "BPF_PROG_LOAD"), "DEFAULT op=BPF_PROG_LOAD action=ALLOW");
+  const q = parsePolicy("policy_name=t policy_version=1.0.0\nDEFAULT action=DENY\n");
+  assert.equal(formatDefaultRule(q, "BPF_PROG_LOAD"), "DEFAULT action=DENY");
+});
