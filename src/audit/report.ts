@@ -139,6 +139,14 @@ const KEYRING_NUMBER: Record<KeyringChoice["type"], number> = {
 };
 
 export function auditSkeleton(input: AuditInput, options: AuditOptions): AuditReport {
+  return auditSkeletonWithPlan(input, options).report;
+}
+
+/** The report and the install plan it was built from (the HTML page shows both). */
+export function auditSkeletonWithPlan(
+  input: AuditInput,
+  options: AuditOptions,
+): { report: AuditReport; plan: InstallPlan } {
   const v = verifyOffline({
     insns: input.insns,
     metadata: input.data,
@@ -180,7 +188,7 @@ export function auditSkeleton(input: AuditInput, options: AuditOptions): AuditRe
     admitted: null,
   };
   const policy = options.policy;
-  if (!policy || !REACHES_HOOK.has(v.result)) return report;
+  if (!policy || !REACHES_HOOK.has(v.result)) return { report, plan };
 
   const verified = v.result === "VERIFIED";
   const keyring = options.keyring ?? { type: "BUILTIN", serial: 0 };
@@ -238,5 +246,5 @@ export function auditSkeleton(input: AuditInput, options: AuditOptions): AuditRe
   ];
   report.decisions = { loader, progs, post_integrity: post };
   report.admitted = loader.action === "ALLOW" && progs.every((p) => p.action === "ALLOW");
-  return report;
+  return { report, plan };
 }

@@ -165,7 +165,7 @@ const MALFORMED_INPUT_PREFIXES = [
 ] as const;
 
 /** The `code` of a thrown value: a string property named code, else null. */
-function codeOf(e: unknown): string | null {
+export function codeOf(e: unknown): string | null {
   if (typeof e !== "object" || e === null || !("code" in e)) return null;
   return typeof e.code === "string" ? e.code : null;
 }

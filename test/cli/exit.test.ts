@@ -178,3 +178,11 @@ test("attack: 0 when every cell is as expected, ATTACK_UNEXPECTED (6) otherwise"
   const used = Object.entries(ExitCode).filter(([k, v]) => v === 6 && k !== "ATTACK_UNEXPECTED");
   assert.deepEqual(used, [], "6 means nothing else");
 });
+
+test("codeOf: a string code property, else null (audit's batch lines use it too)", async () => {
+  const { codeOf } = await import("../../src/cli/exit.js");
+  assert.equal(codeOf(new OutputError("f", "ENOSPC")), "CLI_OUTPUT_UNWRITABLE");
+  assert.equal(codeOf({ code: 7 }), null);
+  assert.equal(codeOf("x"), null);
+  assert.equal(codeOf(null), null);
+});

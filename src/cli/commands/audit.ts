@@ -15,11 +15,10 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { renderAuditHtml } from "../../audit/html.js";
-import { planInstall } from "../../audit/install_plan.js";
-import { type AuditReport, auditSkeleton, type KeyringChoice } from "../../audit/report.js";
+import { type AuditReport, auditSkeletonWithPlan, type KeyringChoice } from "../../audit/report.js";
 import type { Policy } from "../../policy/model.js";
 import { InputError, UsageError } from "../errors.js";
-import type { CliOutcome } from "../exit.js";
+import { type CliOutcome, codeOf } from "../exit.js";
 import { readCertificate, readPolicy } from "../inputs.js";
 import { writeAtomic } from "../io.js";
 import type { CliIo } from "../output.js";
@@ -153,7 +152,7 @@ interface Context {
 
 function auditFile(file: string, c: Context) {
   const skel = readSkeleton(file);
-  const report = auditSkeleton(
+  const { report, plan } = auditSkeletonWithPlan(
     {
       source: file,
       insns: skel.insns,
@@ -164,7 +163,7 @@ function auditFile(file: string, c: Context) {
     },
     { trusted: c.trusted, policy: c.policy, keyring: c.keyring },
   );
-  return { skel, report };
+  return { skel, report, plan };
 }
 
 const outcomeOf = (r: AuditReport): CliOutcome => ({
@@ -228,16 +227,8 @@ export function runAudit(io: CliIo, args: string[], o: AuditOptions): CliOutcome
   const { files, batch } = expandArguments(args);
 
   if (!batch) {
-    const { skel, report } = auditFile(files[0], ctx);
-    if (o.html)
-      writeAtomic(
-        o.html,
-        renderAuditHtml(
-          report,
-          skel.insns,
-          planInstall(skel.insns, skel.data, { mapNames: skel.maps.map((m) => m.name) }),
-        ),
-      );
+    const { skel, report, plan } = auditFile(files[0], ctx);
+    if (o.html) writeAtomic(o.html, renderAuditHtml(report, skel.insns, plan));
     if (o.json) printJson(io, report);
     else printHuman(io, report);
     return outcomeOf(report);
@@ -257,10 +248,7 @@ export function runAudit(io: CliIo, args: string[], o: AuditOptions): CliOutcome
       summary.push(`${verdictText(report).padEnd(22)} ${file}`);
     } catch (e) {
       outcomes.push({ kind: "error", error: e });
-      const code =
-        typeof e === "object" && e && "code" in e && typeof e.code === "string"
-          ? e.code
-          : "INTERNAL";
+      const code = codeOf(e) ?? "INTERNAL";
       const message = e instanceof Error ? e.message : String(e);
       if (lines)
         io.stdout(
