@@ -242,7 +242,7 @@ export function encodeSignedData(parts: SignedDataParts, max = MAX_SIG_SIZE): Ui
 }
 
 /** The raw signature over the content chunks (hashed as one stream) with SHA-256. */
-export function rawSignature(key: SigningKey, content: readonly Uint8Array[]): Uint8Array {
+function rawSignature(key: SigningKey, content: readonly Uint8Array[]): Uint8Array {
   const s = createSign("sha256");
   for (const c of content) s.update(c);
   const sig =

@@ -33,7 +33,7 @@ export interface AuditOptions {
   json?: boolean;
 }
 
-export function parseKeyring(s: string): KeyringChoice {
+function parseKeyring(s: string): KeyringChoice {
   const m = /^(builtin|secondary|platform|user)(?::(\d+))?$/i.exec(s);
   if (!m || (m[2] !== undefined && m[1].toLowerCase() !== "user"))
     throw new UsageError(
@@ -114,7 +114,7 @@ function isFile(p: string): boolean {
 }
 
 /** The skeleton files the arguments name, and whether this is a batch. */
-export function expandArguments(args: readonly string[]): { files: string[]; batch: boolean } {
+function expandArguments(args: readonly string[]): { files: string[]; batch: boolean } {
   const files: string[] = [];
   let batch = args.length > 1;
   for (const a of args) {

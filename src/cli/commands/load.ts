@@ -97,7 +97,7 @@ function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): S
 }
 
 /** A 64-byte packet for socket filters: a zeroed Ethernet/IPv4 frame shape. */
-export const TEST_PACKET = new Uint8Array(64).map((_, i) => (i === 12 ? 0x08 : 0));
+const TEST_PACKET = new Uint8Array(64).map((_, i) => (i === 12 ? 0x08 : 0));
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
