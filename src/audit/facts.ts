@@ -12,7 +12,7 @@ import { enumName, SigKeyring } from "../uapi/constants.js";
 import { installFacts, planInstall } from "./install_plan.js";
 
 /** Helper names a program calls (sorted, unique); unreadable instructions give none. */
-export function helpersOf(insns: Uint8Array): string[] {
+function helpersOf(insns: Uint8Array): string[] {
   if (insns.length % 8) return [];
   const out = new Set<string>();
   for (const x of decodeInsns(insns))

@@ -21,6 +21,7 @@ import { type OfflineReport, verifyOffline } from "../crypto/offline.js";
 import type { Decision } from "../policy/decide.js";
 import { decide } from "../policy/decide.js";
 import type { KeyringTypeName, PolicyFacts } from "../policy/facts.js";
+import { formatDefaultRule } from "../policy/format.js";
 import type { Policy, PolicyOp } from "../policy/model.js";
 import { numberOf, PROG_TYPE_NAMES } from "../policy/names.js";
 import { ProgType, SigKeyring } from "../uapi/constants.js";
@@ -111,11 +112,6 @@ export interface AuditReport {
 
 const REACHES_HOOK = new Set(["VERIFIED", "UNSIGNED"]);
 
-function defaultText(policy: Policy, op: PolicyOp): string {
-  const own = policy.opDefaults[op];
-  return own ? `DEFAULT op=${op} action=${own}` : `DEFAULT action=${policy.defaultAction}`;
-}
-
 function record(
   policy: Policy,
   prog: string,
@@ -128,7 +124,7 @@ function record(
     prog,
     action: d.action,
     rule: d.rule === "default" ? null : d.rule,
-    rule_text: d.rule === "default" ? defaultText(policy, d.op) : d.rule.text,
+    rule_text: d.rule === "default" ? formatDefaultRule(policy, d.op) : d.rule.text,
     explanation: d.explanation,
     reached,
     facts,
@@ -143,6 +139,14 @@ const KEYRING_NUMBER: Record<KeyringChoice["type"], number> = {
 };
 
 export function auditSkeleton(input: AuditInput, options: AuditOptions): AuditReport {
+  return auditSkeletonWithPlan(input, options).report;
+}
+
+/** The report and the install plan it was built from (the HTML page shows both). */
+export function auditSkeletonWithPlan(
+  input: AuditInput,
+  options: AuditOptions,
+): { report: AuditReport; plan: InstallPlan } {
   const v = verifyOffline({
     insns: input.insns,
     metadata: input.data,
@@ -184,7 +188,7 @@ export function auditSkeleton(input: AuditInput, options: AuditOptions): AuditRe
     admitted: null,
   };
   const policy = options.policy;
-  if (!policy || !REACHES_HOOK.has(v.result)) return report;
+  if (!policy || !REACHES_HOOK.has(v.result)) return { report, plan };
 
   const verified = v.result === "VERIFIED";
   const keyring = options.keyring ?? { type: "BUILTIN", serial: 0 };
@@ -242,5 +246,5 @@ export function auditSkeleton(input: AuditInput, options: AuditOptions): AuditRe
   ];
   report.decisions = { loader, progs, post_integrity: post };
   report.admitted = loader.action === "ALLOW" && progs.every((p) => p.action === "ALLOW");
-  return report;
+  return { report, plan };
 }

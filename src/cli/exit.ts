@@ -1,6 +1,7 @@
 /**
  * Exit codes of the `bpfsign` CLI, decided in one pure function. Verification results have their
- * own codes (0–4); failures use the BSD sysexits numbers. The README documents this table.
+ * own codes (0–4), policy denials and unexpected attack outcomes theirs (5, 6); failures use the
+ * BSD sysexits numbers. The README documents this table.
  *
  * An error is classified by its `code` alone (every error class of bpfsign has one, see
  * cli/errors.ts), so this file imports no layer's error classes: BPF_<errno> codes of failed
@@ -20,6 +21,8 @@ export const ExitCode = {
   EXCL_HASH_MISMATCH: 4,
   /** The load policy denies the skeleton (`audit`, `load --policy-file`). */
   POLICY_DENIED: 5,
+  /** `attack`: a cell of the table differs from the designs' expectation. */
+  ATTACK_UNEXPECTED: 6,
   /** Bad command line, or a refusal the user can lift with a flag. */
   USAGE: 64,
   /** Malformed input: header, DER, ELF, key, certificate, instructions. */
@@ -69,6 +72,8 @@ export type CliOutcome =
    * (`admitted` null without a policy or when the signature stops the load first).
    */
   | { kind: "audit"; result: VerifyResultName; admitted: boolean | null }
+  /** `attack`: how many cells differ from their expectation (0: the table is as expected) */
+  | { kind: "attack"; mismatches: number }
   /** several outcomes (batch `audit`): the first non-zero exit in input order */
   | { kind: "batch"; outcomes: CliOutcome[] }
   | { kind: "error"; error: unknown };
@@ -160,7 +165,7 @@ const MALFORMED_INPUT_PREFIXES = [
 ] as const;
 
 /** The `code` of a thrown value: a string property named code, else null. */
-function codeOf(e: unknown): string | null {
+export function codeOf(e: unknown): string | null {
   if (typeof e !== "object" || e === null || !("code" in e)) return null;
   return typeof e.code === "string" ? e.code : null;
 }
@@ -186,6 +191,8 @@ export function getExitCode(outcome: CliOutcome): number {
         return RESULT_CODES[outcome.result];
       if (outcome.admitted === null) return RESULT_CODES[outcome.result];
       return outcome.admitted ? ExitCode.OK : ExitCode.POLICY_DENIED;
+    case "attack":
+      return outcome.mismatches ? ExitCode.ATTACK_UNEXPECTED : ExitCode.OK;
     case "batch": {
       for (const o of outcome.outcomes) {
         const code = getExitCode(o);

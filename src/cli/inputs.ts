@@ -6,6 +6,8 @@
  */
 import { loadCertificate, type X509Certificate } from "../crypto/x509.js";
 import { decodeInsns, InsnFormatError } from "../insn/insn.js";
+import type { Policy } from "../policy/model.js";
+import { parsePolicy } from "../policy/syntax.js";
 import type { LightSkeleton } from "../skeleton/skeleton.js";
 import { MalformedInputError } from "./errors.js";
 import { readInput } from "./io.js";
@@ -14,6 +16,12 @@ export function readCertificate(path: string): X509Certificate {
   const c = loadCertificate(readInput(path, "certificate"));
   if (!c.ok) throw new MalformedInputError(path, "certificate", `${c.reason} (${c.errno})`);
   return c.value;
+}
+
+/** A policy file, parsed (a PolicyParseError names the file, line and column: exit 65). */
+export function readPolicy(path: string): Policy {
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(readInput(path, "policy file"));
+  return parsePolicy(text, { source: path });
 }
 
 /** Loader instructions from a raw file: whole 8-byte instructions, at least one. */

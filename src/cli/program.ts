@@ -203,7 +203,7 @@ const COMMANDS: readonly CommandSpec[] = [
       },
       {
         flags: "--keyring <id>",
-        help: "keyring_id to pass (default: the session keyring with --cert, else 0)",
+        help: "keyring_id to pass: a number (key serial or negative KEY_SPEC), builtin, secondary, platform, user or user:SERIAL (default: the session keyring with --cert, else 0)",
       },
       {
         flags: "--backend <kind>",

@@ -2,7 +2,7 @@
 import { isSchemeName, type SchemeName } from "../scheme/index.js";
 import { UsageError } from "./errors.js";
 
-export const SCHEME_CHOICES = ["v2", "kfunc", "hornet"] as const;
+const SCHEME_CHOICES = ["v2", "kfunc", "hornet"] as const;
 
 export function parseScheme(value: string | undefined): SchemeName {
   if (value === undefined) return "v2";

@@ -10,7 +10,11 @@ import { MalformedInputError } from "./errors.js";
 import { readInput } from "./io.js";
 
 export function readSkeleton(path: string): LightSkeleton {
-  const bytes = readInput(path, "light skeleton");
+  return parseSkeletonBytes(readInput(path, "light skeleton"), path);
+}
+
+/** A `.lskel.h` already read from `path` (named in the error), parsed. */
+export function parseSkeletonBytes(bytes: Uint8Array, path: string): LightSkeleton {
   try {
     return parseLightSkeleton(bytes);
   } catch (e) {

@@ -20,12 +20,13 @@
  */
 
 import { createHash } from "node:crypto";
-import { findMapHashes, hornetMapHashes } from "../scheme/hornet.js";
+import { hornetMapHashes } from "../scheme/hornet.js";
 import { type SchemeName, scheme as schemeOf } from "../scheme/index.js";
 import { kfuncLoaderHash, kfuncMetadataHash } from "../scheme/kfunc.js";
 import { Limits } from "../uapi/constants.js";
 import { type ErrnoName, fail } from "../uapi/errno.js";
 import { bytesEqual, toHex } from "./asn1.js";
+import { findMapHashes } from "./hornet_attrs.js";
 import { parsePkcs7 } from "./pkcs7.js";
 import { keySearchOf, verifyPkcs7Message } from "./verify.js";
 import { type AsymmetricKey, loadCertificate } from "./x509.js";

@@ -358,23 +358,6 @@ export function redactPkcs11Uri(uri: string): string {
   return uri.replace(/(pin-value=)[^;&?]*/gi, "$1***");
 }
 
-/** A URI for display, built from parsed attributes (never with the PIN). */
-export function formatPkcs11Uri(u: Pkcs11Uri): string {
-  const enc = (s: string) =>
-    encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
-  const parts: string[] = [];
-  if (u.token !== undefined) parts.push(`token=${enc(u.token)}`);
-  if (u.manufacturer !== undefined) parts.push(`manufacturer=${enc(u.manufacturer)}`);
-  if (u.model !== undefined) parts.push(`model=${enc(u.model)}`);
-  if (u.serial !== undefined) parts.push(`serial=${enc(u.serial)}`);
-  if (u.slotId !== undefined) parts.push(`slot-id=${u.slotId}`);
-  if (u.object !== undefined) parts.push(`object=${enc(u.object)}`);
-  if (u.id !== undefined)
-    parts.push(`id=${[...u.id].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("")}`);
-  if (u.type !== undefined) parts.push(`type=${u.type}`);
-  return `pkcs11:${parts.join(";")}`;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The module (koffi)
 
@@ -618,7 +601,7 @@ function listTokens(fns: Functions, uriText: string): TokenInfo[] {
 }
 
 /** The PIN a URI or the environment gives, or null. pin-source is a file (file: URI or path). */
-export function resolvePin(
+function resolvePin(
   uri: Pkcs11Uri,
   env: Readonly<Record<string, string | undefined>>,
   pinEnv: string,
@@ -674,7 +657,7 @@ export interface TokenScopeOptions {
  * Run `fn` in one session on the token the URI names: initialise, find the token, open a
  * session, log in when needed, then log out, close and finalise whatever happens.
  */
-export function withTokenSession<T>(o: TokenScopeOptions, fn: (s: Session) => T): T {
+function withTokenSession<T>(o: TokenScopeOptions, fn: (s: Session) => T): T {
   const fns = loadPkcs11Module(o.module);
   const initRv = fns.C_Initialize(0);
   if (initRv !== CKR.OK && initRv !== CKR.CRYPTOKI_ALREADY_INITIALIZED) {

@@ -23,6 +23,7 @@ import {
   scheme,
 } from "../scheme/index.js";
 import { der, toHex } from "./asn1.js";
+import { encodeSchemeAttributeValue } from "./hornet_attrs.js";
 import { describeKey, loadPrivateKey, type SigningKey } from "./keys.js";
 import { OID } from "./oid.js";
 import { parsePkcs7 } from "./pkcs7.js";
@@ -206,7 +207,7 @@ export function signedAttributes(
   return der.setOf(
     attr(OID.contentType, der.oid(OID.data)),
     attr(OID.messageDigest, der.octetString(new Uint8Array(h.digest()))),
-    ...extra.map((a) => attr(a.oid, a.value)),
+    ...extra.map((a) => attr(a.oid, encodeSchemeAttributeValue(a))),
   );
 }
 
@@ -241,7 +242,7 @@ export function encodeSignedData(parts: SignedDataParts, max = MAX_SIG_SIZE): Ui
 }
 
 /** The raw signature over the content chunks (hashed as one stream) with SHA-256. */
-export function rawSignature(key: SigningKey, content: readonly Uint8Array[]): Uint8Array {
+function rawSignature(key: SigningKey, content: readonly Uint8Array[]): Uint8Array {
   const s = createSign("sha256");
   for (const c of content) s.update(c);
   const sig =

@@ -77,7 +77,7 @@ export class SignatureCheckError extends Error {
 }
 
 /** The algorithm of a key type. */
-export function algorithmOfKeyType(type: "rsa" | "ec"): RawSignatureAlgorithm {
+function algorithmOfKeyType(type: "rsa" | "ec"): RawSignatureAlgorithm {
   return type === "rsa" ? "rsa-pkcs1-sha256" : "ecdsa-sha256";
 }
 

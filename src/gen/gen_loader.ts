@@ -40,6 +40,7 @@ import {
 import { encodeInsns, type Insn } from "../insn/insn.js";
 import { AluOp, JmpOp, Size, type SizeCode } from "../insn/opcode.js";
 import type { CoreRelo, MapCreateAttr, ObjectLoadOps, ProgLoadAttr } from "../object/load_ops.js";
+import { kernelAttachTarget } from "../object/section_def.js";
 import { BpfCmd, Helper, MapType, Pseudo } from "../uapi/constants.js";
 import {
   BtfLoadAttr,
@@ -102,7 +103,8 @@ export class GenLoaderError extends Error {
 
 // ---- layout constants ----------------------------------------------------------------------------
 
-const MAX_USED_MAPS = 64;
+/** Slots of fd_array reserved for maps; kfunc BTF fds follow (the direct loader uses the same layout). */
+export const MAX_USED_MAPS = 64;
 const MAX_KFUNC_DESCS = 256;
 const MAX_FD_ARRAY_SZ = MAX_USED_MAPS + MAX_KFUNC_DESCS;
 const INT32_MAX = 0x7fffffff;
@@ -127,15 +129,7 @@ const INSN_OFF = 2;
 const INSN_IMM = 4;
 const INSN_REGS = 1;
 
-const BTF_KIND_TYPEDEF = 8;
-const BTF_KIND_FUNC = 12;
 const ENOENT = 2;
-
-/** bpf_attach_type values whose BTF target name carries a prefix. */
-const BPF_TRACE_RAW_TP = 23;
-const BPF_LSM_MAC = 27;
-const BPF_TRACE_ITER = 28;
-const BPF_LSM_CGROUP = 43;
 
 const ATTACH_TARGET_SZ = 128;
 const BPF_OBJ_NAME_LEN = 16;
@@ -708,27 +702,18 @@ export class BpfGen implements ObjectLoadOps {
   /** bpf_gen__record_attach_target: the next program looks up its kernel attach target. */
   recordAttachTarget(name: string, attachType: number): void {
     this.args("record_attach_target", { attachType });
-    let prefix = "";
-    let kind = BTF_KIND_FUNC;
-    if (attachType === BPF_TRACE_RAW_TP) {
-      prefix = "btf_trace_";
-      kind = BTF_KIND_TYPEDEF;
-    } else if (attachType === BPF_LSM_MAC || attachType === BPF_LSM_CGROUP) {
-      prefix = "bpf_lsm_";
-    } else if (attachType === BPF_TRACE_ITER) {
-      prefix = "bpf_iter_";
-    }
-    this.attachKind = kind;
-    const full = utf8.encode(prefix + name);
+    const target = kernelAttachTarget(name, attachType);
+    this.attachKind = target.kind;
+    const full = utf8.encode(target.name);
     if (full.length >= ATTACH_TARGET_SZ) {
       this.attachTarget = new TextDecoder().decode(full.subarray(0, ATTACH_TARGET_SZ - 1));
       this.attachTargetBytes = full.subarray(0, ATTACH_TARGET_SZ - 1);
       this.fail(
         "GEN_ATTACH_NAME_TOO_LONG",
-        `attach target '${prefix}${name}' is ${full.length} bytes, at most ${ATTACH_TARGET_SZ - 1} fit`,
+        `attach target '${target.name}' is ${full.length} bytes, at most ${ATTACH_TARGET_SZ - 1} fit`,
       );
     } else {
-      this.attachTarget = prefix + name;
+      this.attachTarget = target.name;
       this.attachTargetBytes = full;
     }
   }

@@ -9,8 +9,10 @@
  * that rewrites fd_array between the two changes what is bound after Hornet said OK (the v1
  * fd_array TOCTOU): the attack suite shows it.
  */
+
+import { findMapHashes } from "../crypto/hornet_attrs.js";
 import { parsePkcs7 } from "../crypto/pkcs7.js";
-import { findMapHashes, type HornetVerdict } from "../scheme/hornet.js";
+import type { HornetVerdict } from "../scheme/hornet.js";
 import { Limits, MapType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";

@@ -12,14 +12,23 @@
  * (the host's /sys/kernel/btf/vmlinux, or the model's) and passes the lookups in.
  */
 
+import { MAX_USED_MAPS } from "../gen/gen_loader.js";
 import { objectNameFromFile } from "../gen/skeleton_header.js";
 import { loadObject } from "../object/load.js";
-import type { CoreRelo, MapCreateAttr, ObjectLoadOps, ProgLoadAttr } from "../object/load_ops.js";
+import type {
+  CoreRelo,
+  KernelBtfRef,
+  KernelSymbols,
+  MapCreateAttr,
+  ObjectLoadOps,
+  ProgLoadAttr,
+} from "../object/load_ops.js";
 import { openObject } from "../object/object.js";
+import { kernelAttachTarget } from "../object/section_def.js";
 import type { OpenOptions } from "../object/types.js";
 import type { BpfBackend } from "../uapi/backend.js";
 import { Bpf } from "../uapi/bpf.js";
-import { BpfCmd, enumName, Limits, MapType, ProgType } from "../uapi/constants.js";
+import { BpfCmd, enumName, Limits, MapType, ProgType, Pseudo } from "../uapi/constants.js";
 import { BpfError, Errno, errnoName } from "../uapi/errno.js";
 import {
   cString,
@@ -28,32 +37,7 @@ import {
   ProgLoadAttr as ProgLoadLayout,
 } from "../uapi/layout.js";
 
-/** BTF kinds the loader looks up (btf.h). */
-const BTF_KIND_TYPEDEF = 8;
-const BTF_KIND_FUNC = 12;
-/** ld_imm64 pseudo source registers. */
-const BPF_PSEUDO_BTF_ID = 3;
-/** Attach types whose targets carry a prefix in the kernel's BTF (btf_get_kernel_prefix_kind). */
-const BPF_TRACE_RAW_TP = 23;
-const BPF_LSM_MAC = 27;
-const BPF_TRACE_ITER = 28;
-const BPF_LSM_CGROUP = 43;
-/** Slots of fd_array reserved for maps; kfunc BTF fds follow (gen_loader's MAX_USED_MAPS). */
-const MAX_USED_MAPS = 64;
-
-/** A type found in the kernel's BTF: its id and the fd of the BTF object (0 = vmlinux). */
-export interface KernelBtfRef {
-  btfId: number;
-  btfObjFd: number;
-}
-
-/** What the loader program would ask the kernel; absent lookups fail the load that needs them. */
-export interface KernelSymbols {
-  /** bpf_btf_find_by_name_kind(): null when the kernel's BTF has no such type. */
-  findBtf?(name: string, kind: number): KernelBtfRef | null;
-  /** bpf_kallsyms_lookup_name(): null when the symbol is unknown. */
-  kallsyms?(name: string): bigint | null;
-}
+export type { KernelBtfRef, KernelSymbols };
 
 /**
  * A load step this back-end cannot take, or a kernel refusal, naming the command and the object.
@@ -61,8 +45,10 @@ export interface KernelSymbols {
  * LOAD_SYMBOL_NOT_FOUND (the kernel lacks a ksym, kfunc or attach target) and LOAD_NO_KERNEL_BTF
  * (a lookup was needed and no kernel BTF was given).
  */
+export type ObjectLoadErrorCode = `BPF_${string}` | "LOAD_SYMBOL_NOT_FOUND" | "LOAD_NO_KERNEL_BTF";
+
 export class ObjectLoadError extends Error {
-  readonly code: string;
+  readonly code: ObjectLoadErrorCode;
   readonly errno: number;
   readonly log: string;
   constructor(
@@ -112,7 +98,9 @@ function errnoText(errno: number): string {
   return `${errnoName(errno)} (${errno})`;
 }
 
-const MAP_TYPE_NAME: Record<number, string> = { 12: "ARRAY_OF_MAPS", 13: "HASH_OF_MAPS" };
+/** Map types whose create takes an inner map template. */
+const isMapInMap = (mapType: number): boolean =>
+  mapType === MapType.ARRAY_OF_MAPS || mapType === MapType.HASH_OF_MAPS;
 
 /** Runs the walker's calls against a backend; maps and programs stay open until close(). */
 export class DirectObjectLoad implements ObjectLoadOps {
@@ -157,7 +145,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
         value_size: valueSize,
         max_entries: maxEntries,
         map_flags: attr.mapFlags,
-        inner_map_fd: MAP_TYPE_NAME[mapType] ? this.innerMapFd : 0,
+        inner_map_fd: isMapInMap(mapType) ? this.innerMapFd : 0,
         numa_node: attr.numaNode,
         map_name: cString(name, Limits.OBJ_NAME_LEN),
         map_ifindex: attr.mapIfindex,
@@ -177,7 +165,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
     }
     this.mapFds[mapIdx] = fd;
     this.maps.push({ index: mapIdx, name, fd });
-    if (MAP_TYPE_NAME[mapType] && this.innerMapFd > 0) {
+    if (isMapInMap(mapType) && this.innerMapFd > 0) {
       this.bpf.close(this.innerMapFd);
       this.innerMapFd = 0;
     }
@@ -207,13 +195,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
   }
 
   recordAttachTarget(name: string, attachType: number): void {
-    if (attachType === BPF_TRACE_RAW_TP)
-      this.attachTarget = { name: `btf_trace_${name}`, kind: BTF_KIND_TYPEDEF };
-    else if (attachType === BPF_LSM_MAC || attachType === BPF_LSM_CGROUP)
-      this.attachTarget = { name: `bpf_lsm_${name}`, kind: BTF_KIND_FUNC };
-    else if (attachType === BPF_TRACE_ITER)
-      this.attachTarget = { name: `bpf_iter_${name}`, kind: BTF_KIND_FUNC };
-    else this.attachTarget = { name, kind: BTF_KIND_FUNC };
+    this.attachTarget = kernelAttachTarget(name, attachType);
   }
 
   recordExtern(
@@ -336,7 +318,10 @@ export class DirectObjectLoad implements ObjectLoadOps {
   close(): void {
     for (const p of this.progs) this.bpf.close(p.fd);
     for (const mp of this.maps) this.bpf.close(mp.fd);
+    if (this.innerMapFd > 0) this.bpf.close(this.innerMapFd);
     if (this.btfFd > 0) this.bpf.close(this.btfFd);
+    this.innerMapFd = 0;
+    this.btfFd = 0;
     this.progs.length = 0;
     this.maps.length = 0;
   }
@@ -348,7 +333,9 @@ export class DirectObjectLoad implements ObjectLoadOps {
     for (const e of this.externs) {
       const at = e.insnIdx * 8;
       if (e.isLd64 && e.isTypeless) {
-        const addr = this.options.symbols?.kallsyms?.(e.name) ?? null;
+        // 0 is what /proc/kallsyms shows for every symbol under kptr_restrict: not an address
+        const found = this.options.symbols?.kallsyms?.(e.name) ?? null;
+        const addr = found === 0n ? null : found;
         if (addr === null && !e.isWeak) throw this.missing(`ksym '${e.name}' of program '${prog}'`);
         const v = addr ?? 0n;
         dv.setUint32(at + 4, Number(v & 0xffffffffn), true);
@@ -361,8 +348,8 @@ export class DirectObjectLoad implements ObjectLoadOps {
         dv.setUint32(at + 4, ref?.btfId ?? 0, true);
         dv.setUint32(at + 12, ref?.btfObjFd ?? 0, true);
         if (!ref) code[at + 1] = code[at + 1] & 0x0f;
-        else if (code[at + 1] >> 4 !== BPF_PSEUDO_BTF_ID)
-          code[at + 1] = (code[at + 1] & 0x0f) | (BPF_PSEUDO_BTF_ID << 4);
+        else if (code[at + 1] >> 4 !== Pseudo.BTF_ID)
+          code[at + 1] = (code[at + 1] & 0x0f) | (Pseudo.BTF_ID << 4);
         continue;
       }
       dv.setInt32(at + 4, ref?.btfId ?? 0, true);

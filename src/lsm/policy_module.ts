@@ -29,11 +29,13 @@
  * decided.
  */
 import { loaderInstallFacts, loadFacts } from "../audit/facts.js";
+import { bytesEqual } from "../crypto/asn1.js";
 import type { Lsm, LsmModule, PostIntegrityRecord } from "../kernel/lsm.js";
 import type { BpfMap } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import { type Decision, decide } from "../policy/decide.js";
 import type { PolicyFacts } from "../policy/facts.js";
+import { formatDefaultRule } from "../policy/format.js";
 import type { Policy, PolicyOp } from "../policy/model.js";
 import { MapType, ProgType, SigVerdict } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
@@ -57,12 +59,9 @@ export interface PolicyModuleOptions {
   sink?: (record: PolicyAuditRecord) => void;
 }
 
-const bytesEqual = (a: Uint8Array, b: Uint8Array) =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
-
 const quote = (s: string) => `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 
-export function auditRecordText(
+function auditRecordText(
   hook: string,
   enforcing: boolean,
   f: PolicyFacts,
@@ -84,12 +83,6 @@ export function auditRecordText(
     `rule_line=${d.rule === "default" ? "-" : d.rule.line}`,
     `action=${d.action}`,
   ].join(" ");
-}
-
-/** The text of the DEFAULT that decided for `op`. */
-export function defaultRuleText(policy: Policy, op: PolicyOp): string {
-  const own = policy.opDefaults[op];
-  return own ? `DEFAULT op=${op} action=${own}` : `DEFAULT action=${policy.defaultAction}`;
 }
 
 export class PolicyModule implements LsmModule {
@@ -173,7 +166,13 @@ export class PolicyModule implements LsmModule {
       enforcing: this.enforce,
       facts,
       decision,
-      text: auditRecordText(hook, this.enforce, facts, decision, defaultRuleText(this.policy, op)),
+      text: auditRecordText(
+        hook,
+        this.enforce,
+        facts,
+        decision,
+        formatDefaultRule(this.policy, op),
+      ),
     };
     this.records.push(record);
     this.sink?.(record);

@@ -17,6 +17,7 @@ import { SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_NOTYPE } from "../elf/elf.js";
 import type { BtfView } from "./btf_view.js";
 import { FuncLinkage, INT_BOOL, INT_SIGNED, Kind, VarLinkage } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
+import { kallsymsAddr, scanKallsyms } from "./kallsyms.js";
 import type { BpfObject, ExternDesc } from "./types.js";
 import { ExtType, KcfgType } from "./types.js";
 
@@ -394,47 +395,17 @@ function readKconfig(obj: BpfObject, text: string, data: Uint8Array): void {
   for (const line of text.split(/(?<=\n)/)) if (line !== "") processKconfigLine(obj, line, data);
 }
 
-/** libbpf `kallsyms_cb()` over the lines of /proc/kallsyms */
-/** One kallsyms line: address, type letter, name, then anything up to the end of the line. */
-const KALLSYMS_LINE = /[ \t]*([0-9a-fA-F]+)[ \t]+(\S)[ \t]+(\S+)[^\n]*(?:\n|$)/y;
-
+/** libbpf `kallsyms_cb()` over the lines of /proc/kallsyms (object/kallsyms.ts reads them) */
 function readKallsyms(obj: BpfObject, text: string): void {
   const btf = obj.btf!;
-  // /proc/kallsyms has ~200k lines: one sticky regex per line, names looked up in a map
   const wanted = new Map<string, ExternDesc>();
   for (const e of obj.externs)
     if (e.type === ExtType.KSYM && btf.kind(e.btfId) === Kind.VAR && !wanted.has(e.name))
       wanted.set(e.name, e);
-  let pos = 0;
-  while (pos < text.length) {
-    const c = text.charCodeAt(pos);
-    if (c === 0x0a || c === 0x0d || c === 0x20 || c === 0x09) {
-      const eol = text.indexOf("\n", pos);
-      if (text.slice(pos, eol < 0 ? text.length : eol).trim() === "") {
-        pos = eol < 0 ? text.length : eol + 1;
-        continue;
-      }
-    }
-    KALLSYMS_LINE.lastIndex = pos;
-    const m = KALLSYMS_LINE.exec(text);
-    if (!m) {
-      const eol = text.indexOf("\n", pos);
-      const line = text.slice(pos, eol < 0 ? text.length : eol).trim();
-      throw extErr(
-        obj,
-        `failed to read kallsyms entry '${line}'`,
-        -Errno.EINVAL,
-        "OBJECT_MISSING_HOST_FACT",
-      );
-    }
-    pos = KALLSYMS_LINE.lastIndex;
-    const symType = m[2];
-    const symName = m[3].slice(0, 499);
-    const llvm = symName.indexOf(".llvm.");
-    const key = symType === "d" && llvm >= 0 ? symName.slice(0, llvm) : symName;
-    const ext = wanted.get(key);
-    if (!ext) continue;
-    const addr = BigInt(`0x${m[1]}`) & 0xffffffffffffffffn;
+  const bad = scanKallsyms(text, (name, addrHex, symName) => {
+    const ext = wanted.get(name);
+    if (!ext) return;
+    const addr = kallsymsAddr(addrHex);
     if (ext.isSet && ext.ksym.addr !== addr)
       throw extErr(
         obj,
@@ -445,7 +416,14 @@ function readKallsyms(obj: BpfObject, text: string): void {
       ext.isSet = true;
       ext.ksym.addr = addr;
     }
-  }
+  });
+  if (bad !== null)
+    throw extErr(
+      obj,
+      `failed to read kallsyms entry '${bad}'`,
+      -Errno.EINVAL,
+      "OBJECT_MISSING_HOST_FACT",
+    );
 }
 
 /** libbpf `bpf_object__resolve_externs()` in gen mode. Writes kconfig values into the .kconfig image. */

@@ -93,3 +93,20 @@ export interface ObjectLoadOps {
   /** bpf_gen__finish */
   finish(nrProgs: number, nrMaps: number): void;
 }
+
+/** A type found in the kernel's BTF: its id and the fd of the BTF object (0 = vmlinux). */
+export interface KernelBtfRef {
+  btfId: number;
+  btfObjFd: number;
+}
+
+/**
+ * What a loader program would ask the kernel while it loads, for a back-end that loads directly
+ * (src/loader/object_load.ts); absent lookups fail the load that needs them.
+ */
+export interface KernelSymbols {
+  /** bpf_btf_find_by_name_kind(): null when the kernel's BTF has no such type. */
+  findBtf?(name: string, kind: number): KernelBtfRef | null;
+  /** bpf_kallsyms_lookup_name(): null (or 0, an address hidden by kptr_restrict) when unknown. */
+  kallsyms?(name: string): bigint | null;
+}

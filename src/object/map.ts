@@ -95,7 +95,7 @@ function emptyDef(): BtfMapDef {
  * libbpf `parse_btf_map_def()`: reads the members of a map definition struct. `inner` is null when
  * parsing an inner definition (which may not nest further or be pinned).
  */
-export function parseBtfMapDef(
+function parseBtfMapDef(
   obj: BpfObject,
   btf: BtfView,
   mapName: string,
@@ -385,7 +385,7 @@ export function initKconfigMap(obj: BpfObject): void {
 }
 
 /** libbpf `bpf_object__find_map_by_name()` */
-export function findMapByName(obj: BpfObject, name: string): number {
+function findMapByName(obj: BpfObject, name: string): number {
   for (let i = 0; i < obj.maps.length; i++) {
     const m = obj.maps[i];
     if (m.realName === name || m.name === name) return i;

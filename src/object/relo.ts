@@ -29,20 +29,20 @@ const CODE_CALL = 0x85; // BPF_JMP | BPF_CALL
 
 // ---- instruction fields (host little-endian layout) ----
 
-export function insnCode(insns: Uint8Array, i: number): number {
+function insnCode(insns: Uint8Array, i: number): number {
   return insns[i * INSN_SZ];
 }
 export function insnSrc(insns: Uint8Array, i: number): number {
   return insns[i * INSN_SZ + 1] >> 4;
 }
-export function insnDst(insns: Uint8Array, i: number): number {
+function insnDst(insns: Uint8Array, i: number): number {
   return insns[i * INSN_SZ + 1] & 0xf;
 }
 export function insnOff(insns: Uint8Array, i: number): number {
   const o = i * INSN_SZ + 2;
   return ((insns[o] | (insns[o + 1] << 8)) << 16) >> 16;
 }
-export function insnImm(insns: Uint8Array, i: number): number {
+function insnImm(insns: Uint8Array, i: number): number {
   const o = i * INSN_SZ + 4;
   return insns[o] | (insns[o + 1] << 8) | (insns[o + 2] << 16) | (insns[o + 3] << 24);
 }
@@ -89,7 +89,7 @@ export function progIsSubprog(obj: BpfObject, prog: BpfProgram): boolean {
 }
 
 /** libbpf `find_prog_by_sec_insn()` */
-export function findProgBySecInsn(
+function findProgBySecInsn(
   obj: BpfObject,
   secIdx: number,
   insnIdx: number,

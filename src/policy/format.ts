@@ -3,7 +3,7 @@
  * operation order, then the rules in order, one per line, single spaces, canonical values, no
  * comments. parsePolicy(formatPolicy(p)) has p's structure, and formatting is idempotent.
  */
-import { type Condition, OPS, type Policy, type Rule } from "./model.js";
+import { type Condition, OPS, type Policy, type PolicyOp, type Rule } from "./model.js";
 
 export function formatCondition(c: Condition): string {
   return `${c.property}${c.cmp}${c.value}`;
@@ -11,6 +11,12 @@ export function formatCondition(c: Condition): string {
 
 export function formatRule(r: Pick<Rule, "op" | "conditions" | "action">): string {
   return [`op=${r.op}`, ...r.conditions.map(formatCondition), `action=${r.action}`].join(" ");
+}
+
+/** The text of the DEFAULT that decides for `op` when no rule matches (audit records, reports). */
+export function formatDefaultRule(policy: Policy, op: PolicyOp): string {
+  const own = policy.opDefaults[op];
+  return own ? `DEFAULT op=${op} action=${own}` : `DEFAULT action=${policy.defaultAction}`;
 }
 
 export function formatPolicy(p: Policy): string {

@@ -3,7 +3,7 @@
  * attach types and helpers, lower-case as bpftool prints them (`socket_filter`, `kprobe`,
  * `array`, `trace_fentry`, `probe_write_user`). The tables are indexed by the uapi number.
  */
-import { MapType, ProgType } from "../uapi/constants.js";
+import { AttachType, MapType, ProgType } from "../uapi/constants.js";
 
 function byNumber(table: Record<string, number>): string[] {
   const out: string[] = [];
@@ -16,71 +16,8 @@ export const PROG_TYPE_NAMES: readonly string[] = byNumber(ProgType);
 /** enum bpf_map_type, by number. */
 export const MAP_TYPE_NAMES: readonly string[] = byNumber(MapType);
 
-/** enum bpf_attach_type, by number (uapi linux/bpf.h order). */
-export const ATTACH_TYPE_NAMES: readonly string[] = [
-  "cgroup_inet_ingress",
-  "cgroup_inet_egress",
-  "cgroup_inet_sock_create",
-  "cgroup_sock_ops",
-  "sk_skb_stream_parser",
-  "sk_skb_stream_verdict",
-  "cgroup_device",
-  "sk_msg_verdict",
-  "cgroup_inet4_bind",
-  "cgroup_inet6_bind",
-  "cgroup_inet4_connect",
-  "cgroup_inet6_connect",
-  "cgroup_inet4_post_bind",
-  "cgroup_inet6_post_bind",
-  "cgroup_udp4_sendmsg",
-  "cgroup_udp6_sendmsg",
-  "lirc_mode2",
-  "flow_dissector",
-  "cgroup_sysctl",
-  "cgroup_udp4_recvmsg",
-  "cgroup_udp6_recvmsg",
-  "cgroup_getsockopt",
-  "cgroup_setsockopt",
-  "trace_raw_tp",
-  "trace_fentry",
-  "trace_fexit",
-  "modify_return",
-  "lsm_mac",
-  "trace_iter",
-  "cgroup_inet4_getpeername",
-  "cgroup_inet6_getpeername",
-  "cgroup_inet4_getsockname",
-  "cgroup_inet6_getsockname",
-  "xdp_devmap",
-  "cgroup_inet_sock_release",
-  "xdp_cpumap",
-  "sk_lookup",
-  "xdp",
-  "sk_skb_verdict",
-  "sk_reuseport_select",
-  "sk_reuseport_select_or_migrate",
-  "perf_event",
-  "trace_kprobe_multi",
-  "lsm_cgroup",
-  "struct_ops",
-  "netfilter",
-  "tcx_ingress",
-  "tcx_egress",
-  "trace_uprobe_multi",
-  "cgroup_unix_connect",
-  "cgroup_unix_sendmsg",
-  "cgroup_unix_recvmsg",
-  "cgroup_unix_getpeername",
-  "cgroup_unix_getsockname",
-  "netkit_primary",
-  "netkit_peer",
-  "trace_kprobe_session",
-  "trace_uprobe_session",
-  "trace_fsession",
-  "trace_fentry_multi",
-  "trace_fexit_multi",
-  "trace_fsession_multi",
-];
+/** enum bpf_attach_type, by number. */
+export const ATTACH_TYPE_NAMES: readonly string[] = byNumber(AttachType);
 
 /** enum bpf_func_id, by number (helper ids, uapi linux/bpf.h order). */
 export const HELPER_NAMES: readonly string[] = [

@@ -89,7 +89,7 @@ export const KFUNC_CHECK_INSNS = 22;
  *   if r0 == 0 goto +1; exit                 the loader fails with the kfunc's error
  *   r1 = r9                                  and goes on as generated
  */
-export function kfuncCheckInsns(hash: Uint8Array): Uint8Array {
+function kfuncCheckInsns(hash: Uint8Array): Uint8Array {
   if (hash.length !== 32) throw new RangeError("the metadata hash is 32 bytes");
   const dv = new DataView(hash.buffer, hash.byteOffset, 32);
   const parts: Uint8Array[] = [

@@ -45,11 +45,14 @@ export interface LoaderParts {
   readonly maps: readonly Uint8Array[];
 }
 
-/** A signed attribute a scheme adds to the CMS SignerInfo: its OID (dotted) and DER value. */
+/**
+ * A signed attribute a scheme adds to the CMS SignerInfo: its OID (dotted) and the byte strings
+ * its single value carries, a SEQUENCE OF OCTET STRING in this order (crypto/hornet_attrs.ts
+ * writes and reads the DER).
+ */
 export interface SchemeAttribute {
   readonly oid: string;
-  /** The DER encoding of the attribute's single value. */
-  readonly value: Uint8Array;
+  readonly octetStrings: readonly Uint8Array[];
 }
 
 /**

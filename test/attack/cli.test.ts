@@ -114,6 +114,19 @@ describe("bpfsign --scheme and attack", { skip: skipVectors }, () => {
         "refused@bpf_prog_load EOPNOTSUPP adm=- post=-",
       ],
     );
+    // a loader the verifier refuses (an invalid opcode first): the control row is not admitted
+    const broken = join(dir, "broken.lskel.h");
+    const s = vectorSkeleton("prog_b", true);
+    const insns = new Uint8Array([0xff, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+    writeFileSync(broken, writeSignedSkeleton({ ...s, insns }, { signature: new Uint8Array(0) }));
+    const m = await cli(["attack", broken, "--scheme", "v2", "--attack", "none", "--json"]);
+    assert.equal(m.code, 6, "ATTACK_UNEXPECTED, not the bad-signature exit");
+    assert.equal(
+      JSON.parse(m.out).mismatches,
+      3,
+      "mainline-6.18 refuses every signed loader anyway",
+    );
+    assert.match(m.err, /3 cell\(s\) differ from the designs' expectations/);
     assert.equal(
       (await cli(["attack", join(REPO_ROOT, "examples/const_ret.lskel.h"), "--attack", "nope"]))
         .code,

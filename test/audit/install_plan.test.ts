@@ -225,3 +225,15 @@ describe("audit: robustness", () => {
     );
   });
 });
+
+test("auditSkeletonWithPlan returns the plan its report's install section was built from", async () => {
+  const { auditSkeletonWithPlan } = await import("../../src/audit/report.js");
+  const h = repoHeader("test/fixtures/skeleton_header/mix.v2.lskel.h");
+  const { report, plan } = auditSkeletonWithPlan(
+    { source: "mix", insns: h.image.insns, data: h.image.data, signature: null, exclHash: null },
+    { trusted: [], policy: null },
+  );
+  assert.deepEqual(plan, planInstall(h.image.insns, h.image.data, {}));
+  assert.deepEqual(report.install.progs, plan.progs);
+  assert.deepEqual(report.install.maps, plan.maps);
+});

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { parseKeyringId } from "../../src/cli/commands/load.js";
 import {
   parseLightSkeleton,
   writeSignedSkeleton,
@@ -155,6 +156,24 @@ describe("bpfsign sign", { skip: skipVectors }, () => {
       readFileSync(signedVectorHeader(dir, "prog_b", "rsa2048"), "latin1"),
     );
     assert.equal((await cli(["verify", out, "--cert", cert("rsa2048")])).code, 0);
+  });
+  test("an -o that cannot be written (exit 73) leaves no --detached signature behind", async () => {
+    const src = signedVectorHeader(dir, "prog_b", "rsa3072");
+    const det = join(dir, "half.p7s");
+    const r = await cli([
+      "sign",
+      src,
+      "--key",
+      key("rsa2048"),
+      "--cert",
+      cert("rsa2048"),
+      "-o",
+      join(dir, "no-such-dir", "out.lskel.h"),
+      "--detached",
+      det,
+    ]);
+    assert.equal(r.code, 73, r.err);
+    assert.equal(existsSync(det), false, "no detached signature");
   });
   test("raw inputs need --detached; the detached signature equals the vector's", async () => {
     const raw = [
@@ -384,6 +403,18 @@ describe("bpfsign load", { skip: skipVectors }, () => {
     assert.equal(r.code, 2);
     assert.match(r.err, /failed to load loader prog failed with ENOKEY/);
   });
+  test("--keyring takes a number or audit's names; 'user' is the session keyring --cert fills", async () => {
+    const h = signedVectorHeader(dir, "prog_d", "rsa3072");
+    const r = await cli(["load", h, "--cert", cert("rsa3072"), "--keyring", "user", "--json"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(json(r).keyring_id, -3);
+    assert.equal(json(r).verdict, "VERIFIED");
+    for (const bad of ["", " ", "1e3", "0x10", "builtin:3", "2147483648"]) {
+      const b = await cli(["load", h, "--cert", cert("rsa3072"), "--keyring", bad]);
+      assert.equal(b.code, 64, `--keyring '${bad}'`);
+      assert.match(b.err, /--keyring must be/);
+    }
+  });
   test("an unsigned vector header loads UNSIGNED", async () => {
     const p = join(dir, "a.lskel.h");
     writeFileSync(p, writeUnsignedSkeleton(vectorSkeleton("prog_a", false)));
@@ -477,4 +508,17 @@ describe("bpfsign load --backend host", () => {
     assert.equal(r.code, 69);
     assert.match(r.err, /failed to load loader prog failed with EOPNOTSUPP/);
   });
+});
+
+test("parseKeyringId: numbers (negative KEY_SPEC values too) and builtin/secondary/platform/user[:SERIAL]", () => {
+  assert.equal(parseKeyringId("-3"), -3);
+  assert.equal(parseKeyringId("0"), 0);
+  assert.equal(parseKeyringId("212804"), 212804);
+  assert.equal(parseKeyringId("builtin"), 0);
+  assert.equal(parseKeyringId("Secondary"), 1);
+  assert.equal(parseKeyringId("platform"), 2);
+  assert.equal(parseKeyringId("user"), -3);
+  assert.equal(parseKeyringId("user:77"), 77);
+  for (const bad of ["", " ", "1e3", "1.0", "-", "platform:2", "user:", "-2147483649"])
+    assert.throws(() => parseKeyringId(bad), /--keyring must be/, bad);
 });

@@ -272,3 +272,17 @@ describe("bpfsign gen skeleton: machine facts from the command line", () => {
     assert.doesNotMatch(text, /skel_prep_map_data\(\(void \*\)data, 4096,/);
   });
 });
+
+test("load OBJ.bpf.o refuses the skeleton-only options, --scheme included (exit 64)", async () => {
+  const obj = join(GEN, "nomaps.bpf.o");
+  for (const extra of [
+    ["--scheme", "kfunc"],
+    ["--scheme", "v2"],
+    ["--keyring", "user"],
+  ]) {
+    const r = await cli(["load", obj, ...extra]);
+    assert.equal(r.code, 64, extra.join(" "));
+    assert.match(r.err, /--scheme apply to light skeletons, not objects/);
+  }
+  assert.equal((await cli(["load", obj])).code, 0);
+});

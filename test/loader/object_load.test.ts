@@ -8,13 +8,14 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { hostKernelSymbols } from "../../src/cli/kernel_symbols.js";
 import { genSkeleton } from "../../src/gen/skeleton.js";
+import { hostKernelSymbols } from "../../src/host/kernel_symbols.js";
 import { describeInstalled, type Installed } from "../../src/loader/installed.js";
 import { loadAndRun } from "../../src/loader/load_and_run.js";
 import { loadObjectFile, ObjectLoadError } from "../../src/loader/object_load.js";
 import { parseLightSkeleton } from "../../src/skeleton/index.js";
 import type { BpfBackend } from "../../src/uapi/backend.js";
+import { BpfCmd } from "../../src/uapi/constants.js";
 import { createModelKernel } from "../../src/vm/index.js";
 import { hostOptions } from "../object/trace_support.js";
 import { hostSession, hostSkip } from "../support/host.js";
@@ -79,6 +80,64 @@ describe("direct object load vs generated loader: the model kernel", () => {
       (e: unknown) => e instanceof ObjectLoadError && e.code === "LOAD_NO_KERNEL_BTF",
     );
   });
+});
+
+test("a typeless ksym at address 0 (kptr_restrict) is not found: LOAD_SYMBOL_NOT_FOUND", () => {
+  const facts = {
+    ...hostOptions(),
+    kallsyms: "ffffffff81000000 T bpfsign_no_such_kernel_symbol\n",
+  };
+  const load = (addr: bigint | null) =>
+    loadObjectFile(
+      createModelKernel({ profile: "mainline-6.18" }).spawn(),
+      object("neg_ksym"),
+      "neg_ksym.bpf.o",
+      {
+        facts,
+        symbols: { findBtf: () => ({ btfId: 1, btfObjFd: 0 }), kallsyms: () => addr },
+      },
+    );
+  for (const addr of [0n, null])
+    assert.throws(
+      () => load(addr),
+      (e: unknown) =>
+        e instanceof ObjectLoadError &&
+        e.code === "LOAD_SYMBOL_NOT_FOUND" &&
+        /ksym 'bpfsign_no_such_kernel_symbol'/.test(e.message),
+      String(addr),
+    );
+  load(0xffffffff81000000n).close();
+});
+
+test("a load failing between an inner map template and its outer map leaves no fd open", () => {
+  const kernel = createModelKernel({ profile: "mainline-6.18" }).spawn();
+  const open = new Set<number>();
+  // the model kernel, except that a MAP_CREATE naming an inner map fails (EINVAL): the failure
+  // comes right after the inner map template was created
+  const backend: BpfBackend = new Proxy(kernel, {
+    get(target, prop) {
+      if (prop === "bpf")
+        return (cmd: number, attr: Uint8Array, size?: number): number => {
+          const dv = new DataView(attr.buffer, attr.byteOffset, attr.byteLength);
+          if (cmd === BpfCmd.MAP_CREATE && dv.getUint32(20, true) !== 0) return -22;
+          const fd = target.bpf(cmd, attr, size);
+          if (fd > 0 && (cmd === BpfCmd.MAP_CREATE || cmd === BpfCmd.BTF_LOAD)) open.add(fd);
+          return fd;
+        };
+      if (prop === "close")
+        return (fd: number): number => {
+          open.delete(fd);
+          return target.close(fd);
+        };
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  assert.throws(
+    () => loadObjectFile(backend, object("mapinmap"), "mapinmap.bpf.o", { facts: hostOptions() }),
+    (e: unknown) => e instanceof ObjectLoadError && e.code === "BPF_EINVAL",
+  );
+  assert.deepEqual([...open], [], "every fd the load opened is closed");
 });
 
 describe("direct object load vs generated loader: the host kernel", {

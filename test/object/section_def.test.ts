@@ -5,12 +5,13 @@ import { test } from "node:test";
 import {
   AttachType,
   findSecDef,
+  kernelAttachTarget,
   prepareProgLoad,
   SECTION_DEFS,
   SecFlag,
   secDefMatches,
 } from "../../src/object/section_def.js";
-import { ProgType } from "../../src/uapi/constants.js";
+import { ProgType, AttachType as UapiAttachType } from "../../src/uapi/constants.js";
 
 test("section_def: the table has libbpf f7081a6b's 116 rows in its order", () => {
   assert.equal(SECTION_DEFS.length, 116);
@@ -101,4 +102,20 @@ test("section_def: refusals: BTF-attached program without a target, freplace, mo
     prepareProgLoad(multi, "fentry.multi/fn*", multi.progType, multi.expectedAttachType, 0).refusal,
     null,
   );
+});
+
+test("kernelAttachTarget: libbpf's btf_get_kernel_prefix_kind for each attach type", () => {
+  assert.equal(AttachType, UapiAttachType, "section_def re-exports the uapi enum");
+  assert.deepEqual(kernelAttachTarget("sys_enter", AttachType.TRACE_RAW_TP), {
+    name: "btf_trace_sys_enter",
+    kind: 8,
+  });
+  for (const t of [AttachType.LSM_MAC, AttachType.LSM_CGROUP])
+    assert.deepEqual(kernelAttachTarget("file_open", t), { name: "bpf_lsm_file_open", kind: 12 });
+  assert.deepEqual(kernelAttachTarget("task", AttachType.TRACE_ITER), {
+    name: "bpf_iter_task",
+    kind: 12,
+  });
+  for (const t of [AttachType.TRACE_FENTRY, AttachType.TRACE_FEXIT, AttachType.MODIFY_RETURN])
+    assert.deepEqual(kernelAttachTarget("do_unlinkat", t), { name: "do_unlinkat", kind: 12 });
 });

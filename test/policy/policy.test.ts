@@ -441,3 +441,24 @@ describe("policy properties (fast-check)", () => {
     );
   });
 });
+
+test("names: attach types come from uapi AttachType; uapi Helper agrees with HELPER_NAMES", async () => {
+  const { ATTACH_TYPE_NAMES, HELPER_NAMES } = await import("../../src/policy/names.js");
+  const { AttachType, Helper } = await import("../../src/uapi/constants.js");
+  assert.equal(ATTACH_TYPE_NAMES.length, Object.keys(AttachType).length);
+  for (const [k, v] of Object.entries(AttachType))
+    assert.equal(ATTACH_TYPE_NAMES[v], k.toLowerCase());
+  assert.equal(ATTACH_TYPE_NAMES[23], "trace_raw_tp");
+  assert.equal(ATTACH_TYPE_NAMES[61], "trace_fsession_multi");
+  for (const [k, v] of Object.entries(Helper)) assert.equal(HELPER_NAMES[v], k);
+});
+
+test("formatDefaultRule: the per-operation DEFAULT when there is one, else the global one", async () => {
+  const { formatDefaultRule, parsePolicy } = await import("../../src/policy/index.js");
+  const p = parsePolicy(
+    "policy_name=t policy_version=1.0.0\nDEFAULT action=DENY\nDEFAULT op=BPF_PROG_LOAD action=ALLOW\n",
+  );
+  assert.equal(formatDefaultRule(p, "BPF_PROG_LOAD"), "DEFAULT op=BPF_PROG_LOAD action=ALLOW");
+  const q = parsePolicy("policy_name=t policy_version=1.0.0\nDEFAULT action=DENY\n");
+  assert.equal(formatDefaultRule(q, "BPF_PROG_LOAD"), "DEFAULT action=DENY");
+});

@@ -8,17 +8,14 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { der } from "../../src/crypto/asn1.js";
+import { encodeMapHashes, findMapHashes } from "../../src/crypto/hornet_attrs.js";
 import { verifyOffline } from "../../src/crypto/offline.js";
 import { parsePkcs7 } from "../../src/crypto/pkcs7.js";
 import { signCms, signerIdentity, signForScheme, signLoader } from "../../src/crypto/sign.js";
 import { keySearchOf, verifyPkcs7Signature } from "../../src/crypto/verify.js";
 import { loadCertificate } from "../../src/crypto/x509.js";
-import {
-  encodeMapHashes,
-  findMapHashes,
-  HORNET_MAP_HASHES_OID,
-  hornet,
-} from "../../src/scheme/hornet.js";
+import { HORNET_MAP_HASHES_OID, hornet } from "../../src/scheme/hornet.js";
 import { isSchemeName, SCHEME_NAMES, scheme } from "../../src/scheme/index.js";
 import {
   addKfuncCheck,
@@ -120,6 +117,27 @@ describe("scheme descriptions", { skip: skipVectors }, () => {
     assert.ok(msg.ok);
     assert.equal(findMapHashes(msg.value.signerInfos[0].authattrs), null, "v2 has no authattrs");
     assert.equal(findMapHashes(Uint8Array.of(0xa0, 0x05, 0x30, 0x03, 0x02)), "malformed");
+  });
+
+  test("map-hash attribute reader is strict DER: children inside their parent, minimal lengths", () => {
+    const h = sha256(Uint8Array.of(1));
+    const attr = (value: Uint8Array) =>
+      der.explicit(0, der.sequence(der.oid(HORNET_MAP_HASHES_OID), der.set(value)));
+    const good = attr(encodeMapHashes([h]));
+    assert.deepEqual(findMapHashes(good), [h]);
+    // a SET and SEQUENCE that claim 4 and 2 bytes while the OCTET STRING inside runs on for
+    // 32 more (still inside the attribute and the buffer): the hash overruns its parents
+    const oid = der.oid(HORNET_MAP_HASHES_OID);
+    const body = Uint8Array.of(...oid, 0x31, 4, 0x30, 2, 0x04, 0x20, ...h);
+    const overrun = der.explicit(0, der.tlv(0x30, body));
+    assert.equal(findMapHashes(overrun), "malformed");
+    // a non-minimal length: 32 written as 0x81 0x20
+    const nonMinimal = attr(Uint8Array.of(0x30, 35, 0x04, 0x81, 0x20, ...h));
+    assert.equal(findMapHashes(nonMinimal), "malformed");
+    // the same bytes with a minimal length parse
+    assert.deepEqual(findMapHashes(attr(Uint8Array.of(0x30, 34, 0x04, 0x20, ...h))), [h]);
+    // an indefinite-length outer element is not DER either
+    assert.equal(findMapHashes(Uint8Array.of(0xa0, 0x80, 0x00, 0x00)), "malformed");
   });
 
   test("arrayMapHash is the kernel's array map hash (value padded to 8 bytes)", () => {

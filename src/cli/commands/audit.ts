@@ -15,14 +15,12 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { renderAuditHtml } from "../../audit/html.js";
-import { planInstall } from "../../audit/install_plan.js";
-import { type AuditReport, auditSkeleton, type KeyringChoice } from "../../audit/report.js";
+import { type AuditReport, auditSkeletonWithPlan, type KeyringChoice } from "../../audit/report.js";
 import type { Policy } from "../../policy/model.js";
-import { parsePolicy } from "../../policy/syntax.js";
 import { InputError, UsageError } from "../errors.js";
-import type { CliOutcome } from "../exit.js";
-import { readCertificate } from "../inputs.js";
-import { readInput, writeAtomic } from "../io.js";
+import { type CliOutcome, codeOf } from "../exit.js";
+import { readCertificate, readPolicy } from "../inputs.js";
+import { writeAtomic } from "../io.js";
 import type { CliIo } from "../output.js";
 import { printFields, printJson } from "../output.js";
 import { readSkeleton } from "../skeleton_input.js";
@@ -35,13 +33,7 @@ export interface AuditOptions {
   json?: boolean;
 }
 
-/** A policy file, parsed (a PolicyParseError names the file, line and column: exit 65). */
-export function readPolicy(path: string): Policy {
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(readInput(path, "policy file"));
-  return parsePolicy(text, { source: path });
-}
-
-export function parseKeyring(s: string): KeyringChoice {
+function parseKeyring(s: string): KeyringChoice {
   const m = /^(builtin|secondary|platform|user)(?::(\d+))?$/i.exec(s);
   if (!m || (m[2] !== undefined && m[1].toLowerCase() !== "user"))
     throw new UsageError(
@@ -122,7 +114,7 @@ function isFile(p: string): boolean {
 }
 
 /** The skeleton files the arguments name, and whether this is a batch. */
-export function expandArguments(args: readonly string[]): { files: string[]; batch: boolean } {
+function expandArguments(args: readonly string[]): { files: string[]; batch: boolean } {
   const files: string[] = [];
   let batch = args.length > 1;
   for (const a of args) {
@@ -160,7 +152,7 @@ interface Context {
 
 function auditFile(file: string, c: Context) {
   const skel = readSkeleton(file);
-  const report = auditSkeleton(
+  const { report, plan } = auditSkeletonWithPlan(
     {
       source: file,
       insns: skel.insns,
@@ -171,7 +163,7 @@ function auditFile(file: string, c: Context) {
     },
     { trusted: c.trusted, policy: c.policy, keyring: c.keyring },
   );
-  return { skel, report };
+  return { skel, report, plan };
 }
 
 const outcomeOf = (r: AuditReport): CliOutcome => ({
@@ -235,16 +227,8 @@ export function runAudit(io: CliIo, args: string[], o: AuditOptions): CliOutcome
   const { files, batch } = expandArguments(args);
 
   if (!batch) {
-    const { skel, report } = auditFile(files[0], ctx);
-    if (o.html)
-      writeAtomic(
-        o.html,
-        renderAuditHtml(
-          report,
-          skel.insns,
-          planInstall(skel.insns, skel.data, { mapNames: skel.maps.map((m) => m.name) }),
-        ),
-      );
+    const { skel, report, plan } = auditFile(files[0], ctx);
+    if (o.html) writeAtomic(o.html, renderAuditHtml(report, skel.insns, plan));
     if (o.json) printJson(io, report);
     else printHuman(io, report);
     return outcomeOf(report);
@@ -264,10 +248,7 @@ export function runAudit(io: CliIo, args: string[], o: AuditOptions): CliOutcome
       summary.push(`${verdictText(report).padEnd(22)} ${file}`);
     } catch (e) {
       outcomes.push({ kind: "error", error: e });
-      const code =
-        typeof e === "object" && e && "code" in e && typeof e.code === "string"
-          ? e.code
-          : "INTERNAL";
+      const code = codeOf(e) ?? "INTERNAL";
       const message = e instanceof Error ? e.message : String(e);
       if (lines)
         io.stdout(

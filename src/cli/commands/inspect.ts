@@ -24,7 +24,7 @@ export interface InspectOptions {
 type Kind = "light skeleton" | "signature" | "loader instructions";
 
 /** Sniffs the file: a C header, a DER SEQUENCE, else raw instructions. */
-export function sniff(bytes: Uint8Array): Kind {
+function sniff(bytes: Uint8Array): Kind {
   let i = 0;
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x09)) i++;
   const head = Buffer.from(bytes.subarray(i, i + 16)).toString("latin1");

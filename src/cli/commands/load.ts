@@ -7,6 +7,7 @@
  * its audit records are printed, and a load it refuses exits with POLICY_DENIED (5).
  */
 import { HostBackend } from "../../host/backend.js";
+import { hostKernelSymbols } from "../../host/kernel_symbols.js";
 import { describeInstalled, type Installed } from "../../loader/installed.js";
 import { type LoadedSkeleton, loadAndRun } from "../../loader/load_and_run.js";
 import { type DirectObjectLoad, loadObjectFile } from "../../loader/object_load.js";
@@ -16,17 +17,21 @@ import type { Policy } from "../../policy/model.js";
 import type { SchemeName } from "../../scheme/types.js";
 import type { BpfBackend } from "../../uapi/backend.js";
 import { Bpf } from "../../uapi/bpf.js";
-import { KeySpec } from "../../uapi/constants.js";
+import {
+  KeySpec,
+  VERIFY_USE_BUILTIN_KEYRING,
+  VERIFY_USE_PLATFORM_KEYRING,
+  VERIFY_USE_SECONDARY_KEYRING,
+} from "../../uapi/constants.js";
 import { createModelKernel } from "../../vm/index.js";
 import { UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
-import { readCertificate } from "../inputs.js";
+import { readCertificate, readPolicy } from "../inputs.js";
 import { readInput } from "../io.js";
-import { hostKernelSymbols } from "../kernel_symbols.js";
 import { machineFacts } from "../machine_facts.js";
 import { type CliIo, printFields, printJson } from "../output.js";
 import { parseScheme } from "../scheme_option.js";
-import { readSkeleton } from "../skeleton_input.js";
+import { parseSkeletonBytes } from "../skeleton_input.js";
 
 export interface LoadOptions {
   cert: string[];
@@ -92,22 +97,53 @@ function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): S
 }
 
 /** A 64-byte packet for socket filters: a zeroed Ethernet/IPv4 frame shape. */
-export const TEST_PACKET = new Uint8Array(64).map((_, i) => (i === 12 ? 0x08 : 0));
+const TEST_PACKET = new Uint8Array(64).map((_, i) => (i === 12 ? 0x08 : 0));
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+
+/**
+ * `--keyring`: the bpf_attr keyring_id, either as a number (a key serial, or a negative
+ * KEY_SPEC_* value such as -3 for the session keyring) or in audit's grammar: builtin (0),
+ * secondary (1), platform (2) — the VERIFY_USE_*_KEYRING ids — user (the session keyring
+ * `--cert` fills) or user:SERIAL.
+ */
+export function parseKeyringId(s: string): number {
+  let id: number | null = null;
+  if (/^-?\d+$/.test(s)) id = Number(s);
+  else {
+    const m = /^(builtin|secondary|platform|user)(?::(\d+))?$/i.exec(s);
+    const kind = m?.[1].toLowerCase();
+    if (m && (m[2] === undefined || kind === "user"))
+      id =
+        kind === "builtin"
+          ? VERIFY_USE_BUILTIN_KEYRING
+          : kind === "secondary"
+            ? VERIFY_USE_SECONDARY_KEYRING
+            : kind === "platform"
+              ? VERIFY_USE_PLATFORM_KEYRING
+              : m[2] === undefined
+                ? KeySpec.SESSION_KEYRING
+                : Number(m[2]);
+  }
+  if (id === null || id < -(2 ** 31) || id >= 2 ** 31)
+    throw new UsageError(
+      `--keyring must be a 32-bit keyring id (a key serial or a negative KEY_SPEC value), builtin, secondary, platform, user or user:SERIAL, not '${s}'`,
+    );
+  return id;
+}
 
 export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<CliOutcome> {
   const bytes = readInput(file, "light skeleton or BPF object");
   if (ELF_MAGIC.every((b, i) => bytes[i] === b)) return loadObjectDirect(io, file, bytes, o);
-  const skel = readSkeleton(file);
+  const skel = parseSkeletonBytes(bytes, file);
   const certs = o.cert.map(readCertificate);
-  let keyringId = certs.length ? KeySpec.SESSION_KEYRING : 0;
-  if (o.keyring !== undefined) {
-    keyringId = Number(o.keyring);
-    if (!Number.isInteger(keyringId))
-      throw new UsageError(`--keyring must be an integer key serial, not '${o.keyring}'`);
-  }
-  const policy = o.policyFile ? (await import("./audit.js")).readPolicy(o.policyFile) : null;
+  const keyringId =
+    o.keyring !== undefined
+      ? parseKeyringId(o.keyring)
+      : certs.length
+        ? KeySpec.SESSION_KEYRING
+        : 0;
+  const policy = o.policyFile ? readPolicy(o.policyFile) : null;
   const s = openBackend(o.backend, policy, parseScheme(o.scheme));
   let loaded: LoadedSkeleton | null = null;
   try {
@@ -175,9 +211,9 @@ async function loadObjectDirect(
   bytes: Uint8Array,
   o: LoadOptions,
 ): Promise<CliOutcome> {
-  if (o.cert.length || o.keyring !== undefined || o.policyFile)
+  if (o.cert.length || o.keyring !== undefined || o.policyFile || o.scheme !== undefined)
     throw new UsageError(
-      "--cert, --keyring and --policy-file apply to light skeletons, not objects",
+      "--cert, --keyring, --policy-file and --scheme apply to light skeletons, not objects",
     );
   const s = openBackend(o.backend, null, "v2");
   let loaded: DirectObjectLoad | null = null;

@@ -13,7 +13,7 @@ import { writeSignedSkeleton } from "../../skeleton/writer.js";
 import { RefusedError, UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { type RawOptions, readLoaderInputs } from "../inputs.js";
-import { writeAtomic } from "../io.js";
+import { writeAtomicAll } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
 import { parseScheme } from "../scheme_option.js";
 import { checkSignerChoice, resolveSigner, type SignerChoice } from "../signer_input.js";
@@ -81,11 +81,13 @@ export async function runSign(
       },
     );
   }
-  if (o.detached) writeAtomic(o.detached, signed.signature);
-  if (header !== null) {
-    if (o.output) writeAtomic(o.output, header);
-    else if (!o.json) io.stdout(Buffer.from(header).toString("latin1"));
-  }
+  // Both outputs or neither: a detached signature without its header (or the reverse) would be
+  // half of a failed command.
+  const files: { path: string; data: Uint8Array }[] = [];
+  if (header !== null && o.output) files.push({ path: o.output, data: header });
+  if (o.detached) files.push({ path: o.detached, data: signed.signature });
+  writeAtomicAll(files);
+  if (header !== null && !o.output && !o.json) io.stdout(Buffer.from(header).toString("latin1"));
   const summary = {
     source: inputs.source,
     scheme,

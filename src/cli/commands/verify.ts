@@ -11,7 +11,7 @@ export interface VerifyOptions extends RawOptions {
   json?: boolean;
 }
 
-export function verifyJson(source: string, r: OfflineReport) {
+function verifyJson(source: string, r: OfflineReport) {
   return {
     source,
     result: r.result,

@@ -2,12 +2,16 @@
  * What a loader program asks the running kernel while it loads (bpf_btf_find_by_name_kind,
  * bpf_kallsyms_lookup_name), answered from the host's /sys/kernel/btf/vmlinux and /proc/kallsyms
  * for a direct object load (`bpfsign load OBJ.bpf.o --backend host`). Both are read on first use.
+ * Without the privilege to see addresses (kptr_restrict) /proc/kallsyms shows 0 for every symbol:
+ * the direct loader treats 0 as not found.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { Btf } from "../btf/btf.js";
-import type { KernelBtfRef, KernelSymbols } from "../loader/object_load.js";
+import { parseKallsyms } from "../object/kallsyms.js";
+import type { KernelBtfRef, KernelSymbols } from "../object/load_ops.js";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
+const KALLSYMS = "/proc/kallsyms";
 
 export function hostKernelSymbols(): KernelSymbols {
   let btf: Btf | null | undefined;
@@ -23,14 +27,7 @@ export function hostKernelSymbols(): KernelSymbols {
       return id > 0 ? { btfId: id, btfObjFd: 0 } : null;
     },
     kallsyms(name: string): bigint | null {
-      if (syms === undefined) {
-        syms = new Map();
-        const text = existsSync("/proc/kallsyms") ? readFileSync("/proc/kallsyms", "utf8") : "";
-        for (const line of text.split("\n")) {
-          const [addr, , sym] = line.split(/\s+/);
-          if (sym && !syms.has(sym)) syms.set(sym, BigInt(`0x${addr}`));
-        }
-      }
+      syms ??= parseKallsyms(existsSync(KALLSYMS) ? readFileSync(KALLSYMS, "utf8") : "", KALLSYMS);
       return syms.get(name) ?? null;
     },
   };
