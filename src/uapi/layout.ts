@@ -71,7 +71,15 @@ export function readField(buf: Uint8Array, f: Field): number | bigint | Uint8Arr
 }
 
 export function writeField(buf: Uint8Array, f: Field, value: number | bigint | Uint8Array): void {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  writeFieldAt(new DataView(buf.buffer, buf.byteOffset, buf.byteLength), buf, f, value);
+}
+
+function writeFieldAt(
+  dv: DataView,
+  buf: Uint8Array,
+  f: Field,
+  value: number | bigint | Uint8Array,
+): void {
   switch (f.kind) {
     case "u8":
       dv.setUint8(f.off, Number(value));
@@ -118,12 +126,14 @@ export function encode<L extends Layout>(
   size: number,
 ): Uint8Array {
   const buf = new Uint8Array(size);
-  for (const [name, v] of Object.entries(values)) {
+  const dv = new DataView(buf.buffer, buf.byteOffset, size);
+  for (const name in values) {
+    const v = values[name];
     if (v === undefined) continue;
     const f = layout[name];
     if (!f) throw new TypeError(`no field ${name} in layout`);
     if (fieldEnd(f) > size) throw new RangeError(`field ${name} ends past ${size} bytes`);
-    writeField(buf, f, v as number | bigint | Uint8Array);
+    writeFieldAt(dv, buf, f, v as number | bigint | Uint8Array);
   }
   return buf;
 }
