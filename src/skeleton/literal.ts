@@ -75,8 +75,8 @@ const ESCAPES = (() => {
 })();
 
 /**
- * Where the last `encodeLine`/`decodeLine` stopped in the text, and how many lines `decodeBody`
- * read: module-level slots, so the hot per-line calls return one small integer.
+ * Where the last `encodeLine` stopped in the text, and how many lines `decodeBody` read:
+ * module-level slots, so the hot calls return one small integer.
  */
 let lineEnd = 0;
 let bodyLines = 0;
@@ -193,72 +193,72 @@ export function decodeLiteral(text: Uint8Array, pos: number, startLine: number):
     );
   }
   // Every byte takes at least 2 text bytes, so half the span bounds the output; the buffer starts
-  // zeroed, so `\0` tokens only advance the count.
+  // zeroed (nothing of the process's memory shows past the decoded bytes), so `\0` tokens only
+  // advance the count.
   const span = quote - pos;
   const out = new Uint8Array(span >> 1);
-  if ((span & 1) === 0) {
-    const body = new DataView(text.buffer, text.byteOffset + pos, span);
-    const n = decodeBody(body, out);
+  // the fast path reads 4 bytes at every token start up to the quote: it needs 3 bytes after it
+  if (quote + 4 <= text.length) {
+    const body = new DataView(text.buffer, text.byteOffset + pos, span + 4);
+    const n = decodeBody(body, span, out);
     if (n >= 0) return { bytes: out.subarray(0, n), end: quote, continuations: bodyLines - 1 };
   }
-  // Not what bpftool writes: find and report the first offence.
+  // Not what bpftool writes (or a header that ends right after the quote): the exact decoder
+  // finds and reports the first offence.
   return decodeExact(text, pos, startLine, quote, out);
 }
 
 /**
- * Decodes the tokens of one body line, text offsets `[k, limit)` of `body`, into `out` from `n`;
- * stops at the first 16-bit unit that is neither `\x` nor `\0`, or at `limit`. Returns the new
- * count (and sets `lineEnd` to where it stopped; a `\xhh` that would run past `limit` stops it
- * too), or -1 for a `\x` not followed by two lowercase hex digits of a non-zero byte.
- */
-function decodeLine(body: DataView, k: number, limit: number, out: Uint8Array, n: number): number {
-  const pair = HEX_PAIR16;
-  while (k < limit) {
-    const t = body.getUint16(k, LITTLE);
-    if (t === UNIT_X && k + 4 <= limit) {
-      const v = pair[body.getUint16(k + 2, LITTLE)];
-      if (v > 0) {
-        out[n++] = v;
-        k += 4;
-        continue;
-      }
-      return -1;
-    }
-    if (t !== UNIT_ZERO) break;
-    n++;
-    k += 2;
-  }
-  lineEnd = k;
-  return n;
-}
-
-/**
- * The accepting path, one body line (at most 78 columns) at a time, over a body of even length:
- * the decoded length (and `bodyLines`), or -1 when the body is not exactly what `print_hex`
+ * The accepting path over a body of `span` bytes (the view reaches 4 bytes past it): each token
+ * is one 32-bit read whose low half says which it is and whose high half is the hex pair; a body
+ * line runs to the first unit that is not a token, and only then is the line checked (at most 78
+ * columns, then the closing quote or a continuation that bpftool would have written). Returns
+ * the decoded length (and sets `bodyLines`), or -1 when the body is not exactly what `print_hex`
  * writes (the caller then runs `decodeExact` for the error). Accepts exactly what `decodeExact`
  * accepts.
  */
-function decodeBody(body: DataView, out: Uint8Array): number {
-  const span = body.byteLength;
+function decodeBody(body: DataView, span: number, out: Uint8Array): number {
+  const pair = HEX_PAIR16;
   let n = 0;
   let lines = 1;
   let k = 0;
   for (;;) {
     const lineStart = k;
-    const limit = Math.min(lineStart + LITERAL_WIDTH, span);
-    n = decodeLine(body, k, limit, out, n);
-    k = lineEnd;
-    if (n < 0) return -1;
-    if (k >= span) break;
+    for (;;) {
+      const t = body.getUint32(k, LITTLE);
+      const head = LITTLE ? t & 0xffff : t >>> 16;
+      if (head === UNIT_X) {
+        const v = pair[LITTLE ? t >>> 16 : t & 0xffff];
+        if (v <= 0) return -1;
+        out[n++] = v;
+        k += 4;
+        // `\xhh` tokens come in runs: try the next one without going round the loop
+        const t2 = body.getUint32(k, LITTLE);
+        if ((LITTLE ? t2 & 0xffff : t2 >>> 16) === UNIT_X) {
+          const v2 = pair[LITTLE ? t2 >>> 16 : t2 & 0xffff];
+          if (v2 <= 0) return -1;
+          out[n++] = v2;
+          k += 4;
+        }
+      } else if (head === UNIT_ZERO) {
+        n++;
+        k += 2;
+      } else break;
+    }
+    const width = k - lineStart;
+    if (width > LITERAL_WIDTH) return -1;
+    if (k >= span) {
+      if (k !== span) return -1;
+      bodyLines = lines;
+      return n;
+    }
     // a continuation, only where the next token would not fit and something follows it
     if (k + 2 >= span || body.getUint16(k, LITTLE) !== UNIT_SPLICE) return -1;
-    const nextWidth = k + 4 <= span && body.getUint16(k + 2, LITTLE) === UNIT_ZERO ? 2 : 4;
-    if (k - lineStart + nextWidth <= LITERAL_WIDTH) return -1;
+    const nextWidth = body.getUint16(k + 2, LITTLE) === UNIT_ZERO ? 2 : 4;
+    if (width + nextWidth <= LITERAL_WIDTH) return -1;
     lines++;
     k += 2;
   }
-  bodyLines = lines;
-  return n;
 }
 
 /**
