@@ -62,6 +62,8 @@ export class HostBackend implements BpfBackend {
   /** One page of native memory the attr is copied through, and a JS view of it. */
   private readonly attrPage: number;
   private readonly attrView: Uint8Array;
+  /** Views of the attr page's first `len` bytes, by len (made once each). */
+  private readonly attrOut: Uint8Array[] = [];
   private disposed = false;
 
   /** Binds libc; throws HostLibraryError / UnsupportedArchError where that is impossible. */
@@ -89,9 +91,15 @@ export class HostBackend implements BpfBackend {
     if (span > len) page.fill(0, len, span);
     const ret = this.c.sys3(this.c.nr.bpf, cmd, this.attrPage, size);
     const result = ret < 0 ? this.fail() : ret;
-    attr.set(len === PAGE ? page : page.subarray(0, len));
+    attr.set(this.attrOut[len] ?? this.attrOutView(len));
     if (result >= 0 && FD_COMMANDS.has(cmd)) this.fds.add(result);
     return result;
+  }
+
+  private attrOutView(len: number): Uint8Array {
+    const v = this.attrView.subarray(0, len);
+    this.attrOut[len] = v;
+    return v;
   }
 
   /** bpf() with an attr larger than a page: through a native buffer of its own. */

@@ -15,6 +15,8 @@ import type { Libc } from "./libc.js";
 
 interface Region {
   readonly start: number;
+  /** `start` as the bigint alloc() returns (made once per slab slot) */
+  readonly addr: bigint;
   len: number;
   prot: number;
   readonly kind: "heap" | "mapping";
@@ -54,12 +56,13 @@ export class NativeMemory implements UserMemory {
       const r = this.slabAlloc(size);
       if (typeof sizeOrInit === "number") r.slab!.fill(0, r.off, r.off + size);
       else r.slab!.set(sizeOrInit, r.off);
-      return BigInt(r.start);
+      return r.addr;
     }
     const addr = this.c.calloc(1, Math.max(size, 1));
     if (!addr) throw new NativeAllocError(size);
     this.regions.set(addr, {
       start: addr,
+      addr: 0n,
       len: size,
       prot: Prot.READ | Prot.WRITE,
       kind: "heap",
@@ -92,6 +95,7 @@ export class NativeMemory implements UserMemory {
     this.slabUsed += bytes;
     const r: Region = {
       start: this.slabAddr + off,
+      addr: BigInt(this.slabAddr + off),
       len: size,
       prot: Prot.READ | Prot.WRITE,
       kind: "heap",
@@ -134,7 +138,7 @@ export class NativeMemory implements UserMemory {
 
   /** Registers a mapping made by mmap() so it can be read and written. */
   addMapping(start: number, len: number, prot: number): void {
-    this.regions.set(start, { start, len, prot, kind: "mapping", slab: null, off: 0 });
+    this.regions.set(start, { start, addr: 0n, len, prot, kind: "mapping", slab: null, off: 0 });
   }
 
   /** The registered mapping containing [addr, addr+len), or undefined. */

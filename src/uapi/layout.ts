@@ -91,7 +91,8 @@ function writeFieldAt(
       dv.setInt32(f.off, Number(value) | 0, true);
       return;
     case "u64":
-      dv.setBigUint64(f.off, BigInt.asUintN(64, BigInt(value as number | bigint)), true);
+      // setBigUint64 itself reduces modulo 2^64
+      dv.setBigUint64(f.off, typeof value === "bigint" ? value : BigInt(value as number), true);
       return;
     case "bytes": {
       const v = value as Uint8Array;
