@@ -23,6 +23,8 @@ interface Region {
   /** For slab allocations: the slab's bytes and this allocation's offset in them. */
   readonly slab: Uint8Array | null;
   readonly off: number;
+  /** For slab slots: whether the slot is allocated now (slots stay registered when free). */
+  live: boolean;
 }
 
 /** The native allocator failed. */
@@ -38,7 +40,10 @@ const SMALL_MAX = 512;
 const SLAB_SIZE = 64 * 1024;
 
 export class NativeMemory implements UserMemory {
+  /** calloc'd allocations and registered mappings, by start address */
   private readonly regions = new Map<number, Region>();
+  /** every slab slot ever handed out, by start address, live or free (no map churn per call) */
+  private readonly slots = new Map<number, Region>();
   /** Free slab regions by size class (index = size / 16). */
   private readonly freeLists: Region[][] = Array.from({ length: SMALL_MAX / 16 + 1 }, () => []);
   /** Slab base addresses (freed on dispose) and the bump pointer of the newest slab. */
@@ -68,6 +73,7 @@ export class NativeMemory implements UserMemory {
       kind: "heap",
       slab: null,
       off: 0,
+      live: true,
     });
     if (typeof sizeOrInit !== "number" && size) this.c.copyOut(addr, sizeOrInit, size);
     return BigInt(addr);
@@ -79,7 +85,7 @@ export class NativeMemory implements UserMemory {
     const reused = this.freeLists[cls].pop();
     if (reused) {
       reused.len = size;
-      this.regions.set(reused.start, reused);
+      reused.live = true;
       return reused;
     }
     const bytes = cls << 4;
@@ -101,18 +107,24 @@ export class NativeMemory implements UserMemory {
       kind: "heap",
       slab: this.slab,
       off,
+      live: true,
     };
-    this.regions.set(r.start, r);
+    this.slots.set(r.start, r);
     return r;
   }
 
   free(addr: bigint): void {
     const a = Number(addr);
+    const slot = this.slots.get(a);
+    if (slot?.live) {
+      slot.live = false;
+      this.freeLists[(slot.len + 15) >> 4 || 1].push(slot);
+      return;
+    }
     const r = this.regions.get(a);
     if (r?.kind !== "heap") throw new RangeError(`free: 0x${addr.toString(16)} was not allocated`);
     this.regions.delete(a);
-    if (r.slab) this.freeLists[(r.len + 15) >> 4 || 1].push(r);
-    else this.c.free(a);
+    this.c.free(a);
   }
 
   read(addr: bigint, len: number): Uint8Array {
@@ -138,7 +150,16 @@ export class NativeMemory implements UserMemory {
 
   /** Registers a mapping made by mmap() so it can be read and written. */
   addMapping(start: number, len: number, prot: number): void {
-    this.regions.set(start, { start, addr: 0n, len, prot, kind: "mapping", slab: null, off: 0 });
+    this.regions.set(start, {
+      start,
+      addr: 0n,
+      len,
+      prot,
+      kind: "mapping",
+      slab: null,
+      off: 0,
+      live: true,
+    });
   }
 
   /** The registered mapping containing [addr, addr+len), or undefined. */
@@ -171,6 +192,7 @@ export class NativeMemory implements UserMemory {
   liveAllocations(): number {
     let n = 0;
     for (const r of this.regions.values()) if (r.kind === "heap") n++;
+    for (const r of this.slots.values()) if (r.live) n++;
     return n;
   }
 
@@ -182,6 +204,8 @@ export class NativeMemory implements UserMemory {
         if (!r.slab) this.c.free(r.start);
       }
     }
+    for (const r of this.slots.values()) r.live = false;
+    this.slots.clear();
     for (const list of this.freeLists) list.length = 0;
     for (const s of this.slabs.splice(0)) this.c.free(s);
     this.slab = null;
@@ -189,10 +213,15 @@ export class NativeMemory implements UserMemory {
   }
 
   private containing(addr: number, len: number): Region | undefined {
+    const slot = this.slots.get(addr);
+    if (slot?.live && len <= slot.len) return slot;
     const exact = this.regions.get(addr);
     if (exact && len <= exact.len) return exact;
     for (const r of this.regions.values()) {
       if (addr >= r.start && addr + len <= r.start + r.len) return r;
+    }
+    for (const r of this.slots.values()) {
+      if (r.live && addr >= r.start && addr + len <= r.start + r.len) return r;
     }
     return undefined;
   }

@@ -70,30 +70,36 @@ export function readField(buf: Uint8Array, f: Field): number | bigint | Uint8Arr
   }
 }
 
-export function writeField(buf: Uint8Array, f: Field, value: number | bigint | Uint8Array): void {
-  writeFieldAt(new DataView(buf.buffer, buf.byteOffset, buf.byteLength), buf, f, value);
+/** Little-endian stores by byte: no DataView, so a small (on-heap) buffer never has its
+ * ArrayBuffer materialised, which costs more than the whole encode. */
+function put32(buf: Uint8Array, off: number, v: number): void {
+  buf[off] = v;
+  buf[off + 1] = v >>> 8;
+  buf[off + 2] = v >>> 16;
+  buf[off + 3] = v >>> 24;
 }
 
-function writeFieldAt(
-  dv: DataView,
-  buf: Uint8Array,
-  f: Field,
-  value: number | bigint | Uint8Array,
-): void {
+export function writeField(buf: Uint8Array, f: Field, value: number | bigint | Uint8Array): void {
   switch (f.kind) {
     case "u8":
-      dv.setUint8(f.off, Number(value));
+      buf[f.off] = Number(value);
       return;
     case "u32":
-      dv.setUint32(f.off, Number(value) >>> 0, true);
-      return;
     case "s32":
-      dv.setInt32(f.off, Number(value) | 0, true);
+      put32(buf, f.off, Number(value));
       return;
-    case "u64":
-      // setBigUint64 itself reduces modulo 2^64
-      dv.setBigUint64(f.off, typeof value === "bigint" ? value : BigInt(value as number), true);
+    case "u64": {
+      const n = Number(value);
+      if (n >= 0 && Number.isSafeInteger(n)) {
+        put32(buf, f.off, n >>> 0);
+        put32(buf, f.off + 4, Math.floor(n / 0x100000000));
+      } else {
+        const v = BigInt.asUintN(64, BigInt(value as number | bigint));
+        put32(buf, f.off, Number(v & 0xffffffffn));
+        put32(buf, f.off + 4, Number(v >> 32n));
+      }
       return;
+    }
     case "bytes": {
       const v = value as Uint8Array;
       const len = f.len ?? 0;
@@ -127,14 +133,13 @@ export function encode<L extends Layout>(
   size: number,
 ): Uint8Array {
   const buf = new Uint8Array(size);
-  const dv = new DataView(buf.buffer, buf.byteOffset, size);
   for (const name in values) {
     const v = values[name];
     if (v === undefined) continue;
     const f = layout[name];
     if (!f) throw new TypeError(`no field ${name} in layout`);
     if (fieldEnd(f) > size) throw new RangeError(`field ${name} ends past ${size} bytes`);
-    writeFieldAt(dv, buf, f, v as number | bigint | Uint8Array);
+    writeField(buf, f, v as number | bigint | Uint8Array);
   }
   return buf;
 }
