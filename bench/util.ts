@@ -66,13 +66,23 @@ export function goalSummary(): string[] {
   return goals.map(goalLine);
 }
 
+/** CPU time (user + system, all threads of this process) of one call in milliseconds. */
+export function cpuMs(fn: () => void): number {
+  const t = process.cpuUsage();
+  fn();
+  const d = process.cpuUsage(t);
+  return (d.user + d.system) / 1000;
+}
+
 /**
  * Medians of several functions measured in turn, one call of each per round (after one warm-up
- * round), so that a change in the machine's load hits all of them alike.
+ * round), in CPU time: the goals compare what our code costs with what SHA-256 (or the C loop)
+ * costs, and on a machine shared with other work wall time also counts the time other processes
+ * ran (on an idle machine the two agree).
  */
 export function interleavedMedians(fns: (() => void)[], rounds: number): number[] {
   for (const f of fns) f();
   const ts = fns.map(() => [] as number[]);
-  for (let r = 0; r < rounds; r++) for (const [i, f] of fns.entries()) ts[i].push(timeMs(f));
+  for (let r = 0; r < rounds; r++) for (const [i, f] of fns.entries()) ts[i].push(cpuMs(f));
   return ts.map(median);
 }

@@ -197,9 +197,10 @@ export function decodeLiteral(text: Uint8Array, pos: number, startLine: number):
   // advance the count.
   const span = quote - pos;
   const out = new Uint8Array(span >> 1);
-  // the fast path reads 4 bytes at every token start up to the quote: it needs 3 bytes after it
-  if (quote + 4 <= text.length) {
-    const body = new DataView(text.buffer, text.byteOffset + pos, span + 4);
+  // the fast path reads up to 12 bytes from a token start (three tokens at a time), so it needs
+  // 12 bytes after the quote (a real header always has them)
+  if (quote + LOOKAHEAD <= text.length) {
+    const body = new DataView(text.buffer, text.byteOffset + pos, span + LOOKAHEAD);
     const n = decodeBody(body, span, out);
     if (n >= 0) return { bytes: out.subarray(0, n), end: quote, continuations: bodyLines - 1 };
   }
@@ -208,9 +209,12 @@ export function decodeLiteral(text: Uint8Array, pos: number, startLine: number):
   return decodeExact(text, pos, startLine, quote, out);
 }
 
+/** How far past the closing quote the fast decoder may read. */
+const LOOKAHEAD = 12;
+
 /**
- * The accepting path over a body of `span` bytes (the view reaches 4 bytes past it): each token
- * is one 32-bit read whose low half says which it is and whose high half is the hex pair; a body
+ * The accepting path over a body of `span` bytes (the view reaches LOOKAHEAD bytes past it): each
+ * token is one 32-bit read whose low half says which it is and whose high half is the hex pair; a body
  * line runs to the first unit that is not a token, and only then is the line checked (at most 78
  * columns, then the closing quote or a continuation that bpftool would have written). Returns
  * the decoded length (and sets `bodyLines`), or -1 when the body is not exactly what `print_hex`
@@ -228,18 +232,29 @@ function decodeBody(body: DataView, span: number, out: Uint8Array): number {
       const t = body.getUint32(k, LITTLE);
       const head = LITTLE ? t & 0xffff : t >>> 16;
       if (head === UNIT_X) {
+        // `\xhh` tokens come in runs: three at a time when the next two are `\xhh` as well
+        const t1 = body.getUint32(k + 4, LITTLE);
+        const t2 = body.getUint32(k + 8, LITTLE);
+        if (
+          (LITTLE ? t1 & 0xffff : t1 >>> 16) === UNIT_X &&
+          (LITTLE ? t2 & 0xffff : t2 >>> 16) === UNIT_X
+        ) {
+          const a = pair[LITTLE ? t >>> 16 : t & 0xffff];
+          const b = pair[LITTLE ? t1 >>> 16 : t1 & 0xffff];
+          const c = pair[LITTLE ? t2 >>> 16 : t2 & 0xffff];
+          // each is 1..255, or 0 / -1 for `\x00` / not two lowercase hex digits
+          if (((a - 1) | (b - 1) | (c - 1)) < 0) return -1;
+          out[n] = a;
+          out[n + 1] = b;
+          out[n + 2] = c;
+          n += 3;
+          k += 12;
+          continue;
+        }
         const v = pair[LITTLE ? t >>> 16 : t & 0xffff];
         if (v <= 0) return -1;
         out[n++] = v;
         k += 4;
-        // `\xhh` tokens come in runs: try the next one without going round the loop
-        const t2 = body.getUint32(k, LITTLE);
-        if ((LITTLE ? t2 & 0xffff : t2 >>> 16) === UNIT_X) {
-          const v2 = pair[LITTLE ? t2 >>> 16 : t2 & 0xffff];
-          if (v2 <= 0) return -1;
-          out[n++] = v2;
-          k += 4;
-        }
       } else if (head === UNIT_ZERO) {
         n++;
         k += 2;
