@@ -74,11 +74,7 @@ const ESCAPES = (() => {
   return t;
 })();
 
-/**
- * Where the last `encodeLine` stopped in the text, and how many lines `decodeBody` read:
- * module-level slots, so the hot calls return one small integer.
- */
-let lineEnd = 0;
+/** How many body lines the last `decodeBody` read (a module-level slot: it returns the count). */
 let bodyLines = 0;
 
 /** byte → its `\xhh` escape as one 32-bit unit in this platform's byte order (0 for byte 0). */
@@ -118,43 +114,49 @@ export function encodedLiteralLength(bytes: Uint8Array): number {
 }
 
 /**
- * Writes the tokens of `bytes[i..]` that fit in one body line from text offset `k` of `body`;
- * returns the next byte index and sets `lineEnd` to the text offset after the line.
- */
-function encodeLine(bytes: Uint8Array, i: number, body: DataView, k: number): number {
-  const end = bytes.length;
-  const limit = k + LITERAL_WIDTH;
-  const escapes = ESCAPE32;
-  while (i < end) {
-    const b = bytes[i];
-    if (b === 0) {
-      if (k + 2 > limit) break;
-      body.setUint16(k, UNIT_ZERO, LITTLE);
-      k += 2;
-    } else {
-      if (k + 4 > limit) break;
-      body.setUint32(k, escapes[b], LITTLE);
-      k += 4;
-    }
-    i++;
-  }
-  lineEnd = k;
-  return i;
-}
-
-/**
  * Writes the literal body for `bytes` into `out` at `pos` (exactly `encodedLiteralLength(bytes)`
- * bytes, no quotes) and returns the position after it.
+ * bytes, no quotes) and returns the position after it. Each token is one 16/32-bit store from a
+ * table; three non-zero bytes that fit in the line are written in one turn.
  */
 export function encodeLiteralInto(bytes: Uint8Array, out: Uint8Array, pos: number): number {
   const body = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const escapes = ESCAPE32;
+  const n = bytes.length;
+  let i = 0;
   let k = pos;
-  let i = encodeLine(bytes, 0, body, k);
-  k = lineEnd;
-  while (i < bytes.length) {
-    body.setUint16(k, UNIT_SPLICE, LITTLE);
-    i = encodeLine(bytes, i, body, k + 2);
-    k = lineEnd;
+  let limit = k + LITERAL_WIDTH;
+  while (i < n) {
+    const b = bytes[i];
+    if (b !== 0) {
+      if (k + 12 <= limit && i + 2 < n) {
+        const b1 = bytes[i + 1];
+        const b2 = bytes[i + 2];
+        if (b1 !== 0 && b2 !== 0) {
+          body.setUint32(k, escapes[b], LITTLE);
+          body.setUint32(k + 4, escapes[b1], LITTLE);
+          body.setUint32(k + 8, escapes[b2], LITTLE);
+          k += 12;
+          i += 3;
+          continue;
+        }
+      }
+      if (k + 4 > limit) {
+        body.setUint16(k, UNIT_SPLICE, LITTLE);
+        k += 2;
+        limit = k + LITERAL_WIDTH;
+      }
+      body.setUint32(k, escapes[b], LITTLE);
+      k += 4;
+    } else {
+      if (k + 2 > limit) {
+        body.setUint16(k, UNIT_SPLICE, LITTLE);
+        k += 2;
+        limit = k + LITERAL_WIDTH;
+      }
+      body.setUint16(k, UNIT_ZERO, LITTLE);
+      k += 2;
+    }
+    i++;
   }
   return k;
 }
