@@ -2,7 +2,7 @@
  * Light-skeleton reader and writer speed: a signed v2 header carrying a 15 MiB metadata blob
  * (random bytes, a quarter of them zero, so both `\0` and `\xhh` escapes occur) is parsed and
  * written; throughput is header text per second, next to SHA-256 of the same header bytes and of
- * the raw blob, measured in the same run (in turn, one call of each per round).
+ * the raw blob, measured in the same run (in turn, one call of each per round, in CPU time).
  *
  * Goals (issue 11): parse and write each at least as fast as SHA-256 of the same header text.
  * The write row is given twice: as the API does it (into a new buffer, whose pages the kernel
@@ -53,12 +53,21 @@ export function run(): void {
     signature: new Uint8Array(randomBytes(375)),
   });
   const mb = header.length / 1e6;
-  const [parse, write, shaText, shaBlob, touch] = interleavedMedians(
+  const sha = () => void createHash("sha256").update(header).digest();
+  // two groups, each with its own SHA-256 rounds: the writer's 56 MB allocations would otherwise
+  // change what the reader's allocations cost
+  const [parse, shaText, shaBlob] = interleavedMedians(
     [
       () => void parseLightSkeleton(header),
-      () => void writeSignedSkeleton(skel, { signature: new Uint8Array(375) }),
-      () => void createHash("sha256").update(header).digest(),
+      sha,
       () => void createHash("sha256").update(data).digest(),
+    ],
+    ROUNDS,
+  );
+  const [write, shaText2, touch] = interleavedMedians(
+    [
+      () => void writeSignedSkeleton(skel, { signature: new Uint8Array(375) }),
+      sha,
       () => void Buffer.allocUnsafe(header.length).fill(0x5c),
     ],
     ROUNDS,
@@ -72,6 +81,7 @@ export function run(): void {
   console.log(row(["parse (parseLightSkeleton)", ms(parse), rate(parse)], w));
   console.log(row(["write (writeSignedSkeleton)", ms(write), rate(write)], w));
   console.log(row(["sha256 of the header text", ms(shaText), rate(shaText)], w));
+  console.log(row(["  (again, in the write rounds)", ms(shaText2), rate(shaText2)], w));
   console.log(row(["sha256 of the 15 MiB blob", ms(shaBlob), ""], w));
   console.log(row(["a new buffer of the header's size, filled", ms(touch), rate(touch)], w));
   goal({
@@ -84,11 +94,11 @@ export function run(): void {
   });
   goal({
     name: "header write",
-    value: shaText / write,
+    value: shaText2 / write,
     unit: "x",
     kind: "min",
     target: 1.0,
-    what: `write rate / SHA-256 rate; first-touch page faults of the output alone are ${(shaText / touch).toFixed(2)}x`,
+    what: `write rate / SHA-256 rate; a new buffer of the header's size, filled, alone is ${(shaText2 / touch).toFixed(2)}x`,
   });
 }
 
