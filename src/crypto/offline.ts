@@ -13,7 +13,7 @@
  *  3. no signature → UNSIGNED (the verdict BPF_SIG_UNSIGNED; nothing else is checked);
  *  4. signature_size above the kernel's cap → EINVAL; insns || metadata above the dynptr limit
  *     → E2BIG (both MALFORMED);
- *  5. PKCS#7 verification against the trusted keys (over the content digest computed once here): EBADMSG / EINVAL / EMSGSIZE → MALFORMED,
+ *  5. PKCS#7 verification against the trusted keys: EBADMSG / EINVAL / EMSGSIZE → MALFORMED,
  *     ENOPKG → UNSUPPORTED, ENOKEY → UNTRUSTED, EKEYREJECTED → BAD_SIGNATURE, success →
  *     VERIFIED. (The keyring lookup, which comes between 3 and 4 in the kernel, has no
  *     offline counterpart: the trusted list always resolves.)
@@ -107,10 +107,10 @@ const RESULT_OF_ERRNO: Partial<Record<ErrnoName, OfflineResult>> = {
 export function verifyOffline(input: OfflineInput): OfflineReport {
   const { insns, metadata, signature, exclHash } = input;
   const keys = trustedKeys(input.trusted);
-  // one pass: sha256(insns) is a copy of the running hash taken after the instructions
-  const running = createHash("sha256").update(insns);
-  const insnsDigest = new Uint8Array(running.copy().digest());
-  const contentDigest = new Uint8Array(running.update(metadata).digest());
+  const insnsDigest = new Uint8Array(createHash("sha256").update(insns).digest());
+  const contentDigest = new Uint8Array(
+    createHash("sha256").update(insns).update(metadata).digest(),
+  );
   const exclHashMatches = exclHash === null ? null : bytesEqual(exclHash, insnsDigest);
   const base = {
     digest: toHex(contentDigest),
