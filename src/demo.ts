@@ -89,7 +89,7 @@ function main(): void {
     throw new Error("a tampered skeleton loaded");
   } catch (e) {
     if (!(e instanceof LoaderError)) throw e;
-    console.log(`tampered metadata: ${e.step}: ${e.code}`);
+    console.log(`tampered metadata: ${e.step}: ${e.errnoName}`);
     const line = e.log.split("\n").find((l) => /signature/i.test(l));
     if (line) console.log(`  verifier log: ${line}`);
   }

@@ -1,23 +1,14 @@
 /**
  * Exit codes of the `bpfsign` CLI, decided in one pure function. Verification results have their
  * own codes (0–4); failures use the BSD sysexits numbers. The README documents this table.
+ *
+ * An error is classified by its `code` alone (every error class of bpfsign has one, see
+ * cli/errors.ts), so this file imports no layer's error classes: BPF_<errno> codes of failed
+ * system calls map as the kernel errno does, the few codes named below have their own exit, and
+ * the codes of the input layers (CRYPTO_, SKELETON_, INSN_; ELF_, BTF_, OBJECT_, GEN_ for object
+ * files) mean malformed input. Anything else, including an error without a code, is a bug.
  */
-import { CertificateProfileError } from "../crypto/certgen.js";
-import { KeyLoadError } from "../crypto/keys.js";
-import { type OfflineResult, TrustedCertificateError } from "../crypto/offline.js";
-import { CertificateLoadError, KeyMismatchError, SignatureTooLargeError } from "../crypto/sign.js";
-import { HostLibraryError, UnsupportedArchError } from "../host/index.js";
-import { InsnFormatError } from "../insn/insn.js";
-import { SkeletonParseError, SkeletonWriteError } from "../skeleton/errors.js";
-import { BpfError } from "../uapi/errno.js";
-import {
-  InputError,
-  MalformedInputError,
-  OutputError,
-  RefusedError,
-  UnsupportedError,
-  UsageError,
-} from "./errors.js";
+import type { OfflineResult } from "../crypto/offline.js";
 
 export const ExitCode = {
   OK: 0,
@@ -37,7 +28,7 @@ export const ExitCode = {
   SOFTWARE: 70,
   /** An output file that cannot be created. */
   CANTCREAT: 73,
-  /** The kernel refused for a reason other than the signature (EPERM, EACCES, an LSM policy). */
+  /** The kernel refused for a reason other than the signature (EPERM, EACCES, ENOENT, an LSM policy). */
   NOPERM: 77,
 } as const;
 
@@ -60,8 +51,8 @@ const RESULT_CODES: Record<VerifyResultName, number> = {
 };
 
 /** A kernel errno from a load, mapped onto the same classes as the offline results. */
-function kernelErrnoCode(code: string): number {
-  switch (code) {
+function kernelErrnoCode(errno: string): number {
+  switch (errno) {
     case "EKEYREJECTED":
       return ExitCode.BAD_SIGNATURE;
     case "ENOKEY":
@@ -74,12 +65,57 @@ function kernelErrnoCode(code: string): number {
     case "EOPNOTSUPP":
     case "ENOTSUPP":
       return ExitCode.UNAVAILABLE;
-    case "EPERM":
-    case "EACCES":
-      return ExitCode.NOPERM;
     default:
-      return ExitCode.SOFTWARE;
+      // EPERM, EACCES and every other errno the kernel answered with: a refusal, never a bug.
+      return ExitCode.NOPERM;
   }
+}
+
+/** Codes whose exit is not the one of their layer's prefix. */
+const CODE_EXITS: Readonly<Record<string, number>> = {
+  CLI_USAGE: ExitCode.USAGE,
+  CLI_REFUSED: ExitCode.USAGE,
+  CLI_INPUT_UNREADABLE: ExitCode.NOINPUT,
+  CLI_MALFORMED_INPUT: ExitCode.DATAERR,
+  CLI_UNSUPPORTED: ExitCode.UNAVAILABLE,
+  CLI_OUTPUT_UNWRITABLE: ExitCode.CANTCREAT,
+  /** A key type the kernel cannot verify. */
+  CRYPTO_KEY_UNSUPPORTED_TYPE: ExitCode.UNAVAILABLE,
+  /** A trusted certificate whose algorithm the kernel cannot verify. */
+  CRYPTO_TRUSTED_CERT_ENOPKG: ExitCode.UNAVAILABLE,
+  HOST_LIBRARY_UNAVAILABLE: ExitCode.UNAVAILABLE,
+  /** A direct object load needed the kernel's BTF and none was given. */
+  LOAD_NO_KERNEL_BTF: ExitCode.UNAVAILABLE,
+  /** A ksym, kfunc or attach target the kernel does not have: the loader would fail with ENOENT. */
+  LOAD_SYMBOL_NOT_FOUND: ExitCode.NOPERM,
+  HOST_UNSUPPORTED_ARCH: ExitCode.UNAVAILABLE,
+};
+
+/** Layers whose errors all say the input is malformed (the object-file layers included). */
+const MALFORMED_INPUT_PREFIXES = [
+  "CRYPTO_",
+  "SKELETON_",
+  "INSN_",
+  "ELF_",
+  "BTF_",
+  "OBJECT_",
+  "GEN_",
+] as const;
+
+/** The `code` of a thrown value: a string property named code, else null. */
+function codeOf(e: unknown): string | null {
+  if (typeof e !== "object" || e === null || !("code" in e)) return null;
+  return typeof e.code === "string" ? e.code : null;
+}
+
+/** The exit code of an error code (see the module comment). */
+export function exitCodeOfErrorCode(code: string | null): number {
+  if (code === null) return ExitCode.SOFTWARE;
+  const exit = CODE_EXITS[code];
+  if (exit !== undefined) return exit;
+  if (code.startsWith("BPF_")) return kernelErrnoCode(code.slice("BPF_".length));
+  if (MALFORMED_INPUT_PREFIXES.some((p) => code.startsWith(p))) return ExitCode.DATAERR;
+  return ExitCode.SOFTWARE;
 }
 
 export function getExitCode(outcome: CliOutcome): number {
@@ -88,31 +124,7 @@ export function getExitCode(outcome: CliOutcome): number {
       return ExitCode.OK;
     case "verify":
       return RESULT_CODES[outcome.result];
-    case "error": {
-      const e = outcome.error;
-      if (e instanceof UsageError || e instanceof RefusedError) return ExitCode.USAGE;
-      if (e instanceof InputError) return ExitCode.NOINPUT;
-      if (e instanceof MalformedInputError) return ExitCode.DATAERR;
-      if (e instanceof UnsupportedError) return ExitCode.UNAVAILABLE;
-      if (e instanceof OutputError) return ExitCode.CANTCREAT;
-      if (e instanceof BpfError) return kernelErrnoCode(e.code);
-      if (e instanceof KeyLoadError)
-        return e.reason === "unsupported-key-type" ? ExitCode.UNAVAILABLE : ExitCode.DATAERR;
-      if (e instanceof TrustedCertificateError)
-        return e.errno === "ENOPKG" ? ExitCode.UNAVAILABLE : ExitCode.DATAERR;
-      if (
-        e instanceof CertificateLoadError ||
-        e instanceof KeyMismatchError ||
-        e instanceof SignatureTooLargeError ||
-        e instanceof CertificateProfileError ||
-        e instanceof SkeletonParseError ||
-        e instanceof SkeletonWriteError ||
-        e instanceof InsnFormatError
-      )
-        return ExitCode.DATAERR;
-      if (e instanceof HostLibraryError || e instanceof UnsupportedArchError)
-        return ExitCode.UNAVAILABLE;
-      return ExitCode.SOFTWARE;
-    }
+    case "error":
+      return exitCodeOfErrorCode(codeOf(outcome.error));
   }
 }

@@ -51,9 +51,10 @@ export interface SigningIdentity {
   readonly serial: Uint8Array;
 }
 
-/** The certificate profile is invalid for these options. */
+/** The certificate profile is invalid for these options. Code: "CRYPTO_CERT_PROFILE". */
 export class CertificateProfileError extends Error {
   override readonly name = "CertificateProfileError";
+  readonly code = "CRYPTO_CERT_PROFILE";
 }
 
 export const DEFAULT_SUBJECT = "bpfsign signing key";

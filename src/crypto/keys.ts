@@ -21,15 +21,33 @@ export type KeyLoadReason =
   | "passphrase-required"
   | "wrong-passphrase";
 
+/** Codes of KeyLoadError, one per reason ("wrong-passphrase" -> "CRYPTO_KEY_WRONG_PASSPHRASE"). */
+export type KeyLoadErrorCode =
+  | "CRYPTO_KEY_NOT_PEM"
+  | "CRYPTO_KEY_MALFORMED"
+  | "CRYPTO_KEY_UNSUPPORTED_TYPE"
+  | "CRYPTO_KEY_PASSPHRASE_REQUIRED"
+  | "CRYPTO_KEY_WRONG_PASSPHRASE";
+
+const KEY_LOAD_CODES: Record<KeyLoadReason, KeyLoadErrorCode> = {
+  "not-pem": "CRYPTO_KEY_NOT_PEM",
+  malformed: "CRYPTO_KEY_MALFORMED",
+  "unsupported-key-type": "CRYPTO_KEY_UNSUPPORTED_TYPE",
+  "passphrase-required": "CRYPTO_KEY_PASSPHRASE_REQUIRED",
+  "wrong-passphrase": "CRYPTO_KEY_WRONG_PASSPHRASE",
+};
+
 /** A private key input that cannot be used for signing: names the input and the reason. */
 export class KeyLoadError extends Error {
   override readonly name = "KeyLoadError";
+  readonly code: KeyLoadErrorCode;
   /** The input, as the caller named it (a path, "private key", …). */
   readonly input: string;
   readonly reason: KeyLoadReason;
 
   constructor(input: string, reason: KeyLoadReason, detail: string) {
     super(`private key ${input}: ${detail}`);
+    this.code = KEY_LOAD_CODES[reason];
     this.input = input;
     this.reason = reason;
   }

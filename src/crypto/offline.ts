@@ -69,14 +69,23 @@ export interface OfflineReport {
   readonly reason: string;
 }
 
+/**
+ * Codes of TrustedCertificateError: "CRYPTO_TRUSTED_CERT_" and the errno add_key() would fail
+ * with ("CRYPTO_TRUSTED_CERT_EBADMSG"; "CRYPTO_TRUSTED_CERT_ENOPKG" for an algorithm the kernel
+ * cannot verify).
+ */
+export type TrustedCertificateErrorCode = `CRYPTO_TRUSTED_CERT_${ErrnoName}`;
+
 /** A trusted certificate the kernel would not take into a keyring. */
 export class TrustedCertificateError extends Error {
   override readonly name = "TrustedCertificateError";
+  readonly code: TrustedCertificateErrorCode;
   readonly index: number;
   readonly errno: ErrnoName;
 
   constructor(index: number, errno: ErrnoName, detail: string) {
     super(`trusted certificate #${index}: ${detail} (${errno})`);
+    this.code = `CRYPTO_TRUSTED_CERT_${errno}`;
     this.index = index;
     this.errno = errno;
   }

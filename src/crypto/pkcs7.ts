@@ -543,12 +543,3 @@ export function describeSignature(signature: Uint8Array): Outcome<SignatureDescr
     })),
   });
 }
-
-// The verifier lives in verify.ts; it is re-exported here so callers find it next to the parser.
-export {
-  type KeySearch,
-  keySearchOf,
-  type Pkcs7Verified,
-  verifyPkcs7Message,
-  verifyPkcs7Signature,
-} from "./verify.js";

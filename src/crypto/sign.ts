@@ -26,22 +26,33 @@ export const MAX_SIG_SIZE = 4096;
 /** Why a signing certificate cannot be used. */
 export type CertificateLoadReason = "malformed" | "no-subject-key-id";
 
+/** Codes of CertificateLoadError, one per reason. */
+export type CertificateLoadErrorCode = "CRYPTO_CERT_MALFORMED" | "CRYPTO_CERT_NO_SUBJECT_KEY_ID";
+
+const CERT_LOAD_CODES: Record<CertificateLoadReason, CertificateLoadErrorCode> = {
+  malformed: "CRYPTO_CERT_MALFORMED",
+  "no-subject-key-id": "CRYPTO_CERT_NO_SUBJECT_KEY_ID",
+};
+
 /** A certificate input that cannot identify the signer: names the input and the reason. */
 export class CertificateLoadError extends Error {
   override readonly name = "CertificateLoadError";
+  readonly code: CertificateLoadErrorCode;
   readonly input: string;
   readonly reason: CertificateLoadReason;
 
   constructor(input: string, reason: CertificateLoadReason, detail: string) {
     super(`certificate ${input}: ${detail}`);
+    this.code = CERT_LOAD_CODES[reason];
     this.input = input;
     this.reason = reason;
   }
 }
 
-/** The private key and the certificate are not a pair. */
+/** The private key and the certificate are not a pair. Code: "CRYPTO_KEY_MISMATCH". */
 export class KeyMismatchError extends Error {
   override readonly name = "KeyMismatchError";
+  readonly code = "CRYPTO_KEY_MISMATCH";
   readonly keyInput: string;
   readonly certInput: string;
 
@@ -54,9 +65,13 @@ export class KeyMismatchError extends Error {
   }
 }
 
-/** The encoded CMS would not fit bpftool's signature buffer (it fails with ENOSPC there). */
+/**
+ * The encoded CMS would not fit bpftool's signature buffer (it fails with ENOSPC there).
+ * Code: "CRYPTO_SIGNATURE_TOO_LARGE".
+ */
 export class SignatureTooLargeError extends Error {
   override readonly name = "SignatureTooLargeError";
+  readonly code = "CRYPTO_SIGNATURE_TOO_LARGE";
   readonly size: number;
   readonly max: number;
 

@@ -18,6 +18,8 @@ const TABLE: Readonly<Record<string, SyscallNumbers>> = {
 /** The host's CPU architecture has no entry in the syscall table. */
 export class UnsupportedArchError extends Error {
   override readonly name = "UnsupportedArchError";
+  /** Stable code of this error class. */
+  readonly code = "HOST_UNSUPPORTED_ARCH";
   constructor(readonly arch: string) {
     super(
       `host backend: no system-call numbers for architecture "${arch}" (known: ${Object.keys(TABLE).join(", ")})`,

@@ -34,6 +34,8 @@ const FD_COMMANDS: ReadonlySet<number> = new Set([
 /** A call on a backend after dispose() (its memory is gone). */
 export class HostDisposedError extends Error {
   override readonly name = "HostDisposedError";
+  /** Stable code of this error class. */
+  readonly code = "HOST_DISPOSED";
   constructor(readonly op: string) {
     super(`host backend: ${op}() called after dispose()`);
   }

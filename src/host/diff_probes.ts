@@ -87,7 +87,7 @@ function load(ctx: ProbeContext, o: Partial<ProgLoadOptions>, logLine?: RegExp):
     return logLine ? ["ok", logLine.test(r.log)] : "ok";
   } catch (e) {
     if (!(e instanceof BpfError)) throw e;
-    return logLine ? [e.code, logLine.test(e.log)] : e.code;
+    return logLine ? [e.errnoName, logLine.test(e.log)] : e.errnoName;
   }
 }
 
@@ -458,7 +458,8 @@ export const DIFF_PROBES: readonly DiffProbe[] = [
         log_size: 4096,
       });
     } catch (e) {
-      if (e instanceof BpfError) log = `${e.code} ${/last insn is not an exit or jmp/.test(e.log)}`;
+      if (e instanceof BpfError)
+        log = `${e.errnoName} ${/last insn is not an exit or jmp/.test(e.log)}`;
     }
     return [withSig, log];
   }),

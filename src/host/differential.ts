@@ -33,7 +33,7 @@ export class ProbeContext {
       const v = fn();
       return v === undefined ? "ok" : (v as Normal);
     } catch (e) {
-      if (e instanceof BpfError) return e.code;
+      if (e instanceof BpfError) return e.errnoName;
       throw e;
     }
   }

@@ -10,6 +10,8 @@ import { type SyscallNumbers, syscallNumbers } from "./arch.js";
 /** libc (or koffi itself) could not be loaded on this machine. */
 export class HostLibraryError extends Error {
   override readonly name = "HostLibraryError";
+  /** Stable code of this error class. */
+  readonly code = "HOST_LIBRARY_UNAVAILABLE";
   constructor(
     readonly what: string,
     readonly reason: string,

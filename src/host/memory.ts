@@ -30,6 +30,8 @@ interface Region {
 /** The native allocator failed. */
 export class NativeAllocError extends Error {
   override readonly name = "NativeAllocError";
+  /** Stable code of this error class. */
+  readonly code = "HOST_ALLOC_FAILED";
   constructor(readonly size: number) {
     super(`host memory: calloc of ${size} bytes failed`);
   }

@@ -33,13 +33,24 @@ export type InsnFormatReason =
   /** a field does not fit its width (code u8, regs u4, off s16, imm s32) */
   | "bad-field";
 
+/** Codes of InsnFormatError, one per reason ("INSN_" and the reason in capitals). */
+export type InsnFormatErrorCode = "INSN_BAD_LENGTH" | "INSN_OUT_OF_BOUNDS" | "INSN_BAD_FIELD";
+
+const INSN_FORMAT_CODES: Record<InsnFormatReason, InsnFormatErrorCode> = {
+  "bad-length": "INSN_BAD_LENGTH",
+  "out-of-bounds": "INSN_OUT_OF_BOUNDS",
+  "bad-field": "INSN_BAD_FIELD",
+};
+
 /** Malformed instruction bytes, an index out of range, or a field that does not fit. */
 export class InsnFormatError extends Error {
   override readonly name = "InsnFormatError";
+  readonly code: InsnFormatErrorCode;
   readonly reason: InsnFormatReason;
 
   constructor(reason: InsnFormatReason, message: string) {
     super(message);
+    this.code = INSN_FORMAT_CODES[reason];
     this.reason = reason;
   }
 }

@@ -6,7 +6,7 @@
  * offers more, and those fail to load here as they would on a kernel built without them.
  */
 import { ProgType } from "../uapi/constants.js";
-import type { Caps } from "./process.js";
+import type { Caps } from "./types.js";
 
 /** __BPF_FUNC_MAX_ID of Linux 6.18. */
 export const BPF_FUNC_MAX_ID = 212;

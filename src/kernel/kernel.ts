@@ -1,169 +1,19 @@
 /**
- * The model kernel: global object tables (ids for programs, maps and BTF objects), reference
- * counting and freeing, keyrings, LSM modules, sysctls and the profile of the load path it runs.
- * Processes created with spawn() are its bpf() callers.
+ * The model kernel: its global state (state.ts) and the processes that call it. spawn() makes a
+ * process, whose bpf() enters the syscall layer (process.ts -> syscall.ts -> syscall_*.ts ->
+ * verifier.ts -> signature.ts), every step of which works on the state below it.
  */
-import type { TestRunAttr, Values } from "../uapi/layout.js";
-import type { Btf } from "./btf.js";
-import { KeyringSet } from "./keyring.js";
-import { Lsm } from "./lsm.js";
-import type { BpfMap } from "./map.js";
-import type { BpfFile, Caps } from "./process.js";
 import { ModelProcess } from "./process.js";
-import type { KernelProfile, ProfileName } from "./profile.js";
-import { profile } from "./profile.js";
-import type { BpfProg } from "./prog.js";
-import type { SyscallCtx } from "./verifier.js";
+import { KernelState } from "./state.js";
+import type { Caps } from "./types.js";
 
-export interface KernelOptions {
-  /** Which load path to run (default "v2"). */
-  readonly profile?: ProfileName;
-  /** CONFIG_SECONDARY_TRUSTED_KEYRING (default true). */
-  readonly secondaryKeyring?: boolean;
-  /** A platform keyring is available (default true). */
-  readonly platformKeyring?: boolean;
-  /** kernel.unprivileged_bpf_disabled (default 2, as on this machine). */
-  readonly unprivileged_bpf_disabled?: number;
-  /** net.core.bpf_jit_enable (default 1, as on this machine; 0 keeps helper calls as calls). */
-  readonly bpf_jit_enable?: number;
-  /** Seed of key serial numbers. */
-  readonly seed?: number;
-}
+export type { KernelOptions, TestRunIo, TestRunner } from "./state.js";
 
-/**
- * Runs a program for BPF_PROG_TEST_RUN: returns 0 with the program's return value written by
- * the runner, or a negative errno. Program types without a runner give ENOTSUPP.
- */
-export type TestRunner = (ctx: SyscallCtx, prog: BpfProg, test: TestRunIo) => number;
-
-export interface TestRunIo {
-  /** The decoded BPF_PROG_TEST_RUN attr (repeat, flags, sizes, cpu, batch_size...). */
-  readonly attr: Values<typeof TestRunAttr>;
-  ctx_in: Uint8Array | null;
-  data_in: Uint8Array | null;
-  retval: number;
-  /** Data and context as the program left them, copied back by the caller. */
-  data_out: Uint8Array | null;
-  ctx_out: Uint8Array | null;
-  duration: number;
-}
-
-class IdTable<T> {
-  private readonly objects = new Map<number, T>();
-  private next = 1;
-  alloc(obj: T): number {
-    const id = this.next++;
-    this.objects.set(id, obj);
-    return id;
-  }
-  get(id: number): T | undefined {
-    return this.objects.get(id);
-  }
-  free(id: number): void {
-    this.objects.delete(id);
-  }
-  /** The smallest id greater than `id`, for *_GET_NEXT_ID. */
-  nextAfter(id: number): number | undefined {
-    let best: number | undefined;
-    for (const k of this.objects.keys()) if (k > id && (best === undefined || k < best)) best = k;
-    return best;
-  }
-  get size(): number {
-    return this.objects.size;
-  }
-}
-
-export class ModelKernel {
-  readonly profile: KernelProfile;
-  readonly lsm = new Lsm();
-  readonly keyrings: KeyringSet;
-  /** net.core.bpf_jit_enable is 1 on this machine: programs get prog->jit_requested. */
-  readonly sysctl: { unprivileged_bpf_disabled: number; bpf_jit_enable: number };
-  readonly progs = new IdTable<BpfProg>();
-  readonly maps = new IdTable<BpfMap>();
-  readonly btfs = new IdTable<Btf>();
-  readonly testRunners = new Map<number, TestRunner>();
-  /** The trace buffer (what bpf_trace_printk writes; tracefs trace_pipe lines). */
-  readonly trace: string[] = [];
-  /** Why the last program run that failed with EFAULT stopped (an interpreter error). */
-  lastRunError: Error | null = null;
+export class ModelKernel extends KernelState {
   private nextPid = 1000;
-  private readonly boot = process.hrtime.bigint();
-
-  constructor(opts: KernelOptions = {}) {
-    this.profile = profile(opts.profile ?? "v2");
-    this.keyrings = new KeyringSet(
-      { secondary: opts.secondaryKeyring ?? true, platform: opts.platformKeyring ?? true },
-      opts.seed,
-    );
-    this.sysctl = {
-      unprivileged_bpf_disabled: opts.unprivileged_bpf_disabled ?? 2,
-      bpf_jit_enable: opts.bpf_jit_enable ?? 1,
-    };
-  }
 
   /** A new process (root with CAP_BPF unless `caps` says otherwise). */
   spawn(caps: Partial<Caps> = {}): ModelProcess {
     return new ModelProcess(this, this.nextPid++, caps);
-  }
-
-  /** ktime_get_boottime_ns() */
-  boottimeNs(): bigint {
-    return process.hrtime.bigint() - this.boot;
-  }
-
-  getMap(map: BpfMap, sleepable = false): void {
-    map.refcnt++;
-    if (sleepable) map.sleepable_refcnt++;
-  }
-
-  putMap(map: BpfMap, sleepable = false): void {
-    if (sleepable) map.sleepable_refcnt--;
-    if (--map.refcnt === 0 && map.id) {
-      this.maps.free(map.id);
-      map.id = 0;
-    }
-  }
-
-  getBtf(btf: Btf): void {
-    btf.refcnt++;
-  }
-
-  putBtf(btf: Btf): void {
-    if (--btf.refcnt === 0 && btf.id) {
-      this.btfs.free(btf.id);
-      btf.id = 0;
-    }
-  }
-
-  getProg(prog: BpfProg): void {
-    prog.refcnt++;
-  }
-
-  /** bpf_prog_put(): on the last reference the id goes, then LSM free, then the maps. */
-  putProg(prog: BpfProg): void {
-    if (--prog.refcnt > 0) return;
-    if (prog.aux.id) {
-      this.progs.free(prog.aux.id);
-      prog.aux.id = 0;
-    }
-    this.freeProg(prog);
-  }
-
-  /** __bpf_prog_put_rcu(): security_bpf_prog_free() and release of what the program holds. */
-  freeProg(prog: BpfProg): void {
-    this.lsm.bpf_prog_free(prog);
-    for (const m of prog.aux.used_maps) this.putMap(m, prog.sleepable);
-    for (const b of prog.aux.used_btfs) this.putBtf(b);
-    if (prog.aux.btf) this.putBtf(prog.aux.btf);
-    prog.aux.used_maps = [];
-    prog.aux.used_btfs = [];
-    prog.aux.btf = null;
-  }
-
-  putFile(file: BpfFile): void {
-    if (file.kind === "map") this.putMap(file.map);
-    else if (file.kind === "prog") this.putProg(file.prog);
-    else if (file.kind === "btf") this.putBtf(file.btf);
   }
 }

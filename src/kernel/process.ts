@@ -1,109 +1,38 @@
 /**
- * A process of the model kernel: an address space, a file descriptor table, credentials and
- * process keyrings. It is the model backend of the raw bpf()/keyctl()/mmap() surface.
+ * A process of the model kernel as a caller of the raw bpf()/keyctl()/mmap() surface: the model
+ * backend (BpfBackend). Its per-process state (fds, credentials, keyrings, memory) is a Task;
+ * bpf() enters the syscall layer (syscall.ts).
  */
 import type { BpfBackend } from "../uapi/backend.js";
 import { MapFlags, Prot } from "../uapi/backend.js";
 import { KeyctlOp } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
-import type { Btf } from "./btf.js";
-import type { ModelKernel } from "./kernel.js";
-import type { ProcessKeyrings } from "./keyring.js";
-import type { BpfMap } from "./map.js";
-import { AddressSpace, PAGE_SIZE } from "./memory.js";
-import type { BpfProg } from "./prog.js";
+import { PAGE_SIZE } from "./memory.js";
+import type { KernelState } from "./state.js";
 import { sysBpf } from "./syscall.js";
-import { userAccess } from "./uaccess.js";
+import { Task } from "./task.js";
+import type { Caps } from "./types.js";
 
-export type BpfFile =
-  | {
-      readonly kind: "map";
-      readonly map: BpfMap;
-      readonly canRead: boolean;
-      readonly canWrite: boolean;
-    }
-  | { readonly kind: "prog"; readonly prog: BpfProg }
-  | { readonly kind: "btf"; readonly btf: Btf }
-  /** A file that is no BPF object (the stdio fds): lookups of it as a map/prog/BTF give EINVAL. */
-  | { readonly kind: "other"; readonly name: string };
+export type { BpfFile, Caps } from "./types.js";
 
-export interface Caps {
-  bpf: boolean;
-  sys_admin: boolean;
-  net_admin: boolean;
-  perfmon: boolean;
-}
-
-/** fds 0, 1 and 2 are open on stdio as in any process, so BPF objects start at fd 3. */
-const STDIO = ["stdin", "stdout", "stderr"] as const;
-const RLIMIT_NOFILE = 1024;
-
-export class ModelProcess implements BpfBackend {
+export class ModelProcess extends Task implements BpfBackend {
   readonly kind = "model" as const;
-  readonly memory = new AddressSpace();
-  readonly uaccess = userAccess(this.memory);
-  readonly caps: Caps;
-  readonly keyrings: ProcessKeyrings;
-  private readonly fds = new Map<number, BpfFile>();
 
   constructor(
-    readonly kernel: ModelKernel,
-    readonly pid: number,
+    readonly kernel: KernelState,
+    pid: number,
     caps: Partial<Caps> = {},
   ) {
-    this.caps = { bpf: true, sys_admin: true, net_admin: true, perfmon: true, ...caps };
-    this.keyrings = kernel.keyrings.newProcessKeyrings();
-    STDIO.forEach((name, fd) => {
-      this.fds.set(fd, { kind: "other", name });
-    });
+    super(pid, caps, kernel.keyrings.newProcessKeyrings(), (file) => kernel.putFile(file));
   }
 
   bpf(cmd: number, attr: Uint8Array, size = attr.length): number {
     return sysBpf({ kernel: this.kernel, proc: this, uaccess: this.uaccess }, cmd, attr, size);
   }
 
-  file(fd: number): BpfFile | undefined {
-    return this.fds.get(fd);
-  }
-
-  /** The open fds, lowest first (stdio included). */
-  openFds(): number[] {
-    return [...this.fds.keys()].sort((a, b) => a - b);
-  }
-
-  /** The open fds of BPF objects (maps, programs, BTF), lowest first. */
-  bpfFds(): number[] {
-    return this.openFds().filter((fd) => this.fds.get(fd)?.kind !== "other");
-  }
-
-  /** Installs a file at the lowest free fd (taking the object's reference) or -EMFILE. */
-  installFd(file: BpfFile): number {
-    for (let fd = 0; fd < RLIMIT_NOFILE; fd++) {
-      if (!this.fds.has(fd)) {
-        this.fds.set(fd, file);
-        return fd;
-      }
-    }
-    this.kernel.putFile(file);
-    return -Errno.EMFILE;
-  }
-
-  close(fd: number): number {
-    const file = this.fds.get(fd);
-    if (!file) return -Errno.EBADF;
-    this.fds.delete(fd);
-    this.kernel.putFile(file);
-    return 0;
-  }
-
-  /** Closes every fd, as process exit does. */
-  exit(): void {
-    for (const fd of this.openFds()) this.close(fd);
-  }
-
   /** bpf_map_mmap(): maps the values of an mmapable array, shared with the map itself. */
   mmap(length: number, prot: number, flags: number, fd: number, offset = 0): bigint {
-    const file = this.fds.get(fd);
+    const file = this.file(fd);
     if (!file) return BigInt(-Errno.EBADF);
     if (file.kind !== "map") return BigInt(-Errno.ENODEV);
     const map = file.map;

@@ -23,7 +23,8 @@ import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
 import type { Key } from "./keyring.js";
 import type { BpfProg } from "./prog.js";
-import type { SyscallCtx, VerifierEnv } from "./verifier.js";
+import type { SyscallCtx } from "./state.js";
+import type { VerifierEnv } from "./verifier_env.js";
 
 /** What keyring_id resolved to: a system keyring selector or a user key (bpf_key). */
 type BpfKey = { system: number } | { user: Key };

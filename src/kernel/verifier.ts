@@ -12,32 +12,12 @@ import type { ProgLoadAttr, Values } from "../uapi/layout.js";
 import type { Btf } from "./btf.js";
 import { fixupProgram } from "./fixups.js";
 import { BPF_FUNC_MAX_ID, helperAllowed, helperName } from "./helpers.js";
-import type { ModelKernel } from "./kernel.js";
 import { VerifierLog } from "./log.js";
 import type { BpfMap } from "./map.js";
-import type { ModelProcess } from "./process.js";
-import type { BpfProg, LdImmRef } from "./prog.js";
+import type { BpfProg } from "./prog.js";
 import { bpfProgVerifySignature } from "./signature.js";
-import type { Uaccess } from "./uaccess.js";
-
-export interface SyscallCtx {
-  readonly kernel: ModelKernel;
-  readonly proc: ModelProcess;
-  readonly uaccess: Uaccess;
-}
-
-/** struct bpf_verifier_env, reduced. */
-export interface VerifierEnv {
-  readonly ctx: SyscallCtx;
-  readonly prog: BpfProg;
-  readonly attr: Values<typeof ProgLoadAttr>;
-  readonly log: VerifierLog;
-  readonly used_maps: BpfMap[];
-  readonly used_btfs: Btf[];
-  readonly check_signature: boolean;
-  readonly ldImm: Map<number, LdImmRef>;
-  insn_processed: number;
-}
+import type { SyscallCtx } from "./state.js";
+import type { VerifierEnv } from "./verifier_env.js";
 
 const LD_IMM64 = 0x18;
 const MAX_BPF_REG = 11;

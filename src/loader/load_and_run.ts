@@ -24,11 +24,16 @@ export const LoaderStep = {
 } as const;
 export type LoaderStepName = (typeof LoaderStep)[keyof typeof LoaderStep];
 
-/** A failed step of bpf_load_and_run(): the step's errstr, the errno and any verifier log. */
+/**
+ * A failed step of bpf_load_and_run(): the step's errstr, the errno and any verifier log. Its
+ * `code` is the BpfError code of the errno ("BPF_EKEYREJECTED"); `step` says which step failed.
+ * A failed load's message leads with the log line that says why; the RETVAL step's log is that
+ * of a load that succeeded, so its message does not quote it.
+ */
 export class LoaderError extends BpfError {
   readonly step: LoaderStepName;
   constructor(step: LoaderStepName, errno: number, log = "") {
-    super(`bpf_load_and_run: ${step}`, errno, log);
+    super(`bpf_load_and_run: ${step}`, errno, log, step === LoaderStep.RETVAL ? "" : undefined);
     this.step = step;
   }
 }

@@ -60,24 +60,55 @@ export function isErr(ret: number): boolean {
 }
 
 /**
+ * The code of a BpfError: "BPF_" and the errno's name ("BPF_EACCES", "BPF_EKEYREJECTED"), or
+ * "BPF_E<number>" for an errno this table does not name. It is derived from the errno alone, so
+ * a caller may switch on it as on the errno itself.
+ */
+export type BpfErrorCode = `BPF_${ErrnoName}` | `BPF_E${number}`;
+
+/** The summary lines a verifier log ends with; they never say why a load failed. */
+const LOG_SUMMARY = /^(processed \d+ insns|verification time |stack depth |max_states_per_insn )/;
+
+/**
+ * The line of a verifier log that says why the load failed (cilium/ebpf's VerifierError idea):
+ * the last line that is not blank and not one of the statistics the verifier appends
+ * ("processed N insns …", "verification time …", "stack depth …"). Empty when there is none.
+ */
+export function verifierLogReason(log: string): string {
+  const lines = log.split("\n");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i].trim();
+    if (line && !LOG_SUMMARY.test(line)) return line;
+  }
+  return "";
+}
+
+/**
  * A failed bpf(), keyctl() or mmap() call: the errno by name and number, the command that failed
  * and the verifier log the kernel wrote (empty when none was asked for or none was written).
+ *
+ * `code` is "BPF_" + the errno name (see BpfErrorCode); `errnoName` is the bare name. When the
+ * call left a log, the message leads with the log line that says why ("unknown opcode ff: …"),
+ * not with the statistics line a verifier log ends with.
  */
 export class BpfError extends Error {
   override readonly name = "BpfError";
   readonly errno: number;
-  readonly code: string;
+  readonly code: BpfErrorCode;
+  /** The errno's name ("EACCES"), or "E<number>" when it has none here. */
+  readonly errnoName: string;
   readonly op: string;
   readonly log: string;
 
   constructor(op: string, errno: number, log = "", detail?: string) {
     const n = Math.abs(errno);
-    const code = errnoName(n);
-    const lastLine = log.trimEnd().split("\n").pop() ?? "";
-    const tail = detail ?? (lastLine ? `: ${lastLine}` : "");
-    super(`${op} failed with ${code} (${n})${tail}`);
+    const name = errnoName(n);
+    const failed = `${op} failed with ${name} (${n})`;
+    const why = detail === undefined ? verifierLogReason(log) : "";
+    super(detail !== undefined ? `${failed}${detail}` : why ? `${why}: ${failed}` : failed);
     this.errno = n;
-    this.code = code;
+    this.code = `BPF_${name}` as BpfErrorCode;
+    this.errnoName = name;
     this.op = op;
     this.log = log;
   }

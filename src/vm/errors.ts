@@ -4,8 +4,18 @@
  * Every error names the instruction index it happened at.
  */
 
+/** Codes of the VmError classes, one per class ("VM_ERROR" for the base class itself). */
+export type VmErrorCode =
+  | "VM_ERROR"
+  | "VM_FAULT"
+  | "VM_BUDGET_EXCEEDED"
+  | "VM_CALL_DEPTH_EXCEEDED"
+  | "VM_INVALID_INSN"
+  | "VM_UNKNOWN_HELPER";
+
 /** Base class: a program run stopped at instruction `pc`. */
 export class VmError extends Error {
+  readonly code: VmErrorCode = "VM_ERROR";
   constructor(
     readonly pc: number,
     readonly reason: string,
@@ -17,6 +27,7 @@ export class VmError extends Error {
 
 /** A load, store or atomic touched memory the program may not touch. */
 export class VmFault extends VmError {
+  override readonly code = "VM_FAULT";
   constructor(
     pc: number,
     readonly addr: bigint,
@@ -33,6 +44,7 @@ export class VmFault extends VmError {
 
 /** The instruction budget ran out (a runaway program). */
 export class VmBudgetExceeded extends VmError {
+  override readonly code = "VM_BUDGET_EXCEEDED";
   constructor(
     pc: number,
     readonly budget: number,
@@ -43,6 +55,7 @@ export class VmBudgetExceeded extends VmError {
 
 /** A bpf-to-bpf call would exceed the kernel's MAX_CALL_FRAMES. */
 export class VmCallDepthExceeded extends VmError {
+  override readonly code = "VM_CALL_DEPTH_EXCEEDED";
   constructor(
     pc: number,
     readonly depth: number,
@@ -53,17 +66,20 @@ export class VmCallDepthExceeded extends VmError {
 
 /** An instruction the interpreter cannot execute (unknown opcode, unresolved pseudo, kfunc). */
 export class VmInvalidInsn extends VmError {
+  override readonly code = "VM_INVALID_INSN";
   constructor(
     pc: number,
-    readonly code: number,
+    /** The instruction's opcode byte. */
+    readonly opcode: number,
     why: string,
   ) {
-    super(pc, `${why} (code 0x${code.toString(16).padStart(2, "0")})`);
+    super(pc, `${why} (code 0x${opcode.toString(16).padStart(2, "0")})`);
   }
 }
 
 /** A helper call whose id has no implementation in this machine. */
 export class VmUnknownHelper extends VmError {
+  override readonly code = "VM_UNKNOWN_HELPER";
   constructor(
     pc: number,
     readonly helperId: number,

@@ -5,11 +5,11 @@
  * bpf_kallsyms_lookup_name). Which program type may call which is the verifier's business
  * (src/kernel/helpers.ts); this table implements every id listed there.
  */
-import type { ModelKernel } from "../kernel/kernel.js";
 import type { BpfMap } from "../kernel/map.js";
-import type { ModelProcess } from "../kernel/process.js";
 import type { BpfProg } from "../kernel/prog.js";
+import type { KernelState } from "../kernel/state.js";
 import { sysBpf } from "../kernel/syscall.js";
+import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
 import { BpfCmd, Helper as H } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
@@ -22,9 +22,9 @@ import { vmlinuxBtf } from "./vmlinux.js";
 
 /** What helpers see of the running program. */
 export interface ProgEnv {
-  readonly kernel: ModelKernel;
+  readonly kernel: KernelState;
   /** The process whose bpf() call runs the program (fds, user memory, credentials). */
-  readonly proc: ModelProcess;
+  readonly proc: Task;
   readonly prog: BpfProg;
   /** skb programs: the packet from skb->data on (what bpf_skb_load_bytes reads). */
   readonly skbData: Uint8Array | null;

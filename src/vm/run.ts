@@ -3,9 +3,9 @@
  * with its used maps mapped at their kernel addresses, its context at KernelAddr.CTX and the
  * kernel's helpers.
  */
-import type { ModelKernel } from "../kernel/kernel.js";
-import type { ModelProcess } from "../kernel/process.js";
 import type { BpfProg } from "../kernel/prog.js";
+import type { KernelState } from "../kernel/state.js";
+import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
 import { MapFlag } from "../uapi/constants.js";
 import { HELPERS, type ProgEnv } from "./helpers.js";
@@ -35,8 +35,8 @@ export function programOf(prog: BpfProg): Program {
 
 /** A machine ready to run `prog` for `proc` (maps, ctx and packet mapped). */
 export function progMachine(
-  kernel: ModelKernel,
-  proc: ModelProcess,
+  kernel: KernelState,
+  proc: Task,
   prog: BpfProg,
   opts: RunOptions,
 ): Machine<ProgEnv> {
@@ -60,12 +60,7 @@ export function progMachine(
 }
 
 /** Runs `prog` once and returns r0. Throws a VmError when the program stops abnormally. */
-export function runProg(
-  kernel: ModelKernel,
-  proc: ModelProcess,
-  prog: BpfProg,
-  opts: RunOptions,
-): bigint {
+export function runProg(kernel: KernelState, proc: Task, prog: BpfProg, opts: RunOptions): bigint {
   const m = progMachine(kernel, proc, prog, opts);
   return m.run(opts.ctx ? [KernelAddr.CTX] : [0n]);
 }

@@ -3,9 +3,8 @@
  * for SYSCALL programs and bpf_prog_test_run_skb() for socket programs. An interpreter error
  * (a fault, the budget) fails the run with EFAULT and is kept in kernel.lastRunError.
  */
-import type { TestRunIo, TestRunner } from "../kernel/kernel.js";
 import type { BpfProg } from "../kernel/prog.js";
-import type { SyscallCtx } from "../kernel/verifier.js";
+import type { SyscallCtx, TestRunIo, TestRunner } from "../kernel/state.js";
 import { Limits } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { VmError } from "./errors.js";

@@ -14,7 +14,8 @@ import {
   toHex,
 } from "../../src/crypto/asn1.js";
 import { OID } from "../../src/crypto/oid.js";
-import { keySearchOf, parsePkcs7, verifyPkcs7Signature } from "../../src/crypto/pkcs7.js";
+import { parsePkcs7 } from "../../src/crypto/pkcs7.js";
+import { keySearchOf, verifyPkcs7Signature } from "../../src/crypto/verify.js";
 import { vectorContent, vectorKey, vectorSig } from "./craft.js";
 
 const hex = (h: string) => Uint8Array.from(Buffer.from(h.replace(/\s/g, ""), "hex"));

@@ -3,12 +3,8 @@ import { createPrivateKey } from "node:crypto";
 import { describe, it } from "node:test";
 import { der } from "../../src/crypto/asn1.js";
 import { OID } from "../../src/crypto/oid.js";
-import {
-  describeSignature,
-  keySearchOf,
-  parsePkcs7,
-  verifyPkcs7Signature,
-} from "../../src/crypto/pkcs7.js";
+import { describeSignature, parsePkcs7 } from "../../src/crypto/pkcs7.js";
+import { keySearchOf, verifyPkcs7Signature } from "../../src/crypto/verify.js";
 import { parseX509 } from "../../src/crypto/x509.js";
 import { makeTestKey } from "../support/openssl.js";
 import {

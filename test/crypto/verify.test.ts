@@ -6,12 +6,8 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { der, Tag, tlv, toHex } from "../../src/crypto/asn1.js";
 import { OID } from "../../src/crypto/oid.js";
-import {
-  keySearchOf,
-  type Pkcs7Message,
-  parsePkcs7,
-  verifyPkcs7Signature,
-} from "../../src/crypto/pkcs7.js";
+import { type Pkcs7Message, parsePkcs7 } from "../../src/crypto/pkcs7.js";
+import { keySearchOf, verifyPkcs7Signature } from "../../src/crypto/verify.js";
 import { type AsymmetricKey, parseX509 } from "../../src/crypto/x509.js";
 import {
   cmsSign,

@@ -43,7 +43,7 @@ export function runOn(backend: BpfBackend, program: GeneratedProgram): RunResult
     } catch (e2) {
       if (e2 instanceof BpfError) log = e2.log;
     }
-    return { ok: false, stage: "load", errno: e.code, log };
+    return { ok: false, stage: "load", errno: e.errnoName, log };
   }
   try {
     const r = bpf.progTestRun({ prog_fd: fd, ctx_in: program.ctx });
@@ -54,7 +54,7 @@ export function runOn(backend: BpfBackend, program: GeneratedProgram): RunResult
     };
   } catch (e) {
     if (!(e instanceof BpfError)) throw e;
-    return { ok: false, stage: "run", errno: e.code, log: "" };
+    return { ok: false, stage: "run", errno: e.errnoName, log: "" };
   } finally {
     backend.close(fd);
   }

@@ -59,7 +59,7 @@ function observe(backend: BpfBackend, image: LoaderImage): Flat {
   try {
     loaded = loadAndRun(backend, image);
   } catch (e) {
-    if (e instanceof BpfError) return { error: `${e.op}: ${e.code}` };
+    if (e instanceof BpfError) return { error: `${e.op}: ${e.errnoName}` };
     throw e;
   }
   try {
@@ -78,7 +78,7 @@ function observe(backend: BpfBackend, image: LoaderImage): Flat {
         out[`prog${i}.retval`] = bpf.progTestRun({ prog_fd: fd, data_in: PACKET }).retval;
       } catch (e) {
         if (!(e instanceof BpfError)) throw e;
-        out[`prog${i}.retval`] = e.code;
+        out[`prog${i}.retval`] = e.errnoName;
       }
     });
     return out;

@@ -28,8 +28,9 @@ function expectStep(step: string, code: string) {
   return (e: unknown) => {
     assert.ok(e instanceof LoaderError, String(e));
     assert.equal(e.step, step);
-    assert.equal(e.code, code);
-    assert.match(e.message, new RegExp(`^bpf_load_and_run: ${step} failed with ${code}`));
+    assert.equal(e.errnoName, code);
+    assert.equal(e.code, `BPF_${code}`);
+    assert.match(e.message, new RegExp(`bpf_load_and_run: ${step} failed with ${code}`));
     return true;
   };
 }
@@ -63,6 +64,11 @@ test("metadata that differs from the signed bytes fails at 'failed to load loade
     (e) => {
       expectStep(LoaderStep.LOAD_PROG, "EKEYREJECTED")(e);
       assert.match((e as LoaderError).log, /signature/i);
+      // The message leads with the log line that says why.
+      assert.match(
+        (e as LoaderError).message,
+        /^signature verification failed: -129: bpf_load_and_run: failed to load loader prog failed with EKEYREJECTED \(129\)$/,
+      );
       return true;
     },
   );

@@ -1,0 +1,22 @@
+/**
+ * struct bpf_verifier_env, reduced: what one BPF_PROG_LOAD's checks share. bpfCheck()
+ * (verifier.ts) builds it; the signature step (signature.ts) reads it.
+ */
+import type { ProgLoadAttr, Values } from "../uapi/layout.js";
+import type { Btf } from "./btf.js";
+import type { VerifierLog } from "./log.js";
+import type { BpfMap } from "./map.js";
+import type { BpfProg, LdImmRef } from "./prog.js";
+import type { SyscallCtx } from "./state.js";
+
+export interface VerifierEnv {
+  readonly ctx: SyscallCtx;
+  readonly prog: BpfProg;
+  readonly attr: Values<typeof ProgLoadAttr>;
+  readonly log: VerifierLog;
+  readonly used_maps: BpfMap[];
+  readonly used_btfs: Btf[];
+  readonly check_signature: boolean;
+  readonly ldImm: Map<number, LdImmRef>;
+  insn_processed: number;
+}
