@@ -3,11 +3,15 @@ import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:cryp
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { readChildren, readTlv, type Tlv, tlvValue } from "../../src/crypto/asn1.js";
+import { generateSigningIdentity } from "../../src/crypto/certgen.js";
 import {
   ECDSA_REHASH_LIMIT,
   type PublicKey,
   publicKeyVerifySignature,
 } from "../../src/crypto/public_key.js";
+import { signCms, signerIdentity } from "../../src/crypto/sign.js";
+import { keySearchOf, verifyPkcs7Signature } from "../../src/crypto/verify.js";
+import { loadCertificate } from "../../src/crypto/x509.js";
 import {
   bigOf,
   derSig,
@@ -234,5 +238,26 @@ describe("ECDSA: node's arithmetic agrees with the BigInt reference", () => {
       ours(k, sd, digestOf(k.hash, small), [small.subarray(0, 7), small.subarray(7)]),
       null,
     );
+  });
+
+  it("PKCS#7 with P-256 and P-384 keys: small and large content verify, a changed byte is EKEYREJECTED, on both routes", () => {
+    for (const type of ["ec-p256", "ec-p384"] as const) {
+      const identity = generateSigningIdentity({ type });
+      const id = signerIdentity(identity.privateKeyPem, identity.certificateDer);
+      const cert = loadCertificate(identity.certificateDer);
+      assert.ok(cert.ok);
+      const keys = keySearchOf([cert.value]);
+      for (const size of [4096, ECDSA_REHASH_LIMIT + 4096]) {
+        const insns = new Uint8Array(64).fill(1);
+        const metadata = new Uint8Array(size).map((_, i) => i * 7);
+        const sig = signCms([insns, metadata], id);
+        const r = verifyPkcs7Signature([insns, metadata], sig, keys);
+        assert.ok(r.ok, `${type} ${size}`);
+        const bad = metadata.slice();
+        bad[size >> 1] ^= 0x10;
+        const b = verifyPkcs7Signature([insns, bad], sig, keys);
+        assert.equal(b.ok ? null : b.errno, "EKEYREJECTED", `${type} ${size}`);
+      }
+    }
   });
 });
