@@ -19,7 +19,8 @@ import { loaderCtxSize, SIGNED_DIALECT, writeSignedSkeleton } from "../src/skele
 import { Limits } from "../src/uapi/constants.js";
 import { goal, median, row } from "./util.js";
 
-const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+/** The package's bin: the CommonJS bundle of the CLI that `npm run build` makes. */
+const CLI = fileURLToPath(new URL("../src/cli/bpfsign.cjs", import.meta.url));
 const REPORT_MAXRSS =
   'data:text/javascript,process.on("exit",()=>process.stderr.write(`MAXRSS ${process.resourceUsage().maxRSS}\\n`))';
 

@@ -6,14 +6,16 @@
  * goal of issue 11 with its ratio and a PASS/MISS mark.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "../src/example.js";
 import { ModelKernel } from "../src/kernel/kernel.js";
 import { Bpf } from "../src/uapi/bpf.js";
 import { KeySpec } from "../src/uapi/constants.js";
+import { run as runAudit } from "./audit.js";
 import { run as runCrypto } from "./crypto.js";
+import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "./example.js";
 import { run as runHost } from "./host.js";
 import { run as runMemory } from "./memory.js";
 import { run as runSkeleton } from "./skeleton.js";
+import { run as runStartup } from "./startup.js";
 import { goal, goalSummary, interleavedMedians, median, timeMs } from "./util.js";
 import { run as runVm } from "./vm.js";
 
@@ -80,6 +82,8 @@ const SECTIONS: [string, () => void | Promise<void>][] = [
   ["eBPF interpreter", runVm],
   ["host backend call cost", runHost],
   ["peak memory of bpfsign verify", runMemory],
+  ["CLI start-up", runStartup],
+  ["bpfsign audit", runAudit],
 ];
 
 for (const [title, fn] of SECTIONS) {

@@ -8,7 +8,7 @@ import { makeTempDir } from "./support/openssl.js";
 import { REPO_ROOT } from "./support/vectors.js";
 
 test("npm start's demo signs, verifies, loads, runs and rejects the tampered skeleton", () => {
-  const out = execFileSync(process.execPath, [join(REPO_ROOT, "dist/src/demo.js")], {
+  const out = execFileSync(process.execPath, [join(REPO_ROOT, "dist/examples/demo.js")], {
     encoding: "utf8",
   });
   assert.match(out, /offline verify: VERIFIED/);

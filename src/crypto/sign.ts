@@ -18,6 +18,15 @@ import { createHash, createSign, type KeyObject } from "node:crypto";
 import { der, toHex } from "./asn1.js";
 import { describeKey, loadPrivateKey, type SigningKey } from "./keys.js";
 import { OID } from "./oid.js";
+import { parsePkcs7 } from "./pkcs7.js";
+import {
+  algorithmOfPublicKey,
+  fileKeySigner,
+  type RawSigner,
+  SignatureCheckError,
+  SignerConfigError,
+} from "./signer.js";
+import { keySearchOf, verifyPkcs7Message } from "./verify.js";
 import { loadCertificate, type X509Certificate } from "./x509.js";
 
 /** bpftool's MAX_SIG_SIZE: the signature buffer its callers pass (signature_sz). */
@@ -231,12 +240,60 @@ export function signCms(
   );
 }
 
+/**
+ * Sign `content` with any raw signer and check the result before returning it: the CMS is parsed
+ * back and verified with the repository's PKCS#7 verifier (the kernel's rules) against `cert`,
+ * so a signer that returns garbage, or a key that is not the certificate's, fails here with
+ * SignatureCheckError instead of producing a signature the kernel would reject.
+ */
+export function signCmsWith(
+  content: readonly Uint8Array[],
+  signer: RawSigner,
+  cert: X509Certificate,
+  opts: { certName?: string; max?: number } = {},
+): Uint8Array {
+  const certName = opts.certName ?? "(certificate)";
+  if (!cert.subjectKeyId) {
+    throw new CertificateLoadError(certName, "no-subject-key-id", "has no subjectKeyIdentifier");
+  }
+  const certAlgorithm = algorithmOfPublicKey(cert.publicKey);
+  if (
+    certAlgorithm !== signer.algorithm ||
+    (signer.publicKey && !samePublicKey(signer.publicKey, cert.publicKey))
+  ) {
+    throw new KeyMismatchError(signer.name, certName);
+  }
+  const h = createHash("sha256");
+  for (const c of content) h.update(c);
+  const digest = new Uint8Array(h.digest());
+  const signature = signer.sign({ digest, content });
+  const cms = encodeSignedData(
+    {
+      subjectKeyId: cert.subjectKeyId,
+      signatureAlgorithm: signer.algorithm === "rsa-pkcs1-sha256" ? "rsa" : "ecdsa-sha256",
+      signature,
+    },
+    opts.max,
+  );
+  const msg = parsePkcs7(cms);
+  const v = msg.ok
+    ? verifyPkcs7Message(content, msg.value, keySearchOf([cert]), {
+        contentDigests: new Map([["sha256", digest]]),
+      })
+    : msg;
+  if (!v.ok) throw new SignatureCheckError(signer.name, certName, `${v.errno}: ${v.reason}`);
+  return cms;
+}
+
 export interface SignLoaderInput extends IdentityOptions {
   /** The loader's instructions (opts_insn). */
   readonly insns: Uint8Array;
   /** The loader's metadata blob (opts_data), folded into the signed content by the kernel. */
   readonly metadata: Uint8Array;
-  readonly key: KeyInput;
+  /** A private key (PEM or loaded); or give `signer`. */
+  readonly key?: KeyInput;
+  /** A raw signer (a token, an external command, …) instead of `key`. */
+  readonly signer?: RawSigner;
   readonly cert: CertInput;
 }
 
@@ -249,10 +306,31 @@ export interface SignedLoader {
   readonly signer: string;
 }
 
-/** Sign a light-skeleton loader as `bpftool gen skeleton -L -S` does. */
+/**
+ * Sign a light-skeleton loader as `bpftool gen skeleton -L -S` does, with a key or a raw signer;
+ * the signature is verified against the certificate before it is returned.
+ */
 export function signLoader(input: SignLoaderInput): SignedLoader {
-  const id = signerIdentity(input.key, input.cert, input);
-  const signature = signCms([input.insns, input.metadata], id);
+  if ((input.key === undefined) === (input.signer === undefined)) {
+    throw new SignerConfigError("sign with either a private key or a signer, exactly one");
+  }
+  let signer: RawSigner;
+  let cert: X509Certificate;
+  const certName = input.certName ?? "(certificate)";
+  if (input.key !== undefined) {
+    const id = signerIdentity(input.key, input.cert, input);
+    signer = fileKeySigner(id.key, input.keyName ?? "(private key)");
+    cert = id.cert;
+  } else {
+    signer = input.signer!;
+    cert = isCert(input.cert)
+      ? input.cert
+      : loadSigningCertificate(
+          typeof input.cert === "string" ? new TextEncoder().encode(input.cert) : input.cert,
+          certName,
+        );
+  }
+  const signature = signCmsWith([input.insns, input.metadata], signer, cert, { certName });
   const exclHash = new Uint8Array(createHash("sha256").update(input.insns).digest());
-  return { signature, exclHash, signer: toHex(id.subjectKeyId) };
+  return { signature, exclHash, signer: toHex(cert.subjectKeyId!) };
 }

@@ -2,34 +2,39 @@
  * `bpfsign sign`: signs a light skeleton's loader as `bpftool gen skeleton -L -S` would and
  * writes the signed v2 header (and/or the detached CMS). An unsigned skeleton's loader lets the
  * host override map sizes and initial values outside the signature; that is refused unless
- * --allow-host-overrides.
+ * --allow-host-overrides. The key may be a PEM file, a PKCS#11 token object or an external
+ * signer command (cli/signer_input.ts); the signature is verified against the certificate
+ * before anything is written.
  */
-import { signLoader } from "../../crypto/sign.js";
-import { writeSignedSkeleton } from "../../skeleton/index.js";
+import { type SignedLoader, signLoader } from "../../crypto/sign.js";
+import { writeSignedSkeleton } from "../../skeleton/writer.js";
 import { RefusedError, UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
-import { hostOverrides, type RawOptions, readLoaderInputs } from "../inputs.js";
-import { readInput, writeAtomic } from "../io.js";
+import { type RawOptions, readLoaderInputs } from "../inputs.js";
+import { writeAtomic } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
+import { checkSignerChoice, resolveSigner, type SignerChoice } from "../signer_input.js";
+import { hostOverrides } from "../skeleton_input.js";
 
-export interface SignOptions extends RawOptions {
-  key: string;
-  cert: string;
+/** The key comes from SignerChoice: --key FILE|pkcs11:URI, --cert, --signer-cmd, … */
+export interface SignOptions extends RawOptions, SignerChoice {
   output?: string;
   detached?: string;
-  passphraseEnv?: string;
   allowHostOverrides?: boolean;
   json?: boolean;
 }
 
-export const DEFAULT_PASSPHRASE_ENV = "BPFSIGN_PASSPHRASE";
-
-export function runSign(io: CliIo, file: string | undefined, o: SignOptions): CliOutcome {
+export async function runSign(
+  io: CliIo,
+  file: string | undefined,
+  o: SignOptions,
+): Promise<CliOutcome> {
+  checkSignerChoice(o);
   if (!file && !o.detached)
     throw new UsageError(
       "raw inputs (--insns/--data) have no header to write: pass --detached OUT.p7s",
     );
-  const inputs = readLoaderInputs(file, o);
+  const inputs = await readLoaderInputs(file, o);
   const overrides = hostOverrides(inputs.insns, inputs.skeleton);
   if (overrides.length && !o.allowHostOverrides) {
     const what = overrides.join(", ");
@@ -37,19 +42,21 @@ export function runSign(io: CliIo, file: string | undefined, o: SignOptions): Cl
       `${inputs.source}: the loader was generated without gen_hash and takes values from the host at load time, outside what a signature covers (${what}). Regenerate it as a signed skeleton, or pass --allow-host-overrides to sign it anyway`,
     );
   }
-  const passEnv = o.passphraseEnv ?? DEFAULT_PASSPHRASE_ENV;
-  const passphrase = io.env[passEnv];
-  if (o.passphraseEnv && passphrase === undefined)
-    throw new UsageError(`--passphrase-env ${o.passphraseEnv}: the variable is not set`);
-  const signed = signLoader({
-    insns: inputs.insns,
-    metadata: inputs.data,
-    key: readInput(o.key, "private key"),
-    cert: readInput(o.cert, "certificate"),
-    passphrase,
-    keyName: o.key,
-    certName: o.cert,
-  });
+  // The signature is verified against the certificate inside signLoader, before anything is
+  // written below.
+  const resolved = resolveSigner(o, io.env);
+  let signed: SignedLoader;
+  try {
+    signed = signLoader({
+      insns: inputs.insns,
+      metadata: inputs.data,
+      signer: resolved.signer,
+      cert: resolved.cert,
+      certName: resolved.certName,
+    });
+  } finally {
+    resolved.close();
+  }
   let header: Uint8Array | null = null;
   if (inputs.skeleton) {
     header = writeSignedSkeleton(inputs.skeleton, {
@@ -67,6 +74,7 @@ export function runSign(io: CliIo, file: string | undefined, o: SignOptions): Cl
     output: o.output ?? (header !== null && !o.json ? "-" : null),
     detached: o.detached ?? null,
     signer: signed.signer,
+    signedWith: resolved.signer.name,
     signatureBytes: signed.signature.length,
     exclHash: hex(signed.exclHash),
     insnsBytes: inputs.insns.length,
@@ -78,6 +86,7 @@ export function runSign(io: CliIo, file: string | undefined, o: SignOptions): Cl
     printFields(io, [
       ["signed", summary.source],
       ["signer (SKID)", summary.signer],
+      ["signed with", summary.signedWith],
       [
         "signature",
         `${summary.signatureBytes} bytes${summary.detached ? ` -> ${summary.detached}` : ""}`,

@@ -25,8 +25,12 @@ export function verifyJson(source: string, r: OfflineReport) {
   };
 }
 
-export function runVerify(io: CliIo, file: string | undefined, o: VerifyOptions): CliOutcome {
-  const inputs = readLoaderInputs(file, o);
+export async function runVerify(
+  io: CliIo,
+  file: string | undefined,
+  o: VerifyOptions,
+): Promise<CliOutcome> {
+  const inputs = await readLoaderInputs(file, o);
   const trusted = o.cert.map(readCertificate);
   const report = verifyOffline({
     insns: inputs.insns,

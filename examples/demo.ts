@@ -8,16 +8,16 @@
  * runs once. Finally a one-bit change to the metadata is rejected before anything runs.
  */
 import { readFileSync } from "node:fs";
-import { generateSigningIdentity } from "./crypto/certgen.js";
-import { verifyOffline } from "./crypto/offline.js";
-import { signLoader } from "./crypto/sign.js";
-import { describeInstalled } from "./loader/installed.js";
-import { LoaderError, loadAndRun } from "./loader/load_and_run.js";
-import { VerdictRecorder } from "./lsm/verdict_recorder.js";
-import { parseLightSkeleton, writeSignedSkeleton } from "./skeleton/index.js";
-import { Bpf } from "./uapi/bpf.js";
-import { KeySpec } from "./uapi/constants.js";
-import { createModelKernel } from "./vm/index.js";
+import { generateSigningIdentity } from "../src/crypto/certgen.js";
+import { verifyOffline } from "../src/crypto/offline.js";
+import { signLoader } from "../src/crypto/sign.js";
+import { describeInstalled } from "../src/loader/installed.js";
+import { LoaderError, loadAndRun } from "../src/loader/load_and_run.js";
+import { VerdictRecorder } from "../src/lsm/verdict_recorder.js";
+import { parseLightSkeleton, writeSignedSkeleton } from "../src/skeleton/index.js";
+import { Bpf } from "../src/uapi/bpf.js";
+import { KeySpec } from "../src/uapi/constants.js";
+import { createModelKernel } from "../src/vm/index.js";
 
 const EXAMPLE = new URL("../../examples/const_ret.lskel.h", import.meta.url);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
