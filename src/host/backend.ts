@@ -15,7 +15,7 @@ import { type Libc, libc } from "./libc.js";
 import { NativeAllocError, NativeMemory } from "./memory.js";
 
 /** bpf() commands whose non-negative result is a new file descriptor. */
-const FD_COMMANDS: ReadonlySet<number> = new Set([
+const FD_COMMAND_LIST = [
   BpfCmd.MAP_CREATE,
   BpfCmd.PROG_LOAD,
   BpfCmd.OBJ_GET,
@@ -29,7 +29,10 @@ const FD_COMMANDS: ReadonlySet<number> = new Set([
   BpfCmd.ENABLE_STATS,
   BpfCmd.ITER_CREATE,
   BpfCmd.TOKEN_CREATE,
-]);
+];
+/** FD_COMMAND_LIST as a table by command number (1 = makes an fd). */
+const FD_COMMANDS = new Uint8Array(Math.max(...FD_COMMAND_LIST) + 1);
+for (const c of FD_COMMAND_LIST) FD_COMMANDS[c] = 1;
 
 /** A call on a backend after dispose() (its memory is gone). */
 export class HostDisposedError extends Error {
@@ -94,7 +97,7 @@ export class HostBackend implements BpfBackend {
     const ret = this.c.sys3(this.c.nr.bpf, cmd, this.attrPage, size);
     const result = ret < 0 ? this.fail() : ret;
     attr.set(this.attrOut[len] ?? this.attrOutView(len));
-    if (result >= 0 && FD_COMMANDS.has(cmd)) this.fds.add(result);
+    if (result >= 0 && FD_COMMANDS[cmd] === 1) this.fds.add(result);
     return result;
   }
 
@@ -113,7 +116,7 @@ export class HostBackend implements BpfBackend {
       const ret = this.c.sys3(this.c.nr.bpf, cmd, buf, size);
       const result = ret < 0 ? this.fail() : ret;
       this.c.copyIn(attr, buf, attr.length);
-      if (result >= 0 && FD_COMMANDS.has(cmd)) this.fds.add(result);
+      if (result >= 0 && FD_COMMANDS[cmd] === 1) this.fds.add(result);
       return result;
     } finally {
       this.memory.free(owned);
