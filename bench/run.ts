@@ -12,6 +12,7 @@ import { KeySpec } from "../src/uapi/constants.js";
 import { run as runAudit } from "./audit.js";
 import { run as runCrypto } from "./crypto.js";
 import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "./example.js";
+import { run as runGen } from "./gen.js";
 import { run as runHost } from "./host.js";
 import { run as runMemory } from "./memory.js";
 import { run as runSkeleton } from "./skeleton.js";
@@ -84,6 +85,7 @@ const SECTIONS: [string, () => void | Promise<void>][] = [
   ["peak memory of bpfsign verify", runMemory],
   ["CLI start-up", runStartup],
   ["bpfsign audit", runAudit],
+  ["bpfsign gen skeleton", runGen],
 ];
 
 for (const [title, fn] of SECTIONS) {

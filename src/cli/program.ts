@@ -16,7 +16,9 @@
  * code.
  */
 import { parseArgs } from "node:util";
+import type { AttackOptions } from "./commands/attack.js";
 import type { AuditOptions } from "./commands/audit.js";
+import type { GenOptions } from "./commands/gen.js";
 import type { InspectOptions } from "./commands/inspect.js";
 import type { KeygenOptions } from "./commands/keygen.js";
 import type { LoadOptions } from "./commands/load.js";
@@ -51,6 +53,8 @@ type Values = Record<string, string | boolean | (string | boolean)[] | undefined
 
 interface CommandSpec {
   name: string;
+  /** The argument part of the usage line when the generated one would mislead (bpftool's words). */
+  usage?: string;
   summary: string;
   args: ArgumentSpec[];
   options: OptionSpec[];
@@ -72,6 +76,11 @@ function checkSource(file: string | undefined, o: { insns?: string; data?: strin
 const arg = (name: string, help: string): ArgumentSpec => ({ name, required: true, help });
 const optArg = (name: string, help: string): ArgumentSpec => ({ name, required: false, help });
 const JSON_OPTION: OptionSpec = { flags: "--json", help: "print one JSON object" };
+const SCHEME_OPTION: OptionSpec = {
+  flags: "--scheme <name>",
+  help: "signing scheme: v2 (kernel folds the metadata), kfunc (loader kfunc check), hornet (map hashes in the PKCS#7)",
+  choices: ["v2", "kfunc", "hornet"],
+};
 
 /**
  * The options that choose the signing key (SignerChoice in signer_input.ts): a PEM file or a
@@ -121,6 +130,7 @@ const COMMANDS: readonly CommandSpec[] = [
         flags: "--allow-host-overrides",
         help: "sign a loader that takes map sizes/initial values from the host",
       },
+      SCHEME_OPTION,
       { flags: "--json", help: "print a JSON summary" },
     ],
     run: async (io, [file], o: SignOptions) => {
@@ -139,6 +149,7 @@ const COMMANDS: readonly CommandSpec[] = [
       { flags: "--data <file>", help: "raw metadata blob instead of a header" },
       { flags: "--sig <file>", help: "raw detached signature (with --insns/--data)" },
       { flags: "--excl-hash <file>", help: "raw excl_prog_hash (with --insns/--data)" },
+      SCHEME_OPTION,
       JSON_OPTION,
     ],
     run: async (io, [file], o: VerifyOptions) => {
@@ -181,8 +192,9 @@ const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "load",
-    summary: "run a light skeleton's loader and report the verdict and what it installed",
-    args: [arg("in.lskel.h", "light skeleton to load")],
+    summary:
+      "run a light skeleton's loader (or load a BPF object directly) and report the verdict and what it installed",
+    args: [arg("file", "a light skeleton (.lskel.h), or a BPF ELF object loaded without a loader")],
     options: [
       {
         flags: "--cert <file>",
@@ -200,6 +212,7 @@ const COMMANDS: readonly CommandSpec[] = [
         default: "model",
       },
       { flags: "--run", help: "run each installed socket filter once on a 64-byte packet" },
+      SCHEME_OPTION,
       {
         flags: "--policy-file <file>",
         help: "enforce this load policy with an LSM module (model backend)",
@@ -208,6 +221,66 @@ const COMMANDS: readonly CommandSpec[] = [
     ],
     run: async (io, [file], o: LoadOptions) =>
       (await import("./commands/load.js")).runLoad(io, file as string, o),
+  },
+  {
+    name: "gen",
+    usage: "skeleton <OBJ.bpf.o> [name NAME]",
+    summary:
+      "a (signed) light skeleton from a BPF object, as bpftool gen skeleton -L [-S] writes it",
+    args: [
+      {
+        name: "skeleton OBJ [name NAME]",
+        required: true,
+        variadic: true,
+        help: "bpftool's words: 'skeleton', the BPF ELF object, and optionally 'name' and the skeleton name",
+      },
+    ],
+    options: [
+      { flags: "-L, --use-loader", help: "light skeleton (always; accepted for bpftool's shape)" },
+      { flags: "-S, --sign", help: "sign the loader (hashing mode) over insns || metadata" },
+      { ...SCHEME_OPTION, help: "what -S signs: v2 (bpftool's), kfunc or hornet" },
+      { flags: "-k, --key <file|uri>", help: "private key with -S: a PEM file or a pkcs11: URI" },
+      {
+        flags: "-i, --cert <file|uri>",
+        help: "certificate with -S: a PEM or DER file, or a pkcs11: URI",
+      },
+      ...SIGNER_OPTIONS.filter((s) => !/^--(key|cert) /.test(s.flags)),
+      { flags: "-o, --output <file>", help: "write the header here (default: stdout)" },
+      {
+        flags: "--kallsyms <file>",
+        help: "kallsyms lines for typeless ksyms (default: /proc/kallsyms)",
+      },
+      {
+        flags: "--kconfig <file>",
+        help: "kernel config for CONFIG_* externs (default: /boot/config-$(uname -r) or /proc/config.gz)",
+      },
+      {
+        flags: "--kernel-version <a.b.c>",
+        help: "LINUX_KERNEL_VERSION (default: this kernel's, as libbpf reads it)",
+      },
+      {
+        flags: "--nr-cpus <n>",
+        help: "possible CPUs for PERF_EVENT_ARRAY maps (default: /sys/devices/system/cpu/possible)",
+      },
+      { flags: "--page-size <n>", help: "page size for ringbuf and mmap sizes (default 4096)" },
+      { flags: "--json", help: "print a JSON summary instead of the header (with -o)" },
+    ],
+    run: async (io, words, o: GenOptions) =>
+      (await import("./commands/gen.js")).runGen(io, words as string[], o),
+  },
+  {
+    name: "attack",
+    summary:
+      "run the named attacks against every kernel profile (v2, bpf-next, mainline-6.18, kfunc, hornet) and print the table",
+    args: [arg("in.lskel.h", "light skeleton whose loader is attacked")],
+    options: [
+      { ...SCHEME_OPTION, help: "only the profiles that verify this scheme" },
+      { flags: "--attack <name>", help: "only this attack (repeatable)", repeat: true },
+      { flags: "--markdown", help: "print a Markdown table" },
+      JSON_OPTION,
+    ],
+    run: async (io, [file], o: AttackOptions) =>
+      (await import("./commands/attack.js")).runAttackCommand(io, file as string, o),
   },
   {
     name: "audit",
@@ -251,6 +324,7 @@ function flagParts(flags: string): { long: string; short?: string; value: boolea
 const camel = (s: string) => s.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 
 function usageOf(c: CommandSpec): string {
+  if (c.usage) return ["bpfsign", c.name, "[options]", c.usage].join(" ");
   const args = c.args.map((a) => {
     const name = a.variadic ? `${a.name}...` : a.name;
     return a.required ? `<${name}>` : `[${name}]`;

@@ -15,6 +15,13 @@
  */
 
 import { createHash, createSign, type KeyObject } from "node:crypto";
+import {
+  type LoaderParts,
+  type SchemeAttribute,
+  type SchemeName,
+  type SigningPlan,
+  scheme,
+} from "../scheme/index.js";
 import { der, toHex } from "./asn1.js";
 import { describeKey, loadPrivateKey, type SigningKey } from "./keys.js";
 import { OID } from "./oid.js";
@@ -180,6 +187,27 @@ export interface SignedDataParts {
   readonly subjectKeyId: Uint8Array;
   readonly signatureAlgorithm: CmsSignatureAlgorithm;
   readonly signature: Uint8Array;
+  /** The DER SET OF signed attributes (tag 0x31) the signature covers, or absent (CMS_NOATTR). */
+  readonly signedAttrs?: Uint8Array;
+}
+
+/**
+ * The signed attributes of a scheme that needs them: contentType = data, messageDigest =
+ * SHA-256 of the content, then the scheme's own, as a DER SET OF (what is signed; the SignerInfo
+ * carries the same bytes under [0] IMPLICIT).
+ */
+export function signedAttributes(
+  content: readonly Uint8Array[],
+  extra: readonly SchemeAttribute[],
+): Uint8Array {
+  const h = createHash("sha256");
+  for (const c of content) h.update(c);
+  const attr = (oid: string, value: Uint8Array) => der.sequence(der.oid(oid), der.set(value));
+  return der.setOf(
+    attr(OID.contentType, der.oid(OID.data)),
+    attr(OID.messageDigest, der.octetString(new Uint8Array(h.digest()))),
+    ...extra.map((a) => attr(a.oid, a.value)),
+  );
 }
 
 /**
@@ -192,10 +220,12 @@ export function encodeSignedData(parts: SignedDataParts, max = MAX_SIG_SIZE): Ui
     parts.signatureAlgorithm === "rsa"
       ? der.algorithm(OID.rsaEncryption, der.null())
       : der.algorithm(OID.ecdsaWithSha256);
+  const attrs = parts.signedAttrs ? [Uint8Array.of(0xa0, ...parts.signedAttrs.subarray(1))] : [];
   const signerInfo = der.sequence(
     der.integer(3),
     der.implicitPrim(0, parts.subjectKeyId),
     sha256,
+    ...attrs,
     sigAlgo,
     der.octetString(parts.signature),
   );
@@ -250,7 +280,12 @@ export function signCmsWith(
   content: readonly Uint8Array[],
   signer: RawSigner,
   cert: X509Certificate,
-  opts: { certName?: string; max?: number } = {},
+  opts: {
+    certName?: string;
+    max?: number;
+    /** A scheme's extra signed attributes (Hornet's map hashes): then the attributes are signed. */
+    attributes?: readonly SchemeAttribute[] | null;
+  } = {},
 ): Uint8Array {
   const certName = opts.certName ?? "(certificate)";
   if (!cert.subjectKeyId) {
@@ -266,12 +301,20 @@ export function signCmsWith(
   const h = createHash("sha256");
   for (const c of content) h.update(c);
   const digest = new Uint8Array(h.digest());
-  const signature = signer.sign({ digest, content });
+  // With signed attributes the signature is over their DER, not over the content.
+  const signedAttrs = opts.attributes ? signedAttributes(content, opts.attributes) : undefined;
+  const signature = signedAttrs
+    ? signer.sign({
+        digest: new Uint8Array(createHash("sha256").update(signedAttrs).digest()),
+        content: [signedAttrs],
+      })
+    : signer.sign({ digest, content });
   const cms = encodeSignedData(
     {
       subjectKeyId: cert.subjectKeyId,
       signatureAlgorithm: signer.algorithm === "rsa-pkcs1-sha256" ? "rsa" : "ecdsa-sha256",
       signature,
+      signedAttrs,
     },
     opts.max,
   );
@@ -295,10 +338,12 @@ export interface SignLoaderInput extends IdentityOptions {
   /** A raw signer (a token, an external command, …) instead of `key`. */
   readonly signer?: RawSigner;
   readonly cert: CertInput;
+  /** The scheme to sign for (default "v2"). The kfunc scheme's loader must already carry its check. */
+  readonly scheme?: SchemeName;
 }
 
 export interface SignedLoader {
-  /** The detached CMS over insns || metadata (opts_sig). */
+  /** The detached CMS over what the scheme signs (v2: insns || metadata) (opts_sig). */
   readonly signature: Uint8Array;
   /** sha256(insns): the metadata map's excl_prog_hash (opts_excl_hash). */
   readonly exclHash: Uint8Array;
@@ -330,7 +375,32 @@ export function signLoader(input: SignLoaderInput): SignedLoader {
           certName,
         );
   }
-  const signature = signCmsWith([input.insns, input.metadata], signer, cert, { certName });
+  const plan: SigningPlan = scheme(input.scheme ?? "v2").plan({
+    insns: input.insns,
+    maps: [input.metadata],
+  });
+  const signature = signCmsWith(plan.content, signer, cert, {
+    certName,
+    attributes: plan.attributes,
+  });
   const exclHash = new Uint8Array(createHash("sha256").update(input.insns).digest());
   return { signature, exclHash, signer: toHex(cert.subjectKeyId!) };
+}
+
+/**
+ * Sign a loader for a scheme with a key: what the scheme's plan says is signed (src/scheme), as
+ * a detached CMS, with signed attributes when the plan has them (Hornet). For `v2` this is
+ * exactly signCms([insns, ...maps]).
+ */
+export function signForScheme(
+  name: SchemeName,
+  parts: LoaderParts,
+  id: SignerIdentity,
+  max = MAX_SIG_SIZE,
+): Uint8Array {
+  const plan = scheme(name).plan(parts);
+  return signCmsWith(plan.content, fileKeySigner(id.key, "(private key)"), id.cert, {
+    max,
+    attributes: plan.attributes,
+  });
 }

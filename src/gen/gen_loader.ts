@@ -39,6 +39,7 @@ import {
 } from "../insn/builder.js";
 import { encodeInsns, type Insn } from "../insn/insn.js";
 import { AluOp, JmpOp, Size, type SizeCode } from "../insn/opcode.js";
+import type { CoreRelo, MapCreateAttr, ObjectLoadOps, ProgLoadAttr } from "../object/load_ops.js";
 import { BpfCmd, Helper, MapType, Pseudo } from "../uapi/constants.js";
 import {
   BtfLoadAttr,
@@ -49,45 +50,10 @@ import {
   ProgLoadAttr as ProgLoadLayout,
 } from "../uapi/layout.js";
 
-// ---- the interface the object load walker drives (mirrors src/object/load_ops.ts) ----------
-
-/** `struct bpf_map_create_opts` as far as the generator reads it. */
-export interface MapCreateAttr {
-  btfKeyTypeId: number;
-  btfValueTypeId: number;
-  /** accepted but not written: libbpf's generator never copies it into the attr */
-  btfVmlinuxValueTypeId: number;
-  mapFlags: number;
-  mapExtra: bigint;
-  numaNode: number;
-  mapIfindex: number;
-}
-
-/** `struct bpf_prog_load_opts` as far as the generator reads it. */
-export interface ProgLoadAttr {
-  expectedAttachType: number;
-  progFlags: number;
-  progIfindex: number;
-  /** accepted but not written: the generated attr always carries kern_version 0 */
-  kernVersion: number;
-  attachBtfId: number;
-  /** accepted but not written: the loader finds the attach target's BTF object at run time */
-  attachBtfObjFd: number;
-  funcInfo: Uint8Array | null;
-  funcInfoCnt: number;
-  funcInfoRecSize: number;
-  lineInfo: Uint8Array | null;
-  lineInfoCnt: number;
-  lineInfoRecSize: number;
-}
-
-/** `struct bpf_core_relo` */
-export interface CoreRelo {
-  insnOff: number;
-  typeId: number;
-  accessStrOff: number;
-  kind: number;
-}
+// The interface the object load walker drives is object/load_ops.ts. What the generator does
+// not write from it: btfVmlinuxValueTypeId (libbpf never copies it into the MAP_CREATE attr),
+// kernVersion (the generated attr always carries 0) and attachBtfObjFd (the loader finds the
+// attach target's BTF object at run time).
 
 // ---- errors ------------------------------------------------------------------------------------
 
@@ -308,7 +274,7 @@ export interface BpfGenOptions {
  * mapUpdateElem / mapFreeze / populateOuterMap, per program recordAttachTarget / recordExtern /
  * recordReloCore / progLoad, finish); after `finish()` read `insns` and `data`.
  */
-export class BpfGen {
+export class BpfGen implements ObjectLoadOps {
   private readonly genHash: boolean;
   private readonly swapped: boolean;
   private readonly objName: string;

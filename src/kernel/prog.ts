@@ -17,6 +17,13 @@ export interface LdImmRef {
   readonly off?: number;
 }
 
+/** The last verdict reported to the post-integrity hook for this program (lsm.ts). */
+export interface ProgIntegrity {
+  readonly lsmId: string;
+  readonly scheme: string;
+  readonly verdict: string;
+}
+
 export interface ProgAux {
   id: number;
   name: string;
@@ -24,6 +31,8 @@ export interface ProgAux {
   used_maps: BpfMap[];
   used_btfs: Btf[];
   sig: ProgSig;
+  /** What the post-integrity hook was last told about this program, or null. */
+  integrity: ProgIntegrity | null;
   /** BPF tokens are not modelled: always null. */
   token: null;
   btf: Btf | null;
@@ -73,6 +82,7 @@ export class BpfProg {
       used_maps: [],
       used_btfs: [],
       sig: { verdict: SigVerdict.UNSIGNED, keyring_type: SigKeyring.NONE, keyring_serial: 0 },
+      integrity: null,
       token: null,
       btf: null,
       func_info_cnt: 0,

@@ -35,6 +35,8 @@ export interface KernelOptions {
   readonly unprivileged_bpf_disabled?: number;
   /** net.core.bpf_jit_enable (default 1, as on this machine; 0 keeps helper calls as calls). */
   readonly bpf_jit_enable?: number;
+  /** bpf-next: bpf.keyring_unsealed (default false). */
+  readonly keyringUnsealed?: boolean;
   /** Seed of key serial numbers. */
   readonly seed?: number;
 }
@@ -99,9 +101,13 @@ export class KernelState {
   private readonly boot = process.hrtime.bigint();
 
   constructor(opts: KernelOptions = {}) {
-    this.profile = profile(opts.profile ?? "v2");
+    this.profile = profile(opts.profile ?? "v2", { keyringUnsealed: opts.keyringUnsealed });
     this.keyrings = new KeyringSet(
-      { secondary: opts.secondaryKeyring ?? true, platform: opts.platformKeyring ?? true },
+      {
+        secondary: opts.secondaryKeyring ?? true,
+        platform: opts.platformKeyring ?? true,
+        ...(this.profile.bpfKeyring ? { bpf: { sealed: !this.profile.keyringUnsealed } } : {}),
+      },
       opts.seed,
     );
     this.sysctl = {

@@ -1,12 +1,14 @@
 /**
  * The program commands of bpf(): BPF_PROG_LOAD (bpf_prog_load(): flags, capabilities, the
- * mainline signature check, then bpf_check() in verifier.ts) and BPF_PROG_TEST_RUN.
+ * profile's entry check (scheme_hooks.ts: mainline's and kfunc's signature check, Hornet's
+ * integrity hook), the admission hook where the profile has it, then bpf_check() in
+ * verifier.ts) and BPF_PROG_TEST_RUN.
  */
 import { Limits, ProgFlag, ProgType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, TestRunAttr, Values } from "../uapi/layout.js";
 import { BpfProg } from "./prog.js";
-import { bpfProgVerifySignatureMainline } from "./signature.js";
+import { signedLoadHooks } from "./scheme_hooks.js";
 import type { SyscallCtx } from "./state.js";
 import { bpfCapable, objName, progNewFd, putU32 } from "./syscall_common.js";
 import { bpfCheck } from "./verifier.js";
@@ -107,9 +109,9 @@ export function bpfProgLoad(
     isGplCompatible(license),
     license,
   );
-  const mainline = kernel.profile.name === "mainline-6.18";
-  if (mainline && a.signature) {
-    const err = bpfProgVerifySignatureMainline(ctx, prog, a);
+  const hooks = signedLoadHooks(kernel.profile);
+  {
+    const err = hooks.atProgLoad(ctx, prog, a);
     if (err) return err;
   }
   if (!MODEL_PROG_TYPES.has(a.prog_type)) return -Errno.EINVAL;
@@ -117,7 +119,7 @@ export function bpfProgLoad(
   const name = objName(a.prog_name);
   if (typeof name === "number") return name;
   prog.aux.name = name;
-  if (mainline) {
+  if (hooks.admissionAtEntry) {
     const err = kernel.lsm.bpf_prog_load(prog, a, ctx.uaccess.is_kernel);
     if (err) {
       kernel.lsm.bpf_prog_free(prog);

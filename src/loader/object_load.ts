@@ -12,11 +12,21 @@
  * (the host's /sys/kernel/btf/vmlinux, or the model's) and passes the lookups in.
  */
 
+import { objectNameFromFile } from "../gen/skeleton_header.js";
+import { loadObject } from "../object/load.js";
+import type { CoreRelo, MapCreateAttr, ObjectLoadOps, ProgLoadAttr } from "../object/load_ops.js";
+import { openObject } from "../object/object.js";
+import type { OpenOptions } from "../object/types.js";
 import type { BpfBackend } from "../uapi/backend.js";
 import { Bpf } from "../uapi/bpf.js";
 import { BpfCmd, enumName, Limits, MapType, ProgType } from "../uapi/constants.js";
 import { BpfError, Errno, errnoName } from "../uapi/errno.js";
-import { cString, encode, MapCreateAttr, ProgLoadAttr } from "../uapi/layout.js";
+import {
+  cString,
+  encode,
+  MapCreateAttr as MapCreateLayout,
+  ProgLoadAttr as ProgLoadLayout,
+} from "../uapi/layout.js";
 
 /** BTF kinds the loader looks up (btf.h). */
 const BTF_KIND_TYPEDEF = 8;
@@ -30,40 +40,6 @@ const BPF_TRACE_ITER = 28;
 const BPF_LSM_CGROUP = 43;
 /** Slots of fd_array reserved for maps; kfunc BTF fds follow (gen_loader's MAX_USED_MAPS). */
 const MAX_USED_MAPS = 64;
-
-/** The map-creation attributes the walker passes (object/load_ops.ts). */
-export interface DirectMapCreateAttr {
-  btfKeyTypeId: number;
-  btfValueTypeId: number;
-  btfVmlinuxValueTypeId: number;
-  mapFlags: number;
-  mapExtra: bigint;
-  numaNode: number;
-  mapIfindex: number;
-}
-
-/** The program-load attributes the walker passes (object/load_ops.ts). */
-export interface DirectProgLoadAttr {
-  expectedAttachType: number;
-  progFlags: number;
-  progIfindex: number;
-  kernVersion: number;
-  attachBtfId: number;
-  attachBtfObjFd: number;
-  funcInfo: Uint8Array | null;
-  funcInfoCnt: number;
-  funcInfoRecSize: number;
-  lineInfo: Uint8Array | null;
-  lineInfoCnt: number;
-  lineInfoRecSize: number;
-}
-
-export interface DirectCoreRelo {
-  insnOff: number;
-  typeId: number;
-  accessStrOff: number;
-  kind: number;
-}
 
 /** A type found in the kernel's BTF: its id and the fd of the BTF object (0 = vmlinux). */
 export interface KernelBtfRef {
@@ -139,7 +115,7 @@ function errnoText(errno: number): string {
 const MAP_TYPE_NAME: Record<number, string> = { 12: "ARRAY_OF_MAPS", 13: "HASH_OF_MAPS" };
 
 /** Runs the walker's calls against a backend; maps and programs stay open until close(). */
-export class DirectObjectLoad {
+export class DirectObjectLoad implements ObjectLoadOps {
   readonly maps: DirectMap[] = [];
   readonly progs: DirectProg[] = [];
   private readonly bpf: Bpf;
@@ -148,7 +124,7 @@ export class DirectObjectLoad {
   private readonly mapFds: number[] = [];
   private attachTarget: { name: string; kind: number } | null = null;
   private externs: ExternRelo[] = [];
-  private coreRelos: DirectCoreRelo[] = [];
+  private coreRelos: CoreRelo[] = [];
 
   constructor(
     readonly backend: BpfBackend,
@@ -169,12 +145,12 @@ export class DirectObjectLoad {
     keySize: number,
     valueSize: number,
     maxEntries: number,
-    attr: DirectMapCreateAttr,
+    attr: MapCreateAttr,
     mapIdx: number,
   ): void {
     const withBtf = attr.btfValueTypeId !== 0;
     const bytes = encode(
-      MapCreateAttr,
+      MapCreateLayout,
       {
         map_type: mapType,
         key_size: keySize,
@@ -251,7 +227,7 @@ export class DirectObjectLoad {
     this.externs.push({ name, isWeak, isTypeless, isLd64, kind, insnIdx });
   }
 
-  recordReloCore(relo: DirectCoreRelo): void {
+  recordReloCore(relo: CoreRelo): void {
     this.coreRelos.push(relo);
   }
 
@@ -260,7 +236,7 @@ export class DirectObjectLoad {
     name: string,
     license: string,
     insns: Uint8Array,
-    attr: DirectProgLoadAttr,
+    attr: ProgLoadAttr,
     progIdx: number,
   ): void {
     const code = new Uint8Array(insns);
@@ -300,7 +276,7 @@ export class DirectObjectLoad {
       });
       const logBuf = logSize ? put(logSize) : 0n;
       const bytes = encode(
-        ProgLoadAttr,
+        ProgLoadLayout,
         {
           prog_type: progType,
           insn_cnt: code.length / 8,
@@ -448,4 +424,34 @@ export class DirectObjectLoad {
   private refused(what: string, errno: number, log = ""): ObjectLoadError {
     return new ObjectLoadError("LOAD_KERNEL_REFUSED", `${what}: ${errnoText(errno)}`, errno, log);
   }
+}
+
+export interface LoadObjectFileOptions extends DirectLoadOptions {
+  /** The machine facts the object layer asks for (kallsyms, kconfig, …). */
+  facts?: OpenOptions;
+  /** The object name (internal map names derive from it); default bpftool's name for the file. */
+  name?: string;
+}
+
+/**
+ * Loads a BPF ELF object straight into `backend` through the load walker (libbpf's
+ * bpf_object__load(), without a loader program). On failure everything created so far is
+ * closed and the error is rethrown; on success the caller closes the result.
+ */
+export function loadObjectFile(
+  backend: BpfBackend,
+  bytes: Uint8Array,
+  file: string,
+  options: LoadObjectFileOptions = {},
+): DirectObjectLoad {
+  const name = options.name ?? objectNameFromFile(file);
+  const obj = openObject(bytes, name, options.facts ?? {}, file);
+  const ops = new DirectObjectLoad(backend, options);
+  try {
+    loadObject(obj, ops);
+  } catch (e) {
+    ops.close();
+    throw e;
+  }
+  return ops;
 }

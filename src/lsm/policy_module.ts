@@ -29,7 +29,7 @@
  * decided.
  */
 import { loaderInstallFacts, loadFacts } from "../audit/facts.js";
-import type { Lsm, LsmModule } from "../kernel/lsm.js";
+import type { Lsm, LsmModule, PostIntegrityRecord } from "../kernel/lsm.js";
 import type { BpfMap } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import { type Decision, decide } from "../policy/decide.js";
@@ -38,6 +38,7 @@ import type { Policy, PolicyOp } from "../policy/model.js";
 import { MapType, ProgType, SigVerdict } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
+import { isVerifiedVerdict } from "./require_verified.js";
 
 export interface PolicyAuditRecord {
   op: PolicyOp;
@@ -141,14 +142,14 @@ export class PolicyModule implements LsmModule {
   }
 
   /** The facts of a program at a hook. */
-  factsOf(op: PolicyOp, prog: BpfProg, kernel: boolean): PolicyFacts {
+  factsOf(op: PolicyOp, prog: BpfProg, kernel: boolean, verified?: boolean): PolicyFacts {
     const metadata = this.boundMetadata(prog);
     return loadFacts({
       op,
       progName: prog.aux.name,
       progType: prog.type,
       expectedAttachType: prog.expected_attach_type,
-      verified: prog.aux.sig.verdict === SigVerdict.VERIFIED,
+      verified: verified ?? prog.aux.sig.verdict === SigVerdict.VERIFIED,
       keyringType: prog.aux.sig.keyring_type,
       keyringSerial: prog.aux.sig.keyring_serial,
       kernel,
@@ -162,8 +163,9 @@ export class PolicyModule implements LsmModule {
     hook: PolicyAuditRecord["hook"],
     prog: BpfProg,
     kernel: boolean,
+    verified?: boolean,
   ): number {
-    const facts = this.factsOf(op, prog, kernel);
+    const facts = this.factsOf(op, prog, kernel, verified);
     const decision = decide(this.policy, facts);
     const record: PolicyAuditRecord = {
       op,
@@ -189,11 +191,23 @@ export class PolicyModule implements LsmModule {
   }
 
   /**
-   * security_bpf_prog_load_post_integrity(): op=BPF_PROG_LOAD_POST_INTEGRITY. The model kernel
-   * has no such hook yet; a kernel that adds it calls this after its integrity verdict.
+   * security_bpf_prog_load_post_integrity(): op=BPF_PROG_LOAD_POST_INTEGRITY, called by every
+   * profile's integrity check with its record (kernel/lsm.ts). "Verified" is the reported
+   * verdict being one its scheme calls verified (v2 VERIFIED, kfunc METADATA_VERIFIED, Hornet
+   * OK), not the BPF core's binary verdict. A policy that names no rule and no default for this
+   * op is not consulted here, so policies written for admission alone keep their meaning now that
+   * the kernel calls the hook on every load.
    */
-  bpf_prog_load_post_integrity(prog: BpfProg, kernel: boolean): number {
-    return this.judge("BPF_PROG_LOAD_POST_INTEGRITY", "bpf_prog_load_post_integrity", prog, kernel);
+  bpf_prog_load_post_integrity(rec: PostIntegrityRecord): number {
+    const op = "BPF_PROG_LOAD_POST_INTEGRITY";
+    if (!this.policy.opDefaults[op] && !this.policy.rules.some((r) => r.op === op)) return 0;
+    return this.judge(
+      "BPF_PROG_LOAD_POST_INTEGRITY",
+      "bpf_prog_load_post_integrity",
+      rec.prog,
+      rec.kernel,
+      isVerifiedVerdict(rec),
+    );
   }
 }
 

@@ -5,12 +5,14 @@
  * bpf_kallsyms_lookup_name). Which program type may call which is the verifier's business
  * (src/kernel/helpers.ts); this table implements every id listed there.
  */
+import { bpfLoaderVerifyMetadata } from "../kernel/kfunc_verify.js";
 import type { BpfMap } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import type { KernelState } from "../kernel/state.js";
 import { sysBpf } from "../kernel/syscall.js";
 import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
+import { KFUNC_BTF_ID } from "../scheme/kfunc.js";
 import { BpfCmd, Helper as H } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { VmError } from "./errors.js";
@@ -259,4 +261,17 @@ export const HELPERS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Hel
   [H.btf_find_by_name_kind, btfFindByNameKind],
   [H.sys_close, sysClose],
   [H.kallsyms_lookup_name, kallsymsLookupName],
+]);
+
+/**
+ * kfuncs by BTF id. The verifier lets a program call one only when the profile offers it
+ * (scheme_hooks.ts); this table is what the interpreter runs: bpf_loader_verify_metadata(map,
+ * hash, hash_size) of the kfunc scheme.
+ */
+export const KFUNCS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Helper<ProgEnv>>([
+  [
+    KFUNC_BTF_ID,
+    (m) =>
+      bpfLoaderVerifyMetadata(m.env.kernel, m.env.prog, mapArg(m), mem(m, m.reg(2), u32(m, 3))),
+  ],
 ]);

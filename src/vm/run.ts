@@ -8,7 +8,7 @@ import type { KernelState } from "../kernel/state.js";
 import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
 import { MapFlag } from "../uapi/constants.js";
-import { HELPERS, type ProgEnv } from "./helpers.js";
+import { HELPERS, KFUNCS, type ProgEnv } from "./helpers.js";
 import { Machine } from "./machine.js";
 import { KernelAddr, KernelMemory } from "./memory.js";
 import { decodeProgram, type Program } from "./program.js";
@@ -52,6 +52,7 @@ export function progMachine(
   const m = new Machine<ProgEnv>(programOf(prog), {
     env: { kernel, proc, prog, skbData },
     helpers: HELPERS,
+    kfuncs: KFUNCS,
     budget: opts.budget,
     memory,
   });

@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import type { CliIo } from "../../src/cli/output.js";
-import { run } from "../../src/cli/program.js";
 import { writeLightSkeleton, writeSignedSkeleton } from "../../src/skeleton/index.js";
 import { ProgType } from "../../src/uapi/constants.js";
 import { generatedImage } from "../audit/audit_support.js";
+import { cli } from "../support/cli.js";
 import { cleanupTempDirs, makeTempDir } from "../support/openssl.js";
 import { vectorSkeleton } from "../support/vector_skeleton.js";
 import { REPO_ROOT, readVector } from "../support/vectors.js";
@@ -14,23 +13,6 @@ import { validate } from "./audit_schema.js";
 
 const SCHEMA = JSON.parse(readFileSync(join(REPO_ROOT, "schema/audit.schema.json"), "utf8"));
 const CERT = join(REPO_ROOT, "test/fixtures/vectors/keys/test-only-rsa2048.cert.pem");
-
-async function cli(args: string[], tty = false) {
-  let out = "";
-  let err = "";
-  const io: CliIo = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    env: {},
-    stdoutIsTTY: tty,
-  };
-  const code = await run(args, io);
-  return { code, out, err };
-}
 
 const dir = makeTempDir("bpfsign-audit-");
 after(cleanupTempDirs);
@@ -238,6 +220,7 @@ describe("bpfsign audit", () => {
   test("batch on a terminal: a progress bar on stderr and a summary line per skeleton; globs expand", async () => {
     const r = await cli(
       ["audit", join(SKELS, "[ac]_*.lskel.h"), "--cert", CERT, "--policy-file", POLICY],
+      {},
       true,
     );
     assert.match(r.err, /\r\[\.{30}\] 0\/2 /);

@@ -3,40 +3,17 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import type { CliIo } from "../../src/cli/output.js";
-import { run } from "../../src/cli/program.js";
 import {
   parseLightSkeleton,
   writeSignedSkeleton,
   writeUnsignedSkeleton,
 } from "../../src/skeleton/index.js";
 import { buildLightSkeleton, toolchainMissing } from "../support/bpftool.js";
+import { cli, type Ran } from "../support/cli.js";
 import { hostCaps, hostSkip } from "../support/host.js";
 import { makeTempDir } from "../support/openssl.js";
 import { vectorSkeleton } from "../support/vector_skeleton.js";
 import { readVector, skipVectors, VECTORS_DIR } from "../support/vectors.js";
-
-interface Ran {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  let out = "";
-  let err = "";
-  const io: CliIo = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    env,
-  };
-  const code = await run(args, io);
-  return { code, out, err };
-}
 
 function json(r: Ran): Record<string, unknown> {
   return JSON.parse(r.out) as Record<string, unknown>;

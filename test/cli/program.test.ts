@@ -3,25 +3,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import type { CliIo } from "../../src/cli/output.js";
-import { run } from "../../src/cli/program.js";
+import { cli } from "../support/cli.js";
 import { REPO_ROOT } from "../support/vectors.js";
-
-async function cli(args: string[]) {
-  let out = "";
-  let err = "";
-  const io: CliIo = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    env: {},
-  };
-  const code = await run(args, io);
-  return { code, out, err };
-}
 
 const VERSION = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version;
 
@@ -40,7 +23,8 @@ describe("the command line parser", () => {
         "verify [options] [in.lskel.h]",
         "inspect [options] <file>",
         "keygen [options]",
-        "load [options] <in.lskel.h>",
+        "load [options] <file>",
+        "gen [options] skeleton <OBJ.bpf.o> [name NAME]",
         "help [command]",
       ])
         assert.ok(r.out.includes(`\n  ${c} `), `${c} in:\n${r.out}`);

@@ -7,40 +7,17 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { ExitCode, exitCodeOfErrorCode } from "../../src/cli/exit.js";
-import type { CliIo } from "../../src/cli/output.js";
-import { run } from "../../src/cli/program.js";
 import { certUriOfKeyUri } from "../../src/cli/signer_input.js";
 import type { Pkcs11ErrorCode } from "../../src/crypto/pkcs11.js";
 import type { SignerErrorCode } from "../../src/crypto/signer.js";
 import { derToPem } from "../../src/crypto/x509.js";
 import { writeSignedSkeleton } from "../../src/skeleton/index.js";
+import { cli, type Ran } from "../support/cli.js";
 import { vectorKeyFiles } from "../support/cms.js";
 import { makeTempDir } from "../support/openssl.js";
 import { SoftHsm, skipSofthsm, USER_PIN } from "../support/softhsm.js";
 import { vectorSkeleton } from "../support/vector_skeleton.js";
 import { readVector, skipVectors } from "../support/vectors.js";
-
-interface Ran {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Ran> {
-  let out = "";
-  let err = "";
-  const io: CliIo = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    env,
-  };
-  const code = await run(args, io);
-  return { code, out, err };
-}
 
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

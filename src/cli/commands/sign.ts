@@ -7,12 +7,15 @@
  * before anything is written.
  */
 import { type SignedLoader, signLoader } from "../../crypto/sign.js";
+import { loaderInsnsFor } from "../../scheme/index.js";
+import { kfuncLoaderHash } from "../../scheme/kfunc.js";
 import { writeSignedSkeleton } from "../../skeleton/writer.js";
 import { RefusedError, UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { type RawOptions, readLoaderInputs } from "../inputs.js";
 import { writeAtomic } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
+import { parseScheme } from "../scheme_option.js";
 import { checkSignerChoice, resolveSigner, type SignerChoice } from "../signer_input.js";
 import { hostOverrides } from "../skeleton_input.js";
 
@@ -21,6 +24,8 @@ export interface SignOptions extends RawOptions, SignerChoice {
   output?: string;
   detached?: string;
   allowHostOverrides?: boolean;
+  /** v2 (default), kfunc or hornet: what the signature covers (src/scheme). */
+  scheme?: string;
   json?: boolean;
 }
 
@@ -42,13 +47,22 @@ export async function runSign(
       `${inputs.source}: the loader was generated without gen_hash and takes values from the host at load time, outside what a signature covers (${what}). Regenerate it as a signed skeleton, or pass --allow-host-overrides to sign it anyway`,
     );
   }
+  const scheme = parseScheme(o.scheme);
+  // The kfunc scheme's loader carries its check: the header gets the new instructions; raw
+  // instructions must already carry it (there is no header to write them into).
+  const insns = loaderInsnsFor(scheme, inputs.insns, inputs.data);
+  if (!inputs.skeleton && scheme === "kfunc" && !kfuncLoaderHash(inputs.insns))
+    throw new UsageError(
+      "--scheme kfunc with raw --insns: the instructions must already start with the bpf_loader_verify_metadata check (sign the header instead)",
+    );
   // The signature is verified against the certificate inside signLoader, before anything is
   // written below.
   const resolved = resolveSigner(o, io.env);
   let signed: SignedLoader;
   try {
     signed = signLoader({
-      insns: inputs.insns,
+      scheme,
+      insns,
       metadata: inputs.data,
       signer: resolved.signer,
       cert: resolved.cert,
@@ -59,10 +73,13 @@ export async function runSign(
   }
   let header: Uint8Array | null = null;
   if (inputs.skeleton) {
-    header = writeSignedSkeleton(inputs.skeleton, {
-      signature: signed.signature,
-      exclHash: signed.exclHash,
-    });
+    header = writeSignedSkeleton(
+      { ...inputs.skeleton, insns },
+      {
+        signature: signed.signature,
+        exclHash: signed.exclHash,
+      },
+    );
   }
   if (o.detached) writeAtomic(o.detached, signed.signature);
   if (header !== null) {
@@ -71,13 +88,14 @@ export async function runSign(
   }
   const summary = {
     source: inputs.source,
+    scheme,
     output: o.output ?? (header !== null && !o.json ? "-" : null),
     detached: o.detached ?? null,
     signer: signed.signer,
     signedWith: resolved.signer.name,
     signatureBytes: signed.signature.length,
     exclHash: hex(signed.exclHash),
-    insnsBytes: inputs.insns.length,
+    insnsBytes: insns.length,
     metadataBytes: inputs.data.length,
     hostOverrides: overrides,
   };

@@ -3,9 +3,11 @@ import { type OfflineReport, verifyOffline } from "../../crypto/offline.js";
 import type { CliOutcome } from "../exit.js";
 import { type RawOptions, readCertificate, readLoaderInputs } from "../inputs.js";
 import { type CliIo, printFields, printJson } from "../output.js";
+import { parseScheme } from "../scheme_option.js";
 
 export interface VerifyOptions extends RawOptions {
   cert: string[];
+  scheme?: string;
   json?: boolean;
 }
 
@@ -22,6 +24,8 @@ export function verifyJson(source: string, r: OfflineReport) {
     metadataBytes: r.metadataBytes,
     exclHashMatches: r.exclHashMatches,
     reason: r.reason,
+    scheme: r.scheme,
+    schemeVerdict: r.schemeVerdict,
   };
 }
 
@@ -38,6 +42,7 @@ export async function runVerify(
     signature: inputs.signature,
     exclHash: inputs.exclHash,
     trusted,
+    scheme: parseScheme(o.scheme),
   });
   if (o.json) printJson(io, verifyJson(inputs.source, report));
   else {
@@ -46,6 +51,7 @@ export async function runVerify(
       io,
       [
         ["reason", report.reason],
+        ["scheme", `${report.scheme} (verdict ${report.schemeVerdict ?? "none"})`],
         ["kernel errno", report.errno ?? "none"],
         ["signer (SKID)", report.signer],
         ["trusted key", report.trustedKey],
