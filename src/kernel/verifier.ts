@@ -56,12 +56,13 @@ const SLEEPABLE_PROG_TYPES = new Set<number>([
   ProgType.SYSCALL,
 ]);
 
-/** Field reads of instruction `i` of a raw instruction buffer, without decoding them all. */
+/**
+ * Field reads of instruction `i` of a raw instruction buffer, without decoding them all. Bytes
+ * are combined by hand: a DataView over a small (on-heap) buffer would first move its bytes to a
+ * new ArrayBuffer.
+ */
 class InsnReader {
-  private readonly dv: DataView;
-  constructor(private readonly b: Uint8Array) {
-    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  }
+  constructor(private readonly b: Uint8Array) {}
   code(i: number): number {
     return this.b[i * 8];
   }
@@ -72,10 +73,13 @@ class InsnReader {
     return this.b[i * 8 + 1] >> 4;
   }
   off(i: number): number {
-    return this.dv.getInt16(i * 8 + 2, true);
+    const b = this.b;
+    return ((b[i * 8 + 2] | (b[i * 8 + 3] << 8)) << 16) >> 16;
   }
   imm(i: number): number {
-    return this.dv.getInt32(i * 8 + 4, true);
+    const b = this.b;
+    const p = i * 8 + 4;
+    return b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
   }
   insn(i: number) {
     return {
@@ -244,7 +248,7 @@ function fdArraySlot(
   const { attr, ctx } = env;
   const raw = ctx.uaccess.read(attr.fd_array + BigInt(i) * 4n, 4);
   if (!raw) return -Errno.EFAULT;
-  const fd = new DataView(raw.buffer, raw.byteOffset, 4).getInt32(0, true);
+  const fd = raw[0] | (raw[1] << 8) | (raw[2] << 16) | (raw[3] << 24);
   const slot = { fd, file: ctx.proc.file(fd) };
   env.fd_array_cache?.set(i, slot);
   return slot;
@@ -672,7 +676,13 @@ function checkAttachBtfId(env: VerifierEnv): number {
 function convertPseudoLdImm64(insns: Uint8Array, env: VerifierEnv): Uint8Array {
   if (!env.used_maps.length && !env.used_btfs.length) return insns;
   const out = insns.slice();
-  const dv = new DataView(out.buffer);
+  // little-endian stores by hand (no DataView over a small buffer, see InsnReader)
+  const put32 = (at: number, v: number) => {
+    out[at] = v;
+    out[at + 1] = v >>> 8;
+    out[at + 2] = v >>> 16;
+    out[at + 3] = v >>> 24;
+  };
   for (let i = 0; i < out.length / 8; i++) {
     const p = i * 8;
     if (out[p] !== LD_IMM64) continue;
@@ -681,8 +691,8 @@ function convertPseudoLdImm64(insns: Uint8Array, env: VerifierEnv): Uint8Array {
     const ref = env.ldImm.get(i);
     if (ref) {
       const addr = mapKernelAddress(ref.map) + BigInt(ref.off ?? 0);
-      dv.setUint32(p + 4, Number(addr & 0xffffffffn), true);
-      dv.setUint32(p + 12, Number(addr >> 32n), true);
+      put32(p + 4, Number(addr & 0xffffffffn));
+      put32(p + 12, Number(addr >> 32n));
     }
     i++;
   }
