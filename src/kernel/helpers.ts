@@ -50,11 +50,11 @@ export function helperName(id: number): string {
 }
 
 /** bpf_base_func_proto() as far as the model implements it. */
-const BASE = [1, 2, 3, 5, 7, 8, 42, 125];
+const BASE = [1, 2, 3, 5, 7, 8, 14, 42, 125];
 /** Helpers of programs that see an sk_buff. */
 const SKB = [26];
 /** bpf_tracing_func_proto() as far as the model implements it (copy_from_user: sleepable only). */
-const TRACING = [14, 15, 16, 112, 113, 114, 115];
+const TRACING = [15, 16, 112, 113, 114, 115];
 /** syscall_prog_func_proto()'s own helpers. */
 const SYSCALL = [167, 168, 179];
 

@@ -10,6 +10,8 @@ import { Limits, MapType, ProgType, Pseudo } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
 import type { Btf } from "./btf.js";
+import { ANALYSED_PROG_TYPES } from "./ctx_access.js";
+import { runDoCheck, statsLine } from "./do_check.js";
 import { fixupProgram } from "./fixups.js";
 import { BPF_FUNC_MAX_ID, helperAllowed, helperName } from "./helpers.js";
 import { VerifierLog } from "./log.js";
@@ -166,9 +168,7 @@ export function bpfCheck(
     fd_array_cache: hooks.cacheFdArray ? new Map() : null,
   };
   let ret = checkAll(env, hooks);
-  log.verbose(
-    `processed ${env.insn_processed} insns (limit ${Limits.COMPLEXITY_LIMIT_INSNS}) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n`,
-  );
+  log.verbose(statsLine(env));
   const { err, trueSize } = log.finalize({ write: (a, d) => ctx.uaccess.write(a, d) });
   if (err) ret = err;
   if (uattrSize >= 144) new DataView(uattr.buffer, uattr.byteOffset).setUint32(140, trueSize, true);
@@ -223,11 +223,15 @@ function checkAll(env: VerifierEnv, hooks: SignedLoadHooks): number {
 
   ret = checkAttachBtfId(env);
   if (ret) return ret;
-  ret = checkHelperCalls(env);
-  if (ret) return ret;
+  const analysed = ANALYSED_PROG_TYPES.has(prog.type);
+  if (!analysed) {
+    ret = checkHelperCalls(env);
+    if (ret) return ret;
+  }
   prog.aux.max_ctx_offset = maxCtxOffset(prog.insnsi);
   env.insn_processed = prog.len;
-  return 0;
+  // the safety analysis (do_check) for the program types whose ctx the model knows
+  return analysed ? runDoCheck(env) : 0;
 }
 
 /**

@@ -74,6 +74,8 @@ function observe(backend: BpfBackend, image: LoaderImage): Flat {
       const fd = loaded.progs[i].fd;
       const info = bpf.progInfo(fd, { xlated: true });
       out[`prog${i}.xlated`] = normalizedXlated(info.xlated ?? new Uint8Array(), info.map_id_list);
+      // the verifier's processed count (do_check)
+      out[`prog${i}.verified_insns`] = info.verified_insns;
       try {
         out[`prog${i}.retval`] = bpf.progTestRun({ prog_fd: fd, data_in: PACKET }).retval;
       } catch (e) {
