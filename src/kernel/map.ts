@@ -21,6 +21,20 @@ const RINGBUF_CREATE_FLAG_MASK = MapFlag.NUMA_NODE;
 
 const roundUp8 = (n: number) => (n + 7) & ~7;
 
+/**
+ * RINGBUF storage, as the kernel lays out what user space mmaps: the consumer position (u64) at
+ * the start of page 0 (user space writes it), the producer position at the start of page 1,
+ * and from page 2 the data area. The kernel maps the data pages twice in a row so that a record
+ * that wraps around the end is contiguous; the model keeps 2 × max_entries bytes and lets both
+ * the producer and the consumer address a record at (pos & mask) contiguously, which is the same
+ * view (a record never overlaps a live one: the producer stays less than one ring ahead).
+ */
+export const RINGBUF_DATA = 2 * 4096;
+/** Record header bits of the length word (BPF_RINGBUF_BUSY_BIT / BPF_RINGBUF_DISCARD_BIT). */
+export const RINGBUF_BUSY = 0x80000000;
+export const RINGBUF_DISCARD = 0x40000000;
+export const RINGBUF_HDR_SZ = 8;
+
 export interface MapSpec {
   readonly map_type: number;
   readonly key_size: number;
@@ -110,6 +124,9 @@ export class BpfMap {
       this.storage = new Uint8Array(size);
     } else if (spec.map_type === MapType.PERCPU_ARRAY) {
       this.storage = new Uint8Array(this.elem_size * spec.max_entries * NR_CPUS);
+    } else if (spec.map_type === MapType.RINGBUF) {
+      // the consumer page, the producer page, then the data area twice (see RINGBUF_DATA)
+      this.storage = new Uint8Array(RINGBUF_DATA + 2 * spec.max_entries);
     } else {
       this.storage = new Uint8Array(0);
     }
@@ -276,6 +293,65 @@ export class BpfMap {
       return this.hash.get(hexKey(key));
     }
     return undefined;
+  }
+
+  // ---- RINGBUF -------------------------------------------------------------------------------
+
+  /** Reservations that found no room (the model's count; the kernel just returns NULL). */
+  ringbufDropped = 0;
+
+  private posAt(off: number): number {
+    return Number(
+      new DataView(this.storage.buffer, this.storage.byteOffset).getBigUint64(off, true),
+    );
+  }
+  private setPos(off: number, v: number): void {
+    new DataView(this.storage.buffer, this.storage.byteOffset).setBigUint64(off, BigInt(v), true);
+  }
+  get ringbufConsumerPos(): number {
+    return this.posAt(0);
+  }
+  get ringbufProducerPos(): number {
+    return this.posAt(4096);
+  }
+
+  /**
+   * __bpf_ringbuf_reserve(): the storage offset of a `size`-byte sample (its header is the 8
+   * bytes before it, length with the BUSY bit set), or -1 when the ring has no room.
+   */
+  ringbufReserve(size: number): number {
+    const mask = this.max_entries - 1;
+    const len = roundUp8(size + RINGBUF_HDR_SZ);
+    if (size > 0x3fffffff || len > this.max_entries) {
+      this.ringbufDropped++;
+      return -1;
+    }
+    const cons = this.ringbufConsumerPos;
+    const prod = this.ringbufProducerPos;
+    if (prod + len - cons > mask) {
+      this.ringbufDropped++;
+      return -1;
+    }
+    const hdr = RINGBUF_DATA + (prod & mask);
+    const dv = new DataView(this.storage.buffer, this.storage.byteOffset);
+    dv.setUint32(hdr, (size | RINGBUF_BUSY) >>> 0, true);
+    // pg_off: pages between the record and the start of the ring buffer's pages
+    dv.setUint32(hdr + 4, (hdr >> 12) >>> 0, true);
+    this.setPos(4096, prod + len);
+    return hdr + RINGBUF_HDR_SZ;
+  }
+
+  /** bpf_ringbuf_commit(): clears BUSY (and sets DISCARD for a discarded record). */
+  ringbufCommit(sampleOff: number, discard: boolean): boolean {
+    const hdr = sampleOff - RINGBUF_HDR_SZ;
+    if (hdr < RINGBUF_DATA || hdr >= RINGBUF_DATA + this.max_entries) return false;
+    const dv = new DataView(this.storage.buffer, this.storage.byteOffset);
+    const len = dv.getUint32(hdr, true);
+    if (!(len & RINGBUF_BUSY)) return false;
+    let v = len & ~RINGBUF_BUSY;
+    if (discard) v |= RINGBUF_DISCARD;
+    dv.setUint32(hdr, v >>> 0, true);
+    return true;
   }
 
   /** map_direct_value_addr(): the value of element 0 (ARRAY with one entry only). */

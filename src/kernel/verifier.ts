@@ -20,6 +20,7 @@ import type { BpfProg } from "./prog.js";
 import { bpfProgVerifySignature, type SignedLoadHooks, signedLoadHooks } from "./scheme_hooks.js";
 import type { SyscallCtx } from "./state.js";
 import type { BpfFile } from "./types.js";
+import { checkBtfProgram } from "./verifier_btf_prog.js";
 import type { VerifierEnv } from "./verifier_env.js";
 
 const LD_IMM64 = 0x18;
@@ -152,7 +153,7 @@ export function bpfCheck(
   uattr: Uint8Array,
   uattrSize: number,
 ): number {
-  const log = VerifierLog.init(attr.log_level, attr.log_buf, attr.log_size);
+  const log = VerifierLog.init(attr.log_level, attr.log_buf, attr.log_size, ctx.uaccess.is_kernel);
   if (typeof log === "number") return log;
   const hooks = signedLoadHooks(ctx.kernel.profile);
   const env: VerifierEnv = {
@@ -186,6 +187,7 @@ export function bpfCheck(
     prog.fixedUp = fixed.insns;
     prog.fixedUpLdImm = fixed.ldImm;
   } else {
+    if (log.keep) ctx.kernel.lastLoadLog = log.text;
     for (const m of env.used_maps) ctx.kernel.putMap(m, prog.sleepable);
     for (const b of env.used_btfs) ctx.kernel.putBtf(b);
   }
@@ -215,6 +217,8 @@ function checkAll(env: VerifierEnv, hooks: SignedLoadHooks): number {
   ret = addSubprogsAndKfuncs(env, hooks);
   if (ret) return ret;
   ret = checkBtfInfo(env);
+  if (ret) return ret;
+  ret = checkBtfProgram(env); // CO-RE, attach target, tracing ctx (verifier_btf_prog.ts)
   if (ret) return ret;
   ret = checkAndResolveInsns(env, hooks);
   if (ret) return ret;

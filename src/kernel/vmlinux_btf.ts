@@ -21,6 +21,7 @@ import {
   ProgLoadAttr,
   TestRunAttr,
 } from "../uapi/layout.js";
+import type { KernelProfile } from "./profile.js";
 
 /** The commands' structs of union bpf_attr the model describes, in the kernel's order. */
 const ATTR_LAYOUTS: readonly (readonly [member: string, layout: Layout])[] = [
@@ -103,7 +104,15 @@ export type BpfLsmHook = (typeof BPF_LSM_HOOKS)[number];
 /** The hooks whose return is void (their programs' return values are ignored). */
 export const VOID_LSM_HOOKS: ReadonlySet<string> = new Set(["bpf_prog_free"]);
 
-function build(): Btf {
+export interface VmlinuxOptions {
+  /**
+   * struct bpf_prog_aux has the signing series' `sig` (every profile but mainline-6.18, whose
+   * Linux 6.18 has none: a program reading it fails its CO-RE relocation there, as on the host).
+   */
+  readonly sig: boolean;
+}
+
+function build(opts: VmlinuxOptions): Btf {
   const btf = Btf.empty("vmlinux");
   let intT = 0;
   const b = builder(btf, () => intT);
@@ -135,6 +144,10 @@ function build(): Btf {
   typedef("s32", s32);
   typedef("u64", u64);
   typedef("s64", s64);
+  // the helper definitions of libbpf's bpf_helper_defs.h name these
+  typedef("__be16", u16);
+  typedef("__be32", u32);
+  typedef("__wsum", u32);
 
   const verdictT = btf.addEnum("bpf_sig_verdict", 4, enumValues("BPF_SIG_", SigVerdict));
   const keyringT = btf.addEnum("bpf_sig_keyring", 4, enumValues("BPF_SIG_KEYRING_", SigKeyring));
@@ -158,11 +171,13 @@ function build(): Btf {
   const progFwd = btf.addRef(BTF_KIND.FWD, "bpf_prog", 0);
   const taskFwd = btf.addRef(BTF_KIND.FWD, "task_struct", 0);
 
-  const sigT = b.composite(BTF_KIND.STRUCT, "", [
-    ["verdict", verdictT],
-    ["keyring_type", keyringT],
-    ["keyring_serial", s32],
-  ]);
+  const sigT = opts.sig
+    ? b.composite(BTF_KIND.STRUCT, "", [
+        ["verdict", verdictT],
+        ["keyring_type", keyringT],
+        ["keyring_serial", s32],
+      ])
+    : 0;
   const auxT = b.composite(BTF_KIND.STRUCT, "bpf_prog_aux", [
     ["id", u32],
     ["verified_insns", u32],
@@ -172,7 +187,7 @@ function build(): Btf {
     ["sleepable", bool],
     ["name", comm16],
     ["load_time", u64],
-    ["sig", sigT],
+    ...(opts.sig ? [["sig", sigT] as const] : []),
     ["prog", b.ptr(progFwd)],
   ]);
   b.composite(BTF_KIND.STRUCT, "bpf_prog", [
@@ -341,12 +356,21 @@ function build(): Btf {
   return btf;
 }
 
-let cached: Btf | null = null;
+const cached = new Map<boolean, Btf>();
 
-/** The model's vmlinux BTF (built once; do not modify). */
-export function modelVmlinuxBtf(): Btf {
-  cached ??= build();
-  return cached;
+/** The model's vmlinux BTF (built once per variant; do not modify). */
+export function modelVmlinuxBtf(opts: VmlinuxOptions = { sig: true }): Btf {
+  let btf = cached.get(opts.sig);
+  if (!btf) {
+    btf = build(opts);
+    cached.set(opts.sig, btf);
+  }
+  return btf;
+}
+
+/** The variant a kernel profile boots with. */
+export function vmlinuxOptionsFor(profile: KernelProfile): VmlinuxOptions {
+  return { sig: profile.scheme !== "mainline" };
 }
 
 /** Byte offset of `member` (a path "aux.sig.verdict" through named and anonymous members). */

@@ -122,6 +122,20 @@ export function enumName(table: Record<string, number>, value: number): string {
   return String(value);
 }
 
+/** enum bpf_attach_type: the values the tracing and LSM program types use. */
+export const AttachType = {
+  NONE: 0,
+  TRACE_RAW_TP: 23,
+  TRACE_FENTRY: 24,
+  TRACE_FEXIT: 25,
+  MODIFY_RETURN: 26,
+  LSM_MAC: 27,
+  TRACE_ITER: 28,
+  PERF_EVENT: 41,
+  TRACE_KPROBE_MULTI: 42,
+  LSM_CGROUP: 43,
+} as const;
+
 /** `prog_flags` of BPF_PROG_LOAD. */
 export const ProgFlag = {
   STRICT_ALIGNMENT: 1 << 0,

@@ -6,17 +6,19 @@
  * (src/kernel/helpers.ts); this table implements every id listed there.
  */
 import { bpfLoaderVerifyMetadata } from "../kernel/kfunc_verify.js";
-import type { BpfMap } from "../kernel/map.js";
+import { type BpfMap, RINGBUF_DATA } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import type { KernelState } from "../kernel/state.js";
 import { sysBpf } from "../kernel/syscall.js";
 import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
+import { modelVmlinuxBtf, vmlinuxOptionsFor } from "../kernel/vmlinux_btf.js";
 import { KFUNC_BTF_ID } from "../scheme/kfunc.js";
-import { BpfCmd, Helper as H } from "../uapi/constants.js";
+import { BpfCmd, Helper as H, Limits, MapType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { VmError } from "./errors.js";
 import { KALLSYMS } from "./kallsyms.js";
+import { KernelObjects } from "./kernel_objects.js";
 import type { Helper, Machine } from "./machine.js";
 import { TASK_SIZE } from "./memory.js";
 import { formatTracePrintk } from "./printk.js";
@@ -30,6 +32,8 @@ export interface ProgEnv {
   readonly prog: BpfProg;
   /** skb programs: the packet from skb->data on (what bpf_skb_load_bytes reads). */
   readonly skbData: Uint8Array | null;
+  /** The kernel objects mapped for this run (tracing and LSM programs), created on demand. */
+  objects?: KernelObjects;
 }
 
 type M = Machine<ProgEnv>;
@@ -205,7 +209,15 @@ function sysBpfHelper(m: M): number {
   const attr = mem(m, m.reg(2), size);
   if (!SYS_BPF_CMDS.has(cmd)) return -Errno.EINVAL;
   const { kernel, proc } = m.env;
-  return sysBpf({ kernel, proc, uaccess: m.memory.uaccess() }, cmd, attr, size);
+  kernel.lastLoadLog = "";
+  const copy = new Uint8Array(Limits.ATTR_SIZE);
+  copy.set(attr.subarray(0, Math.min(size, Limits.ATTR_SIZE)));
+  const r = sysBpf({ kernel, proc, uaccess: m.memory.uaccess() }, cmd, attr, size);
+  if (r < 0) {
+    const log = cmd === BpfCmd.PROG_LOAD ? kernel.lastLoadLog : "";
+    kernel.innerFailure = { cmd, attr: copy, errno: -r, log };
+  }
+  return r;
 }
 
 function sysClose(m: M): number {
@@ -217,7 +229,7 @@ function btfFindByNameKind(m: M): number {
   const name = cString(m, m.reg(1), s32(m, 2) < 0 ? 0 : u32(m, 2));
   if (m.reg(4) !== 0n) return -Errno.EINVAL;
   if (typeof name === "number") return name;
-  return vmlinuxBtf().findByNameKind(name, u32(m, 3));
+  return vmlinuxBtf(m.env.kernel.profile).findByNameKind(name, u32(m, 3));
 }
 
 /** bpf_kallsyms_lookup_name(name, name_sz, flags, res) */
@@ -235,6 +247,68 @@ function kallsymsLookupName(m: M): number {
   if (addr === undefined) return -Errno.ENOENT;
   new DataView(res.buffer, res.byteOffset, 8).setBigUint64(0, addr, true);
   return 0;
+}
+
+/** The RINGBUF map whose data area holds `addr`, and the storage offset. */
+function ringbufOf(m: M, addr: bigint): { map: BpfMap; off: number } {
+  for (const map of m.env.prog.aux.used_maps) {
+    if (map.map_type !== MapType.RINGBUF) continue;
+    const off = Number(addr - mapKernelAddress(map));
+    if (off >= RINGBUF_DATA && off < map.storage.length) return { map, off };
+  }
+  throw new VmError(m.pc, `0x${addr.toString(16)} is not a reserved ring buffer record`);
+}
+
+function ringbufReserve(m: M): bigint {
+  const map = mapArg(m);
+  if (map.map_type !== MapType.RINGBUF || m.reg(3) !== 0n) return 0n;
+  const off = map.ringbufReserve(u32(m, 2));
+  return off < 0 ? 0n : mapKernelAddress(map) + BigInt(off);
+}
+
+function ringbufCommit(discard: boolean) {
+  return (m: M): number => {
+    const { map, off } = ringbufOf(m, m.reg(1));
+    if (!map.ringbufCommit(off, discard))
+      throw new VmError(m.pc, "ring buffer record submitted or discarded twice");
+    return 0;
+  };
+}
+
+function ringbufOutput(m: M): number {
+  const map = mapArg(m);
+  const size = u32(m, 3);
+  const data = mem(m, m.reg(2), size);
+  if (map.map_type !== MapType.RINGBUF || m.reg(4) & ~3n) return -Errno.EINVAL;
+  const off = map.ringbufReserve(size);
+  if (off < 0) return -Errno.EAGAIN;
+  map.storage.set(data, off);
+  map.ringbufCommit(off, false);
+  return 0;
+}
+
+function ringbufQuery(m: M): bigint {
+  const map = mapArg(m);
+  switch (m.reg(2)) {
+    case 0n:
+      return BigInt(map.ringbufProducerPos - map.ringbufConsumerPos);
+    case 1n:
+      return BigInt(map.max_entries);
+    case 2n:
+      return BigInt(map.ringbufConsumerPos);
+    case 3n:
+      return BigInt(map.ringbufProducerPos);
+    default:
+      return 0n;
+  }
+}
+
+function objects(m: M): KernelObjects {
+  m.env.objects ??= new KernelObjects(
+    modelVmlinuxBtf(vmlinuxOptionsFor(m.env.kernel.profile)),
+    m.memory,
+  );
+  return m.env.objects;
 }
 
 /** Helper implementations by id. */
@@ -261,6 +335,13 @@ export const HELPERS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Hel
   [H.btf_find_by_name_kind, btfFindByNameKind],
   [H.sys_close, sysClose],
   [H.kallsyms_lookup_name, kallsymsLookupName],
+  [130, ringbufOutput],
+  [131, ringbufReserve],
+  [132, ringbufCommit(false)],
+  [133, ringbufCommit(true)],
+  [134, ringbufQuery],
+  [35, (m) => objects(m).task(m.env.proc)],
+  [158, (m) => objects(m).task(m.env.proc)],
 ]);
 
 /**

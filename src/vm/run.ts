@@ -3,11 +3,13 @@
  * with its used maps mapped at their kernel addresses, its context at KernelAddr.CTX and the
  * kernel's helpers.
  */
+
+import { RINGBUF_DATA } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import type { KernelState } from "../kernel/state.js";
 import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
-import { MapFlag } from "../uapi/constants.js";
+import { MapFlag, MapType } from "../uapi/constants.js";
 import { HELPERS, KFUNCS, type ProgEnv } from "./helpers.js";
 import { Machine } from "./machine.js";
 import { KernelAddr, KernelMemory } from "./memory.js";
@@ -43,6 +45,12 @@ export function progMachine(
   const memory = new KernelMemory();
   for (const map of prog.aux.used_maps) {
     if (!map.storage.length) continue;
+    if (map.map_type === MapType.RINGBUF) {
+      // programs reach the data area only, through the records bpf_ringbuf_reserve hands out
+      const data = map.storage.subarray(RINGBUF_DATA);
+      memory.map(`ringbuf ${map.name}`, mapKernelAddress(map) + BigInt(RINGBUF_DATA), data);
+      continue;
+    }
     const readOnly = (map.map_flags & MapFlag.RDONLY_PROG) !== 0;
     memory.map(`map ${map.name || map.id}`, mapKernelAddress(map), map.storage, !readOnly);
   }

@@ -40,6 +40,7 @@ export function syscallTestRunner(opts: RunnerOptions = {}): TestRunner {
       return -Errno.EINVAL;
     }
     const ctxBuf = io.ctx_in ? io.ctx_in.slice() : null;
+    ctx.kernel.innerFailure = null;
     const r0 = guarded(ctx, () =>
       runProg(ctx.kernel, ctx.proc, prog, { ctx: ctxBuf, budget: opts.budget }),
     );

@@ -5,15 +5,19 @@
  */
 import { Btf, parseBtf } from "../kernel/btf.js";
 import { VerifierLog } from "../kernel/log.js";
-import { modelVmlinuxBtf } from "../kernel/vmlinux_btf.js";
+import type { KernelProfile } from "../kernel/profile.js";
+import { modelVmlinuxBtf, vmlinuxOptionsFor } from "../kernel/vmlinux_btf.js";
 
-let cached: Btf | null = null;
+const cached = new Map<boolean, Btf>();
 
-/** The vmlinux BTF object (parsed with the kernel's own BTF parser). */
-export function vmlinuxBtf(): Btf {
-  if (cached) return cached;
-  const parsed = parseBtf(modelVmlinuxBtf().rawData(), VerifierLog.none());
+/** The vmlinux BTF object of a profile (default: with `sig`), parsed by the kernel's parser. */
+export function vmlinuxBtf(profile?: KernelProfile): Btf {
+  const opts = profile ? vmlinuxOptionsFor(profile) : { sig: true };
+  let btf = cached.get(opts.sig);
+  if (btf) return btf;
+  const parsed = parseBtf(modelVmlinuxBtf(opts).rawData(), VerifierLog.none());
   if (typeof parsed === "number") throw new Error(`model vmlinux BTF does not parse (${parsed})`);
-  cached = new Btf(parsed.data, parsed.types, true, "vmlinux");
-  return cached;
+  btf = new Btf(parsed.data, parsed.types, true, "vmlinux");
+  cached.set(opts.sig, btf);
+  return btf;
 }

@@ -1,0 +1,295 @@
+/**
+ * The design document's two policies as BPF LSM programs (bpf/policy/*.bpf.c): compiled, made
+ * into light skeletons by bpfsign gen, loaded into the model kernel and attached; every scenario
+ * of the TypeScript stand-ins (test/kernel/policies.ts) with the BPF programs deciding.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { sysBpf } from "../../src/kernel/syscall.js";
+import { Bpf } from "../../src/uapi/bpf.js";
+import { BpfCmd, KeySpec, ProgType, SigKeyring, SigVerdict } from "../../src/uapi/constants.js";
+import { Errno } from "../../src/uapi/errno.js";
+import { encode, ProgLoadAttr } from "../../src/uapi/layout.js";
+import { type BpfLsm, createModelKernel } from "../../src/vm/index.js";
+import {
+  load,
+  metaMap,
+  RET0,
+  sha256,
+  signer,
+  socketFilter,
+  syscallProg,
+  trustInSession,
+} from "../kernel/support.js";
+import {
+  allowKeyring,
+  auditReader,
+  clangMissing,
+  compilePolicy,
+  liveEntries,
+  loadPolicy,
+  type PolicyName,
+  policyFixture,
+  policyImage,
+} from "./bpf_policy_support.js";
+
+const VALUE = new Uint8Array(32).fill(0x5a);
+const s = signer();
+
+function world(profile: "v2" | "mainline-6.18" = "v2") {
+  const kernel = createModelKernel({ profile });
+  const proc = kernel.spawn();
+  return { kernel, proc, bpf: new Bpf(proc) };
+}
+type World = ReturnType<typeof world>;
+
+const images = new Map<PolicyName, ReturnType<typeof policyImage>>();
+const imageOf = (name: PolicyName) => {
+  let img = images.get(name);
+  if (!img) {
+    img = policyImage(policyFixture(name), name);
+    images.set(name, img);
+  }
+  return img;
+};
+
+const signedLoad = (w: World, keyringId: number) => {
+  const meta = metaMap(w.bpf, VALUE, { excl: sha256(RET0) });
+  return load(
+    w.bpf,
+    syscallProg(RET0, {
+      fd_array: [meta],
+      fd_array_cnt: 1,
+      signature: s.sign(RET0, VALUE),
+      keyring_id: keyringId,
+    }),
+  );
+};
+
+describe("the policies build from C", () => {
+  const missing = clangMissing();
+  for (const name of ["admit", "observe"] as const) {
+    test(`${name}.bpf.c compiles with clang and its skeleton loads and attaches on the model`, {
+      skip: missing ?? false,
+    }, () => {
+      const w = world();
+      const p = loadPolicy(w.proc, policyImage(compilePolicy(name), name));
+      assert.equal(p.links.length, name === "admit" ? 1 : 2);
+      assert.deepEqual(
+        p.loaded.progs.map((x) => x.name),
+        name === "admit" ? ["admit"] : ["observe", "forget"],
+      );
+      p.close();
+      assert.equal(w.kernel.attachments.size, 0, "closing the links detaches the programs");
+    });
+  }
+});
+
+describe("design doc policy (a) as BPF: lsm/bpf_prog_load admission with an allowlist and a RINGBUF audit", () => {
+  const setup = () => {
+    const w = world();
+    const policy = loadPolicy(w.proc, imageOf("admit"));
+    const audit = auditReader(w.proc, policy);
+    return { w, policy, audit };
+  };
+
+  test("an unsigned load is denied (EPERM) by the program and audited", () => {
+    const { w, audit } = setup();
+    assert.equal(load(w.bpf, socketFilter(RET0)).errno, Errno.EPERM);
+    assert.deepEqual(audit(), [
+      {
+        prog_type: ProgType.SOCKET_FILTER,
+        verdict: SigVerdict.UNSIGNED,
+        keyring_type: SigKeyring.NONE,
+        keyring_serial: 0,
+        ret: -Errno.EPERM,
+      },
+    ]);
+    const bpfLsm = w.kernel.lsm.order.at(-1);
+    assert.equal(bpfLsm, "bpf");
+  });
+
+  test("which program denied is known to the BPF LSM", () => {
+    const { w } = setup();
+    load(w.bpf, socketFilter(RET0));
+    const denial = (w.kernel.lsm.bpfModule as BpfLsm).lastDenial;
+    assert.equal(denial?.hook, "bpf_prog_load");
+    assert.equal(denial?.prog, "admit");
+    assert.equal(denial?.ret, -Errno.EPERM);
+  });
+
+  test("a user keyring that is not allowlisted is denied; once allowlisted (map update), allowed; both audited", () => {
+    const { w, policy, audit } = setup();
+    trustInSession(w.bpf, s);
+    const ses = w.bpf.keyringId(KeySpec.SESSION_KEYRING);
+    assert.equal(signedLoad(w, KeySpec.SESSION_KEYRING).errno, Errno.EPERM);
+    allowKeyring(w.proc, policy, ses);
+    const ok = signedLoad(w, KeySpec.SESSION_KEYRING);
+    assert.ok(ok.fd >= 0, `errno ${ok.errno}`);
+    const rec = (ret: number) => ({
+      prog_type: ProgType.SYSCALL,
+      verdict: SigVerdict.VERIFIED,
+      keyring_type: SigKeyring.USER,
+      keyring_serial: ses,
+      ret,
+    });
+    assert.deepEqual(audit(), [rec(-Errno.EPERM), rec(0)]);
+  });
+
+  test("the allowlist holds serials of what keyring_id named, not of the signing key", () => {
+    const { w, policy } = setup();
+    const keySerial = trustInSession(w.bpf, s);
+    allowKeyring(w.proc, policy, keySerial);
+    assert.equal(signedLoad(w, KeySpec.SESSION_KEYRING).errno, Errno.EPERM);
+  });
+
+  test("a system keyring signature is allowed without the allowlist", () => {
+    const { w, audit } = setup();
+    w.kernel.keyrings.trustSystemCertificate("builtin", s.certDer);
+    const r = signedLoad(w, 0);
+    assert.ok(r.fd >= 0, `errno ${r.errno}`);
+    assert.deepEqual(
+      audit().map((d) => [d.keyring_type, d.keyring_serial, d.ret]),
+      [[SigKeyring.BUILTIN, 0, 0]],
+    );
+  });
+
+  test("a failed signature never reaches admission: no audit record", () => {
+    const { w, audit } = setup();
+    assert.equal(signedLoad(w, KeySpec.SESSION_KEYRING).errno, Errno.ENOKEY);
+    assert.deepEqual(audit(), []);
+  });
+
+  test("in-kernel loads (bpf_sys_bpf) are trusted and not audited; the same attr from user space is denied", () => {
+    const { w, audit } = setup();
+    const kctx = {
+      kernel: w.kernel,
+      proc: w.proc,
+      uaccess: { ...w.proc.uaccess, is_kernel: true },
+    };
+    const attr = encode(
+      ProgLoadAttr,
+      {
+        prog_type: ProgType.SOCKET_FILTER,
+        insn_cnt: 2,
+        insns: w.proc.memory.alloc(RET0),
+        license: w.proc.memory.alloc(new TextEncoder().encode("GPL\0")),
+      },
+      168,
+    );
+    const fd = sysBpf(kctx, BpfCmd.PROG_LOAD, attr, 168);
+    assert.ok(fd >= 3, `errno ${-fd}`);
+    assert.deepEqual(audit(), []);
+    assert.equal(w.proc.bpf(BpfCmd.PROG_LOAD, attr, 168), -Errno.EPERM);
+    assert.equal(audit().length, 1);
+  });
+
+  test("detached (link closed), the policy no longer decides", () => {
+    const { w, policy } = setup();
+    for (const l of policy.links) w.proc.close(l.fd);
+    assert.ok(load(w.bpf, socketFilter(RET0)).fd >= 0);
+  });
+});
+
+describe("design doc policy (b) as BPF: first sighting at lsm/bpf_prog, forgotten at lsm/bpf_prog_free", () => {
+  const setup = () => {
+    const w = world();
+    const policy = loadPolicy(w.proc, imageOf("observe"));
+    trustInSession(w.bpf, s);
+    const meta = metaMap(w.bpf, VALUE, { excl: sha256(RET0) });
+    const sig = s.sign(RET0, VALUE);
+    const load1 = () =>
+      w.bpf.progLoad(
+        syscallProg(RET0, {
+          fd_array: [meta],
+          fd_array_cnt: 1,
+          signature: sig,
+          keyring_id: KeySpec.SESSION_KEYRING,
+        }),
+      );
+    const counts = () => {
+      const fd = policy.mapFd("counts");
+      const read = (i: number) => {
+        const k = new Uint8Array(4);
+        k[0] = i;
+        const v = w.bpf.mapLookup(fd, k, 8);
+        return Number(new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true));
+      };
+      return { loads: read(0), freed: read(1) };
+    };
+    return { w, policy, load1, counts };
+  };
+
+  test("a load is recorded once with its id and keyring; later fds by id are not loads", () => {
+    const { w, policy, load1, counts } = setup();
+    const { fd } = load1();
+    const id = w.bpf.progInfo(fd).id;
+    const ses = w.bpf.keyringId(KeySpec.SESSION_KEYRING);
+    const live = liveEntries(w.proc, policy);
+    assert.deepEqual(
+      live.map((e) => [e.id, e.ktype, e.serial]),
+      [[id, SigKeyring.USER, ses]],
+    );
+    w.bpf.progGetFdById(id);
+    w.bpf.progGetFdById(id);
+    assert.equal(liveEntries(w.proc, policy).length, 1);
+    assert.equal(counts().loads, 1);
+  });
+
+  test("the key is the program's stable kernel address (the same for every fd)", () => {
+    const { w, policy, load1 } = setup();
+    const { fd } = load1();
+    const key = liveEntries(w.proc, policy)[0].key;
+    assert.ok(key >= 0xffff888100000000n, `0x${key.toString(16)}`);
+    w.bpf.progGetFdById(w.bpf.progInfo(fd).id);
+    assert.equal(liveEntries(w.proc, policy)[0].key, key);
+  });
+
+  test("bpf_prog_free removes the entry; a reload counts as a new load", () => {
+    const { w, policy, load1, counts } = setup();
+    const first = load1();
+    const id1 = w.bpf.progInfo(first.fd).id;
+    const extra = w.bpf.progGetFdById(id1);
+    w.bpf.close(first.fd);
+    assert.equal(liveEntries(w.proc, policy).length, 1, "one fd still open");
+    w.bpf.close(extra);
+    assert.equal(liveEntries(w.proc, policy).length, 0);
+    assert.equal(counts().freed, 1);
+    const second = load1();
+    const id2 = w.bpf.progInfo(second.fd).id;
+    assert.notEqual(id2, id1);
+    assert.deepEqual(
+      liveEntries(w.proc, policy).map((e) => e.id),
+      [id2],
+    );
+    assert.equal(counts().loads, 2);
+  });
+
+  test("unsigned programs are never recorded", () => {
+    const { w, policy } = setup();
+    const { fd } = w.bpf.progLoad(socketFilter(RET0));
+    w.bpf.progGetFdById(w.bpf.progInfo(fd).id);
+    assert.deepEqual(liveEntries(w.proc, policy), []);
+  });
+});
+
+describe("a kernel without prog->aux->sig (mainline-6.18 profile)", () => {
+  test("the policies' CO-RE relocation of sig fails: the instruction is poisoned and the load refused", () => {
+    const w = world("mainline-6.18");
+    assert.throws(
+      () => loadPolicy(w.proc, imageOf("admit")),
+      (e: Error) => {
+        assert.match(
+          e.message,
+          /PROG_LOAD of program 'admit' \(LSM, LSM_MAC, attach_btf_id \d+\): EINVAL/,
+        );
+        assert.match(
+          e.message,
+          /has no match in the kernel's BTF; substituting insn #\d+ w\/ invalid insn/,
+        );
+        assert.match(e.message, /invalid func unknown#195896080/);
+        return true;
+      },
+    );
+  });
+});
