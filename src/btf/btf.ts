@@ -689,6 +689,21 @@ export class Btf {
     return this.commit(this.record(words));
   }
 
+  /** `btf__add_datasec` with every `btf__add_datasec_var_info`. */
+  addDatasec(
+    name: string,
+    vars: readonly { type: number; offset: number; size: number }[],
+  ): number {
+    this.ensureModifiable();
+    const size = vars.reduce((n, v) => Math.max(n, v.offset + v.size), 0);
+    const words = [this.addString(name), btfTypeInfo(BTF_KIND.DATASEC, vars.length, false), size];
+    for (const v of vars) {
+      this.checkRef(v.type);
+      words.push(v.type, v.offset, v.size);
+    }
+    return this.commit(this.record(words));
+  }
+
   /** `btf__add_func_proto` with every `btf__add_func_param`. */
   addFuncProto(returnType: number, params: readonly { name: string; type: number }[]): number {
     this.checkRef(returnType);

@@ -1962,7 +1962,7 @@ const STATS = new WeakMap<object, DoCheckResult>();
  */
 export function runDoCheck(env: VerifierEnv): number {
   const { prog, attr, ctx } = env;
-  const r = doCheck({
+  const input = {
     insns: prog.insnsi,
     progType: prog.type,
     sleepable: prog.sleepable,
@@ -1971,10 +1971,14 @@ export function runDoCheck(env: VerifierEnv): number {
     logLevel: env.log.needed ? attr.log_level : 0,
     caps: ctx.proc.caps,
     subprogs: subprogStarts(prog.insnsi),
-  });
+  };
+  const r = doCheck(input);
   STATS.set(env, r);
   // a successful load at log_level 1 keeps no trace, only the statistics line
   if (r.log && (r.err || attr.log_level & 2)) env.log.verbose(r.log);
+  // a failed load the model keeps a log of (a loader's inner load): the analysis again, logged
+  if (r.err && !env.log.needed && env.log.keep)
+    env.log.verbose(doCheck({ ...input, logLevel: 1 }).log);
   env.insn_processed = r.insnProcessed;
   if (!r.err) prog.aux.max_ctx_offset = r.maxCtxOffset;
   return r.err;

@@ -42,6 +42,8 @@ export const HELPER_NAMES: Readonly<Record<number, string>> = {
   132: "bpf_ringbuf_submit",
   133: "bpf_ringbuf_discard",
   134: "bpf_ringbuf_query",
+  153: "bpf_per_cpu_ptr",
+  154: "bpf_this_cpu_ptr",
   158: "bpf_get_current_task_btf",
   148: "bpf_copy_from_user",
   166: "bpf_sys_bpf",
@@ -61,7 +63,7 @@ const BASE = [1, 2, 3, 5, 7, 8, 14, 42, 125, 130, 131, 132, 133, 134];
 /** Helpers of programs that see an sk_buff. */
 const SKB = [26];
 /** bpf_tracing_func_proto() as far as the model implements it (copy_from_user: sleepable only). */
-const TRACING = [15, 16, 35, 112, 113, 114, 115, 158];
+const TRACING = [15, 16, 25, 35, 112, 113, 114, 115, 153, 154, 158];
 /** syscall_prog_func_proto()'s own helpers. */
 const SYSCALL = [167, 168, 179];
 

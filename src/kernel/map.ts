@@ -69,6 +69,21 @@ export function checkMapSpec(s: MapSpec): number {
       if (s.value_size >= KMALLOC_MAX_SIZE - MAX_BPF_STACK - 48) return -Errno.E2BIG;
       return 0;
     }
+    case MapType.ARRAY_OF_MAPS:
+    case MapType.HASH_OF_MAPS: {
+      if (s.value_size !== 4 || s.max_entries === 0 || s.key_size === 0) return -Errno.EINVAL;
+      if (s.map_type === MapType.ARRAY_OF_MAPS && s.key_size !== 4) return -Errno.EINVAL;
+      const mask =
+        s.map_type === MapType.ARRAY_OF_MAPS ? ARRAY_CREATE_FLAG_MASK : HTAB_CREATE_FLAG_MASK;
+      if (f & ~mask || f & MapFlag.MMAPABLE) return -Errno.EINVAL;
+      return 0;
+    }
+    case MapType.PERF_EVENT_ARRAY: {
+      // fd_array_map_alloc_check(): the values are perf event fds (not modelled beyond creation)
+      if (s.max_entries === 0 || s.key_size !== 4 || s.value_size !== 4) return -Errno.EINVAL;
+      if (f & ~(MapFlag.NUMA_NODE | ACCESS_MASK | MapFlag.PRESERVE_ELEMS)) return -Errno.EINVAL;
+      return 0;
+    }
     case MapType.RINGBUF: {
       if (f & ~RINGBUF_CREATE_FLAG_MASK) return -Errno.EINVAL;
       if (s.key_size || s.value_size) return -Errno.EINVAL;
@@ -174,7 +189,7 @@ export class BpfMap {
     return this.map_type === MapType.ARRAY;
   }
 
-  private arrayIndex(key: Uint8Array): number {
+  arrayIndex(key: Uint8Array): number {
     return new DataView(key.buffer, key.byteOffset, 4).getUint32(0, true);
   }
 
@@ -296,6 +311,53 @@ export class BpfMap {
   }
 
   // ---- RINGBUF -------------------------------------------------------------------------------
+
+  // ---- map-in-map -----------------------------------------------------------------------------
+
+  /** ARRAY_OF_MAPS / HASH_OF_MAPS: the inner map template (inner_map_meta) and the slots. */
+  innerMeta: BpfMap | null = null;
+  readonly inner = new Map<string, BpfMap>();
+
+  get isMapInMap(): boolean {
+    return this.map_type === MapType.ARRAY_OF_MAPS || this.map_type === MapType.HASH_OF_MAPS;
+  }
+
+  /** bpf_map_meta_equal(): may `m` go into this outer map? */
+  innerCompatible(m: BpfMap): boolean {
+    const t = this.innerMeta;
+    if (!t || m.isMapInMap) return false;
+    const sameMax = (t.map_flags & MapFlag.INNER_MAP) !== 0 || t.max_entries === m.max_entries;
+    return (
+      t.map_type === m.map_type &&
+      t.key_size === m.key_size &&
+      t.value_size === m.value_size &&
+      (t.map_flags & ~MapFlag.INNER_MAP) === (m.map_flags & ~MapFlag.INNER_MAP) &&
+      sameMax
+    );
+  }
+
+  /** The inner map at `key`, or undefined. */
+  innerAt(key: Uint8Array): BpfMap | undefined {
+    return this.inner.get(hexKey(key));
+  }
+
+  /** Stores `m` at `key` (the caller took the reference); returns the map it replaced. */
+  setInner(key: Uint8Array, m: BpfMap, flags: bigint): BpfMap | undefined | number {
+    if (flags > 2n) return -Errno.EINVAL;
+    const k = hexKey(key);
+    if (this.map_type === MapType.ARRAY_OF_MAPS) {
+      if (this.arrayIndex(key) >= this.max_entries) return -Errno.E2BIG;
+      if (flags === 1n) return -Errno.EEXIST;
+    } else {
+      const exists = this.inner.has(k);
+      if (flags === 1n && exists) return -Errno.EEXIST;
+      if (flags === 2n && !exists) return -Errno.ENOENT;
+      if (!exists && this.inner.size >= this.max_entries) return -Errno.E2BIG;
+    }
+    const old = this.inner.get(k);
+    this.inner.set(k, m);
+    return old;
+  }
 
   /** Reservations that found no room (the model's count; the kernel just returns NULL). */
   ringbufDropped = 0;

@@ -20,7 +20,7 @@ import type { BpfProg } from "./prog.js";
 import { bpfProgVerifySignature, type SignedLoadHooks, signedLoadHooks } from "./scheme_hooks.js";
 import type { SyscallCtx } from "./state.js";
 import type { BpfFile } from "./types.js";
-import { checkBtfProgram } from "./verifier_btf_prog.js";
+import { checkBtfProgram, checkPseudoBtfId, kernelKfuncAllowed } from "./verifier_btf_prog.js";
 import type { VerifierEnv } from "./verifier_env.js";
 
 const LD_IMM64 = 0x18;
@@ -419,6 +419,7 @@ function checkKfuncCall(
 ): number {
   const { log, attr, prog } = env;
   if (offset === 0 && hooks.kfuncs.has(btfId) && prog.type === ProgType.SYSCALL) return 0;
+  if (offset === 0 && kernelKfuncAllowed(env, btfId)) return 0; // verifier_btf_prog.ts
   if (offset < 0) {
     log.verbose("negative offset disallowed for kernel module function call\n");
     return -Errno.EINVAL;
@@ -521,6 +522,11 @@ function checkAndResolveInsns(env: VerifierEnv, hooks: SignedLoadHooks): number 
       case Pseudo.FUNC:
         break;
       case Pseudo.BTF_ID: {
+        if (!hi.imm) {
+          const ret = checkPseudoBtfId(env, i, insn.imm); // verifier_btf_prog.ts
+          if (ret) return ret;
+          break;
+        }
         if (hi.imm) {
           const file = ctx.proc.file(hi.imm);
           if (file?.kind !== "btf") {

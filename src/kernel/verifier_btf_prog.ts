@@ -5,7 +5,7 @@
  * the tracing program types (which the model's do_check does not analyse; their rules are
  * btf_attach.ts' ctxRules, for an analysis to take over).
  */
-import { Btf as LibBtf } from "../btf/btf.js";
+import { BTF_KIND, Btf as LibBtf } from "../btf/btf.js";
 import { ProgType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import {
@@ -14,6 +14,7 @@ import {
   ctxRules,
   resolveAttachTarget,
 } from "./btf_attach.js";
+import { KALLSYMS } from "./kallsyms.js";
 import { applyCoreRelos, type CoreReloRecord } from "./relo_core.js";
 import type { VerifierEnv } from "./verifier_env.js";
 import { modelVmlinuxBtf, vmlinuxOptionsFor } from "./vmlinux_btf.js";
@@ -91,5 +92,44 @@ export function checkBtfProgram(env: VerifierEnv): number {
       if (ret) return ret;
     }
   }
+  return 0;
+}
+
+/** kfuncs of the common set (any tracing/LSM/syscall program may call them) the model offers. */
+export const COMMON_KFUNCS: readonly string[] = ["bpf_rcu_read_lock", "bpf_rcu_read_unlock"];
+
+/** A kfunc call to the kernel's BTF (offset 0) the model implements for this program type. */
+export function kernelKfuncAllowed(env: VerifierEnv, btfId: number): boolean {
+  if (!TRACING_TYPES.has(env.prog.type) && env.prog.type !== ProgType.SYSCALL) return false;
+  const btf = kernelBtf(env);
+  if (btfId <= 0 || btfId >= btf.types.length) return false;
+  const t = btf.typeById(btfId);
+  return t.kind === BTF_KIND.FUNC && COMMON_KFUNCS.includes(t.name);
+}
+
+/**
+ * check_pseudo_btf_id() for the kernel's BTF: a typed ksym (a VAR or FUNC of vmlinux) becomes
+ * its kallsyms address in the ld_imm64 (patched in place, as the kernel does).
+ */
+export function checkPseudoBtfId(env: VerifierEnv, insnIdx: number, btfId: number): number {
+  const { log, prog } = env;
+  const btf = kernelBtf(env);
+  if (btfId <= 0 || btfId >= btf.types.length) {
+    log.verbose(`ldimm64 insn specifies invalid btf_id ${btfId}.\n`);
+    return -Errno.EINVAL;
+  }
+  const t = btf.typeById(btfId);
+  if (t.kind !== BTF_KIND.VAR && t.kind !== BTF_KIND.FUNC) {
+    log.verbose(`pseudo btf_id ${btfId} in ldimm64 isn't KIND_VAR or KIND_FUNC\n`);
+    return -Errno.EINVAL;
+  }
+  const addr = KALLSYMS.get(t.name);
+  if (addr === undefined) {
+    log.verbose(`ldimm64 failed to find the address for kernel symbol '${t.name}'.\n`);
+    return -Errno.ENOENT;
+  }
+  const dv = new DataView(prog.insnsi.buffer, prog.insnsi.byteOffset, prog.insnsi.byteLength);
+  dv.setUint32(insnIdx * 8 + 4, Number(addr & 0xffffffffn), true);
+  dv.setUint32(insnIdx * 8 + 12, Number(addr >> 32n), true);
   return 0;
 }

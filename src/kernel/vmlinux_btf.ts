@@ -171,13 +171,12 @@ function build(opts: VmlinuxOptions): Btf {
   const progFwd = btf.addRef(BTF_KIND.FWD, "bpf_prog", 0);
   const taskFwd = btf.addRef(BTF_KIND.FWD, "task_struct", 0);
 
-  const sigT = opts.sig
-    ? b.composite(BTF_KIND.STRUCT, "", [
-        ["verdict", verdictT],
-        ["keyring_type", keyringT],
-        ["keyring_serial", s32],
-      ])
-    : 0;
+  // the sig struct exists in both variants (type ids stay the same); only the member differs
+  const sigT = b.composite(BTF_KIND.STRUCT, "", [
+    ["verdict", verdictT],
+    ["keyring_type", keyringT],
+    ["keyring_serial", s32],
+  ]);
   const auxT = b.composite(BTF_KIND.STRUCT, "bpf_prog_aux", [
     ["id", u32],
     ["verified_insns", u32],
@@ -337,8 +336,51 @@ function build(opts: VmlinuxOptions): Btf {
     );
     btf.addFunc(`bpf_lsm_${hook}`, 1, proto);
   }
-  // tracing targets: an fentry test function, a raw tracepoint, the task iterator
+  // LSM hooks the model has in its BTF but never calls (programs attach; nothing fires them)
+  const fileT = b.composite(BTF_KIND.STRUCT, "file", [
+    ["f_mode", uint],
+    ["f_flags", uint],
+    ["private_data", voidPtr],
+  ]);
+  btf.addFunc(
+    "bpf_lsm_file_open",
+    1,
+    btf.addFuncProto(intT, [{ name: "file", type: b.ptr(fileT) }]),
+  );
+  btf.addEnum("pid_type", 4, [
+    { name: "PIDTYPE_PID", value: 0 },
+    { name: "PIDTYPE_TGID", value: 1 },
+    { name: "PIDTYPE_PGID", value: 2 },
+    { name: "PIDTYPE_SID", value: 3 },
+    { name: "PIDTYPE_MAX", value: 4 },
+  ]);
+  // tracing targets: fentry functions, raw tracepoints, the task iterator
   btf.addFunc("bpf_fentry_test1", 1, btf.addFuncProto(intT, [{ name: "a", type: intT }]));
+  const filenameT = b.composite(BTF_KIND.STRUCT, "filename", [
+    ["name", b.ptr(btf.addRef(BTF_KIND.CONST, "", char))],
+  ]);
+  btf.addFunc(
+    "do_unlinkat",
+    1,
+    btf.addFuncProto(intT, [
+      { name: "dfd", type: intT },
+      { name: "name", type: b.ptr(filenameT) },
+    ]),
+  );
+  const binprmT = btf.addComposite(BTF_KIND.STRUCT, "linux_binprm", 0, []);
+  const execProto = btf.addFuncProto(0, [
+    { name: "", type: voidPtr },
+    { name: "p", type: b.ptr(taskT) },
+    { name: "old_pid", type: pidT },
+    { name: "bprm", type: b.ptr(binprmT) },
+  ]);
+  typedef("btf_trace_sched_process_exec", b.ptr(execProto));
+  // kfuncs every tracing program may call, and a per-CPU variable for typed ksyms
+  const voidProto = btf.addFuncProto(0, []);
+  btf.addFunc("bpf_rcu_read_lock", 1, voidProto);
+  btf.addFunc("bpf_rcu_read_unlock", 1, voidProto);
+  const activeVar = btf.addVar("bpf_prog_active", 1, intT);
+  btf.addDatasec(".data..percpu", [{ type: activeVar, offset: 0, size: 4 }]);
   const sysEnter = btf.addFuncProto(0, [
     { name: "", type: voidPtr },
     { name: "regs", type: b.ptr(ptRegs) },

@@ -5,6 +5,8 @@
  * bpf_kallsyms_lookup_name). Which program type may call which is the verifier's business
  * (src/kernel/helpers.ts); this table implements every id listed there.
  */
+
+import { BTF_KIND } from "../btf/btf.js";
 import { bpfLoaderVerifyMetadata } from "../kernel/kfunc_verify.js";
 import { type BpfMap, RINGBUF_DATA } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
@@ -12,6 +14,7 @@ import type { KernelState } from "../kernel/state.js";
 import { sysBpf } from "../kernel/syscall.js";
 import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
+import { COMMON_KFUNCS } from "../kernel/verifier_btf_prog.js";
 import { modelVmlinuxBtf, vmlinuxOptionsFor } from "../kernel/vmlinux_btf.js";
 import { KFUNC_BTF_ID } from "../scheme/kfunc.js";
 import { BpfCmd, Helper as H, Limits, MapType } from "../uapi/constants.js";
@@ -71,13 +74,24 @@ function cString(m: M, addr: bigint, size: number): string | number {
 /** The map an ARG_CONST_MAP_PTR argument names (one of the program's used maps). */
 function mapArg(m: M): BpfMap {
   const addr = m.reg(1);
-  const map = m.env.prog.aux.used_maps.find((mp) => mapKernelAddress(mp) === addr);
+  const map = reachableMaps(m.env.prog).find((mp) => mapKernelAddress(mp) === addr);
   if (!map) throw new VmError(m.pc, `r1 = 0x${addr.toString(16)} is not a map the program uses`);
   return map;
 }
 
+/** The program's maps and the maps inside its map-in-map maps. */
+export function reachableMaps(prog: BpfProg): BpfMap[] {
+  const out = [...prog.aux.used_maps];
+  for (const map of prog.aux.used_maps) if (map.isMapInMap) out.push(...map.inner.values());
+  return out;
+}
+
 function mapLookup(m: M): bigint {
   const map = mapArg(m);
+  if (map.isMapInMap) {
+    const inner = map.innerAt(mem(m, m.reg(2), map.key_size));
+    return inner ? mapKernelAddress(inner) : 0n;
+  }
   const value = map.valueRef(mem(m, m.reg(2), map.key_size));
   if (!value) return 0n;
   if (map.isArray) return mapKernelAddress(map) + BigInt(value.byteOffset - map.storage.byteOffset);
@@ -341,6 +355,11 @@ export const HELPERS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Hel
   [133, ringbufCommit(true)],
   [134, ringbufQuery],
   [35, (m) => objects(m).task(m.env.proc)],
+  // bpf_perf_event_output: the model opens no perf events, so every slot is empty
+  [25, (m) => (mapArg(m).map_type === MapType.PERF_EVENT_ARRAY ? -Errno.ENOENT : -Errno.EINVAL)],
+  // bpf_per_cpu_ptr(ptr, cpu) / bpf_this_cpu_ptr(ptr): the model runs everything on CPU 0
+  [153, (m) => (m.reg(2) === 0n ? m.reg(1) : 0n)],
+  [154, (m) => m.reg(1)],
   [158, (m) => objects(m).task(m.env.proc)],
 ]);
 
@@ -350,6 +369,11 @@ export const HELPERS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Hel
  * hash, hash_size) of the kfunc scheme.
  */
 export const KFUNCS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Helper<ProgEnv>>([
+  // the common kfuncs of the model's vmlinux BTF (the same ids in every variant)
+  ...COMMON_KFUNCS.map(
+    (name) =>
+      [modelVmlinuxBtf().findByName(name, BTF_KIND.FUNC), () => 0] as [number, Helper<ProgEnv>],
+  ),
   [
     KFUNC_BTF_ID,
     (m) =>
