@@ -297,9 +297,62 @@ struct task_struct {
 };
 
 struct sk_buff {
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
 };
 
 struct __sk_buff {
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
 };
 
 struct pt_regs {
@@ -326,8 +379,7 @@ struct pt_regs {
 	long unsigned int ss;
 };
 
-struct seq_file {
-};
+struct seq_file {};
 
 struct bpf_iter_meta {
 	struct seq_file *seq;
@@ -344,6 +396,28 @@ struct lsm_id {
 	const char *name;
 	__u64 id;
 };
+
+struct file {
+	unsigned int f_mode;
+	unsigned int f_flags;
+	void *private_data;
+};
+
+enum pid_type {
+	PIDTYPE_PID = 0,
+	PIDTYPE_TGID = 1,
+	PIDTYPE_PGID = 2,
+	PIDTYPE_SID = 3,
+	PIDTYPE_MAX = 4,
+};
+
+struct filename {
+	const char *name;
+};
+
+struct linux_binprm {};
+
+typedef void (*btf_trace_sched_process_exec)(void *, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm);
 
 typedef void (*btf_trace_sys_enter)(void *, struct pt_regs *regs, long id);
 

@@ -55,13 +55,14 @@ export function dumpBtfC(btf: Btf, options: DumpCOptions = {}): string {
       case BTF_KIND.STRUCT:
       case BTF_KIND.UNION:
         if (t.name === "") {
-          for (const m of t.members) need(m.type, byValue);
+          // defined inline where it is used: its members are needed by value
+          for (const m of t.members) need(m.type, true);
           return;
         }
         if (!byValue) {
           if (state.get(id) !== State.Done && !fwd.has(id)) {
             fwd.add(id);
-            out.push(`${keyword(t)} ${t.name};\n\n`);
+            out.push(`${keyword(t)} ${d.printedName(id)};\n\n`);
           }
           return;
         }
@@ -78,8 +79,11 @@ export function dumpBtfC(btf: Btf, options: DumpCOptions = {}): string {
         return;
       case BTF_KIND.ENUM:
       case BTF_KIND.ENUM64:
+        if (t.name !== "") define(id);
+        return;
       case BTF_KIND.TYPEDEF:
         define(id);
+        if (byValue) need(t.type, true);
         return;
       default:
         return;
@@ -93,37 +97,41 @@ export function dumpBtfC(btf: Btf, options: DumpCOptions = {}): string {
     state.set(id, State.Emitting);
     switch (t.kind) {
       case BTF_KIND.STRUCT:
-      case BTF_KIND.UNION: {
+      case BTF_KIND.UNION:
         for (const m of t.members) need(m.type, true);
-        // the definition itself, through the skeleton printer of an anonymous type: print the
-        // body with emitTypeDecl of each member
-        const lines = t.members.map((m) => {
-          const decl = d.emitTypeDecl(m.type, { fieldName: m.name, indentLevel: 1 });
-          return `\t${decl}${m.bitfieldSize ? `: ${m.bitfieldSize}` : ""};\n`;
-        });
-        out.push(`${keyword(t)} ${t.name} {\n${lines.join("")}};\n\n`);
+        out.push(`${d.emitDefinition(id)};\n\n`);
         break;
-      }
       case BTF_KIND.ENUM:
-      case BTF_KIND.ENUM64: {
-        const vals = t.values.map((v) => `\t${v.name} = ${v.value},\n`);
-        out.push(`enum${t.name ? ` ${t.name}` : ""} {\n${vals.join("")}};\n\n`);
+      case BTF_KIND.ENUM64:
+        out.push(`${d.emitDefinition(id)};\n\n`);
         break;
-      }
-      case BTF_KIND.TYPEDEF: {
-        need(t.type, true);
-        out.push(`typedef ${d.emitTypeDecl(t.type, { fieldName: t.name, indentLevel: 0 })};\n\n`);
+      case BTF_KIND.TYPEDEF:
+        // the compiler's own va_list typedef is never redefined (libbpf leaves it out too)
+        if (t.name === "__builtin_va_list") break;
+        // `typedef struct s t;` needs `struct s` declared only; users by value define it
+        need(t.type, false);
+        out.push(`${d.emitDefinition(id)};\n\n`);
         break;
-      }
     }
     state.set(id, State.Done);
   };
 
+  // an anonymous enum some other type refers to is printed inline there, not on its own
+  const referenced = new Set<number>();
+  for (const t of btf.types) {
+    if (isComposite(t) && "members" in t) for (const m of t.members) referenced.add(m.type);
+    else if ("type" in t) referenced.add(t.type);
+    else if (t.kind === BTF_KIND.FUNC_PROTO) {
+      referenced.add(t.returnType);
+      for (const p of t.params) referenced.add(p.type);
+    }
+  }
   for (let id = 1; id < btf.types.length; id++) {
     const t = btf.types[id];
     if (isComposite(t) && t.name !== "") define(id);
-    else if (t.kind === BTF_KIND.ENUM || t.kind === BTF_KIND.ENUM64 || t.kind === BTF_KIND.TYPEDEF)
-      define(id);
+    else if (t.kind === BTF_KIND.ENUM || t.kind === BTF_KIND.ENUM64) {
+      if (t.name !== "" || !referenced.has(id)) define(id);
+    } else if (t.kind === BTF_KIND.TYPEDEF) define(id);
     else if (t.kind === BTF_KIND.FWD) need(id, false);
   }
   const body = out.join("");
