@@ -59,7 +59,7 @@ describe("ring buffer: kernel producer, mmap'd consumer", () => {
     }
     seen.push(...rb.consume());
     assert.equal(seen.length, 200);
-    seen.forEach((r, n) => assert.deepEqual(r, rec(n, 1000), `record ${n}`));
+    for (const [n, r] of seen.entries()) assert.deepEqual(r, rec(n, 1000), `record ${n}`);
     assert.ok(rb.producerPos > 4096 * 40, "the positions went round many times");
   });
 

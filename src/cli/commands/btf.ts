@@ -36,7 +36,7 @@ function readBtf(file: string): Btf {
 }
 
 /** One line per type, in the spirit of bpftool's raw format. */
-function rawLine(btf: Btf, t: BtfType): string {
+function rawLine(t: BtfType): string {
   const head = `[${t.id}] ${KIND_NAMES[t.kind] ?? t.kind} '${t.name || "(anon)"}'`;
   switch (t.kind) {
     case BTF_KIND.INT:
@@ -93,6 +93,6 @@ export function runBtf(io: CliIo, words: string[], o: BtfOptions): CliOutcome {
     throw new UsageError(`--profile must be one of ${PROFILE_NAMES.join(", ")}, not '${p}'`);
   const btf = o.model ? modelVmlinuxBtf(vmlinuxOptionsFor(profile(p))) : readBtf(file as string);
   if (format === "c") io.stdout(dumpBtfC(btf, { vmlinuxHeader: true }));
-  else for (const t of btf.types.slice(1)) io.stdout(`${rawLine(btf, t)}\n`);
+  else for (const t of btf.types.slice(1)) io.stdout(`${rawLine(t)}\n`);
   return { kind: "ok" };
 }
