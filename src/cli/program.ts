@@ -203,8 +203,18 @@ const COMMANDS: readonly CommandSpec[] = [
         repeat: true,
       },
       {
-        flags: "--keyring <id>",
-        help: "keyring_id to pass (default: the session keyring with --cert, else 0)",
+        flags: "--keyring <kind|id>",
+        help: "builtin, secondary or platform (certificates trusted there, model), user (session keyring), or a keyring_id; default: user with --cert, else 0",
+      },
+      {
+        flags: "--policy <file>",
+        help: "a BPF LSM policy skeleton (.lskel.h) loaded and attached first (repeatable, model backend)",
+        repeat: true,
+      },
+      {
+        flags: "--policy-map <map=key[:value]>",
+        help: "fill a policy map (integers, or 'session' for the session keyring's serial; value default 1)",
+        repeat: true,
       },
       {
         flags: "--backend <kind>",
