@@ -37,6 +37,7 @@ export const HELPER_NAMES: Readonly<Record<number, string>> = {
   114: "bpf_probe_read_user_str",
   115: "bpf_probe_read_kernel_str",
   125: "bpf_ktime_get_boot_ns",
+  127: "bpf_seq_write",
   130: "bpf_ringbuf_output",
   131: "bpf_ringbuf_reserve",
   132: "bpf_ringbuf_submit",
@@ -63,7 +64,7 @@ const BASE = [1, 2, 3, 5, 7, 8, 14, 42, 125, 130, 131, 132, 133, 134];
 /** Helpers of programs that see an sk_buff. */
 const SKB = [26];
 /** bpf_tracing_func_proto() as far as the model implements it (copy_from_user: sleepable only). */
-const TRACING = [15, 16, 25, 35, 112, 113, 114, 115, 153, 154, 158];
+const TRACING = [15, 16, 25, 35, 112, 113, 114, 115, 127, 153, 154, 158];
 /** syscall_prog_func_proto()'s own helpers. */
 const SYSCALL = [167, 168, 179];
 

@@ -14,6 +14,11 @@ export const KALLSYMS: ReadonlyMap<string, bigint> = new Map([
   // the bounds of the .BTF section (fixed: 16 KiB apart)
   ["__start_BTF", 0xffffffff82e00000n],
   ["__stop_BTF", 0xffffffff82e04000n],
+  // the file_operations of the BPF object files (bpftool's pid_iter compares f_op with them)
+  ["bpf_prog_fops", 0xffffffff82a2b6c0n],
+  ["bpf_map_fops", 0xffffffff82a2b7e0n],
+  ["bpf_link_fops", 0xffffffff82a2b900n],
+  ["btf_fops", 0xffffffff82a2ba20n],
   // a per-CPU variable (CPU 0's copy; bpf_this_cpu_ptr returns it)
   ["bpf_prog_active", 0xffff88807fc1c0a4n],
 ]);

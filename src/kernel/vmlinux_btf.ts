@@ -337,11 +337,51 @@ function build(opts: VmlinuxOptions): Btf {
     btf.addFunc(`bpf_lsm_${hook}`, 1, proto);
   }
   // LSM hooks the model has in its BTF but never calls (programs attach; nothing fires them)
+  const fopsT = b.composite(BTF_KIND.STRUCT, "file_operations", [["owner", voidPtr]]);
   const fileT = b.composite(BTF_KIND.STRUCT, "file", [
     ["f_mode", uint],
     ["f_flags", uint],
+    ["f_op", b.ptr(btf.addRef(BTF_KIND.CONST, "", fopsT))],
     ["private_data", voidPtr],
   ]);
+  // the other BPF objects behind a file's private_data (bpftool's pid_iter reads their ids)
+  b.composite(BTF_KIND.STRUCT, "btf", [
+    ["id", u32],
+    ["data_size", u32],
+  ]);
+  const linkTypeT = btf.addEnum(
+    "bpf_link_type",
+    4,
+    [
+      "UNSPEC",
+      "RAW_TRACEPOINT",
+      "TRACING",
+      "CGROUP",
+      "ITER",
+      "NETNS",
+      "XDP",
+      "PERF_EVENT",
+      "KPROBE_MULTI",
+      "STRUCT_OPS",
+      "NETFILTER",
+      "TCX",
+      "UPROBE_MULTI",
+      "NETKIT",
+      "SOCKMAP",
+    ].map((n, i) => ({ name: `BPF_LINK_TYPE_${n}`, value: i })),
+  );
+  const linkT = b.composite(BTF_KIND.STRUCT, "bpf_link", [
+    ["refcnt", s64],
+    ["id", u32],
+    ["type", linkTypeT],
+    ["ops", voidPtr],
+    ["prog", b.ptr(progFwd)],
+  ]);
+  b.composite(BTF_KIND.STRUCT, "bpf_perf_link", [
+    ["link", linkT],
+    ["perf_file", b.ptr(fileT)],
+  ]);
+  b.composite(BTF_KIND.STRUCT, "perf_event", [["bpf_cookie", u64]]);
   btf.addFunc(
     "bpf_lsm_file_open",
     1,
@@ -393,6 +433,23 @@ function build(opts: VmlinuxOptions): Btf {
     btf.addFuncProto(intT, [
       { name: "meta", type: b.ptr(iterMeta) },
       { name: "task", type: b.ptr(taskT) },
+    ]),
+  );
+  const fileP = b.ptr(btf.findByName("file", BTF_KIND.STRUCT));
+  b.composite(BTF_KIND.STRUCT, "bpf_iter__task_file", [
+    ["meta", b.ptr(iterMeta)],
+    ["task", b.ptr(taskT)],
+    ["fd", u32],
+    ["file", fileP],
+  ]);
+  btf.addFunc(
+    "bpf_iter_task_file",
+    1,
+    btf.addFuncProto(intT, [
+      { name: "meta", type: b.ptr(iterMeta) },
+      { name: "task", type: b.ptr(taskT) },
+      { name: "fd", type: u32 },
+      { name: "file", type: fileP },
     ]),
   );
   return btf;

@@ -15,6 +15,16 @@ import {
   ProgLoadAttr,
 } from "../uapi/layout.js";
 
+const BTF_KIND_NAMES: Record<number, string> = {
+  1: "INT",
+  4: "STRUCT",
+  5: "UNION",
+  6: "ENUM",
+  8: "TYPEDEF",
+  12: "FUNC",
+  14: "VAR",
+};
+
 function size(n: number): string {
   if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n >> 20} MiB`;
   if (n >= 1024 && n % 1024 === 0) return `${n >> 10} KiB`;
@@ -24,6 +34,15 @@ function size(n: number): string {
 /** One line naming the command, its object and the errno (the log follows on later lines). */
 export function describeInnerFailure(f: InnerFailure): string {
   const err = errnoName(f.errno);
+  if (f.lookup) {
+    const kind =
+      f.lookup.kind !== undefined ? `, ${BTF_KIND_NAMES[f.lookup.kind] ?? f.lookup.kind}` : "";
+    const what =
+      f.lookup.helper === "bpf_btf_find_by_name_kind"
+        ? "the kernel's BTF has no such type"
+        : "the kernel has no such symbol";
+    return `${f.lookup.helper}('${f.lookup.name}'${kind}): ${err} (${what})`;
+  }
   switch (f.cmd) {
     case BpfCmd.MAP_CREATE: {
       const a = decode(MapCreateAttr, f.attr);

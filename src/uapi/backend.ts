@@ -29,6 +29,11 @@ export interface InnerFailure {
   readonly errno: number;
   /** The verifier log of a failed inner PROG_LOAD ("" otherwise). */
   readonly log: string;
+  /**
+   * Set when the loader's failing step was a lookup helper, not a command (`cmd` is -1):
+   * bpf_btf_find_by_name_kind (with the BTF kind) or bpf_kallsyms_lookup_name, and the name.
+   */
+  readonly lookup?: { readonly helper: string; readonly name: string; readonly kind?: number };
 }
 
 export interface BpfBackend {

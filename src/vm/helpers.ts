@@ -17,6 +17,7 @@ import { mapKernelAddress } from "../kernel/verifier.js";
 import { COMMON_KFUNCS } from "../kernel/verifier_btf_prog.js";
 import { modelVmlinuxBtf, vmlinuxOptionsFor } from "../kernel/vmlinux_btf.js";
 import { KFUNC_BTF_ID } from "../scheme/kfunc.js";
+import type { InnerFailure } from "../uapi/backend.js";
 import { BpfCmd, Helper as H, Limits, MapType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { VmError } from "./errors.js";
@@ -238,12 +239,20 @@ function sysClose(m: M): number {
   return m.env.proc.close(s32(m, 1));
 }
 
+/** Records a failed lookup of a loader (a weak symbol's may be expected: the last one counts). */
+function lookupFailed(m: M, lookup: InnerFailure["lookup"], ret: number): void {
+  m.env.kernel.innerFailure = { cmd: -1, attr: new Uint8Array(0), errno: -ret, log: "", lookup };
+}
+
 /** bpf_btf_find_by_name_kind(name, name_sz, kind, flags): the vmlinux type id (no module BTF). */
 function btfFindByNameKind(m: M): number {
   const name = cString(m, m.reg(1), s32(m, 2) < 0 ? 0 : u32(m, 2));
   if (m.reg(4) !== 0n) return -Errno.EINVAL;
   if (typeof name === "number") return name;
-  return vmlinuxBtf(m.env.kernel.profile).findByNameKind(name, u32(m, 3));
+  const kind = u32(m, 3);
+  const id = vmlinuxBtf(m.env.kernel.profile).findByNameKind(name, kind);
+  if (id < 0) lookupFailed(m, { helper: "bpf_btf_find_by_name_kind", name, kind }, id);
+  return id;
 }
 
 /** bpf_kallsyms_lookup_name(name, name_sz, flags, res) */
@@ -258,7 +267,10 @@ function kallsymsLookupName(m: M): number {
   // bpf_dump_raw_ok(): kallsyms_show_value() needs CAP_SYSLOG; the model uses CAP_SYS_ADMIN.
   if (!m.env.proc.caps.sys_admin) return -Errno.EPERM;
   const addr = KALLSYMS.get(name);
-  if (addr === undefined) return -Errno.ENOENT;
+  if (addr === undefined) {
+    lookupFailed(m, { helper: "bpf_kallsyms_lookup_name", name }, -Errno.ENOENT);
+    return -Errno.ENOENT;
+  }
   new DataView(res.buffer, res.byteOffset, 8).setBigUint64(0, addr, true);
   return 0;
 }
@@ -355,6 +367,14 @@ export const HELPERS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Hel
   [133, ringbufCommit(true)],
   [134, ringbufQuery],
   [35, (m) => objects(m).task(m.env.proc)],
+  // bpf_seq_write(seq, data, len): iterators are not run by the model; nothing is written
+  [
+    127,
+    (m) => {
+      mem(m, m.reg(2), u32(m, 3));
+      return 0;
+    },
+  ],
   // bpf_perf_event_output: the model opens no perf events, so every slot is empty
   [25, (m) => (mapArg(m).map_type === MapType.PERF_EVENT_ARRAY ? -Errno.ENOENT : -Errno.EINVAL)],
   // bpf_per_cpu_ptr(ptr, cpu) / bpf_this_cpu_ptr(ptr): the model runs everything on CPU 0

@@ -4,11 +4,23 @@
  * of the TypeScript stand-ins (test/kernel/policies.ts) with the BPF programs deciding.
  */
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
+import { Btf } from "../../src/btf/btf.js";
+import { BtfExt } from "../../src/btf/btf_ext.js";
+import { parseElf } from "../../src/elf/elf.js";
+import { VerifierLog } from "../../src/kernel/log.js";
+import {
+  applyCoreRelos,
+  CORE_POISON_IMM,
+  type CoreReloRecord,
+} from "../../src/kernel/relo_core.js";
 import { sysBpf } from "../../src/kernel/syscall.js";
+import { modelVmlinuxBtf } from "../../src/kernel/vmlinux_btf.js";
+import { decodeCoreRelo } from "../../src/object/relo_core.js";
 import { Bpf } from "../../src/uapi/bpf.js";
 import { BpfCmd, KeySpec, ProgType, SigKeyring, SigVerdict } from "../../src/uapi/constants.js";
-import { Errno } from "../../src/uapi/errno.js";
+import { BpfError, Errno } from "../../src/uapi/errno.js";
 import { encode, ProgLoadAttr } from "../../src/uapi/layout.js";
 import { type BpfLsm, createModelKernel } from "../../src/vm/index.js";
 import {
@@ -21,6 +33,7 @@ import {
   syscallProg,
   trustInSession,
 } from "../kernel/support.js";
+import { hostSession, hostSkip } from "../support/host.js";
 import {
   allowKeyring,
   auditReader,
@@ -291,5 +304,66 @@ describe("a kernel without prog->aux->sig (mainline-6.18 profile)", () => {
         return true;
       },
     );
+  });
+});
+
+/** The admission program's instructions and CO-RE records, straight from the object. */
+function admitCoreInputs() {
+  const elf = parseElf(policyFixture("admit"), "admit.bpf.o");
+  const text = elf.sectionByName("lsm/bpf_prog_load");
+  const btfSec = elf.sectionByName(".BTF");
+  const extSec = elf.sectionByName(".BTF.ext");
+  if (!text || !btfSec || !extSec) throw new Error("admit.bpf.o lacks its sections");
+  const local = Btf.parse(btfSec.data, "admit.bpf.o");
+  const ext = BtfExt.parse(extSec.data, local, "admit.bpf.o");
+  const relos: CoreReloRecord[] = ext.coreRelo
+    .filter((s) => s.secName === "lsm/bpf_prog_load")
+    .flatMap((s) => s.records.map(decodeCoreRelo));
+  return { insns: text.data, local, relos };
+}
+
+/** The instructions CO-RE poisons when the admission program is relocated against `target`. */
+function poisoned(target: Btf): number[] {
+  const { insns, local, relos } = admitCoreInputs();
+  const p = insns.slice();
+  const log = VerifierLog.init(1, 0n, 0, true) as VerifierLog;
+  assert.equal(applyCoreRelos(p, relos, local, target, log), 0, log.text);
+  const dv = new DataView(p.buffer);
+  const out: number[] = [];
+  for (let i = 0; i < p.length / 8; i++)
+    if (p[i * 8] === 0x85 && dv.getInt32(i * 8 + 4, true) === CORE_POISON_IMM) out.push(i);
+  return out;
+}
+
+const HOST_BTF = "/sys/kernel/btf/vmlinux";
+
+describe("the same policy on this machine's kernel", () => {
+  test("CO-RE: the series' kernel resolves every access; Linux 6.18 (model profile and this host's BTF) has no prog->aux->sig and the same three loads are poisoned", {
+    skip: existsSync(HOST_BTF) ? false : `${HOST_BTF} is absent`,
+  }, () => {
+    assert.deepEqual(poisoned(modelVmlinuxBtf({ sig: true })), []);
+    const mainline = poisoned(modelVmlinuxBtf({ sig: false }));
+    assert.equal(mainline.length, 3, "verdict, keyring_type and keyring_serial");
+    const host = Btf.parse(new Uint8Array(readFileSync(HOST_BTF)), HOST_BTF);
+    assert.deepEqual(poisoned(host), mainline);
+  });
+
+  test("loading the admission skeleton: this host refuses LSM programs with EPERM before its verifier runs", {
+    skip: hostSkip("syscallProg", "testRun"),
+  }, (t) => {
+    const h = hostSession();
+    try {
+      assert.throws(
+        () => loadPolicy(h.backend, imageOf("admit")),
+        (e: unknown) =>
+          e instanceof BpfError && e.errnoName === "EPERM" && e.log.indexOf("relo") < 0,
+      );
+      t.diagnostic(
+        "host: EPERM for the inner LSM PROG_LOAD (every trampoline program type is refused here); " +
+          "model mainline-6.18: EINVAL, invalid func unknown#195896080 (the poisoned sig loads)",
+      );
+    } finally {
+      h.dispose();
+    }
   });
 });
