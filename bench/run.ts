@@ -9,6 +9,7 @@ import { ModelKernel } from "../src/kernel/kernel.js";
 import { Bpf } from "../src/uapi/bpf.js";
 import { KeySpec } from "../src/uapi/constants.js";
 import { run as runAudit } from "./audit.js";
+import { run as runBpfLsm } from "./bpf_lsm.js";
 import { run as runCrypto } from "./crypto.js";
 import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "./example.js";
 import { run as runHost } from "./host.js";
@@ -82,6 +83,7 @@ const SECTIONS: [string, () => void | Promise<void>][] = [
   ["host backend call cost", runHost],
   ["CLI start-up", runStartup],
   ["bpfsign audit", runAudit],
+  ["admission decision: BPF LSM policy vs TypeScript module", runBpfLsm],
 ];
 
 for (const [title, fn] of SECTIONS) {

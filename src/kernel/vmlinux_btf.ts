@@ -472,15 +472,36 @@ export function vmlinuxOptionsFor(profile: KernelProfile): VmlinuxOptions {
   return { sig: profile.scheme !== "mainline" };
 }
 
-/** Byte offset of `member` (a path "aux.sig.verdict" through named and anonymous members). */
+const offsets = new WeakMap<Btf, Map<string, number>>();
+
+/**
+ * Byte offset of `member` (a path "sig.verdict" through named and anonymous members) in a struct
+ * or union of `btf`; throws when there is none. Cached per BTF.
+ */
 export function memberOffset(btf: Btf, structName: string, path: string): number {
+  let cache = offsets.get(btf);
+  if (!cache) {
+    cache = new Map();
+    offsets.set(btf, cache);
+  }
+  const key = `${structName}.${path}`;
+  let off = cache.get(key);
+  if (off === undefined) {
+    off = findOffset(btf, structName, path);
+    cache.set(key, off);
+  }
+  if (off < 0) throw new Error(`vmlinux BTF: ${structName} has no ${path}`);
+  return off;
+}
+
+function findOffset(btf: Btf, structName: string, path: string): number {
   let id = btf.findByName(structName, BTF_KIND.STRUCT);
   if (id < 0) id = btf.findByName(structName, BTF_KIND.UNION);
-  if (id < 0) throw new Error(`vmlinux BTF has no ${structName}`);
+  if (id < 0) return -1;
   let off = 0;
   for (const name of path.split(".")) {
     const found = findMember(btf, id, name);
-    if (!found) throw new Error(`vmlinux BTF: ${structName} has no ${path}`);
+    if (!found) return -1;
     off += found.bitOffset / 8;
     id = found.type;
   }

@@ -43,6 +43,25 @@ function auxOf(obj: object): object {
   return k;
 }
 
+const sizes = new WeakMap<Btf, Map<string, number>>();
+
+/** sizeof(struct NAME) (or union) in `btf`, cached. */
+function sizeOf(btf: Btf, name: string): number {
+  let m = sizes.get(btf);
+  if (!m) {
+    m = new Map();
+    sizes.set(btf, m);
+  }
+  let n = m.get(name);
+  if (n === undefined) {
+    let id = btf.findByName(name, BTF_KIND.STRUCT);
+    if (id < 0) id = btf.findByName(name, BTF_KIND.UNION);
+    n = btf.resolveSize(id);
+    m.set(name, n);
+  }
+  return n;
+}
+
 class Image {
   readonly bytes: Uint8Array;
   private readonly dv: DataView;
@@ -50,9 +69,7 @@ class Image {
     private readonly btf: Btf,
     private readonly struct: string,
   ) {
-    let id = btf.findByName(struct, BTF_KIND.STRUCT);
-    if (id < 0) id = btf.findByName(struct, BTF_KIND.UNION);
-    this.bytes = new Uint8Array(btf.resolveSize(id));
+    this.bytes = new Uint8Array(sizeOf(btf, struct));
     this.dv = new DataView(this.bytes.buffer);
   }
   /** Writes `v` at member `path` if the BTF has it (a profile without `sig` has no sig). */
@@ -157,8 +174,7 @@ export class KernelObjects {
 
   /** union bpf_attr: the attr bytes as the command copied them in. */
   attr(key: object, bytes: Uint8Array): bigint {
-    const id = this.btf.findByName("bpf_attr", BTF_KIND.UNION);
-    const img = new Uint8Array(Math.max(this.btf.resolveSize(id), bytes.length));
+    const img = new Uint8Array(Math.max(sizeOf(this.btf, "bpf_attr"), bytes.length));
     img.set(bytes);
     const addr = objectAddress(key);
     if (!this.mapped.has(addr)) {
