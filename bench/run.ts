@@ -12,6 +12,7 @@ import { run as runAudit } from "./audit.js";
 import { run as runBpfLsm } from "./bpf_lsm.js";
 import { run as runCrypto } from "./crypto.js";
 import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "./example.js";
+import { run as runGen } from "./gen.js";
 import { run as runHost } from "./host.js";
 import { run as runSkeleton } from "./skeleton.js";
 import { run as runStartup } from "./startup.js";
@@ -83,6 +84,7 @@ const SECTIONS: [string, () => void | Promise<void>][] = [
   ["host backend call cost", runHost],
   ["CLI start-up", runStartup],
   ["bpfsign audit", runAudit],
+  ["bpfsign gen skeleton", runGen],
   ["admission decision: BPF LSM policy vs TypeScript module", runBpfLsm],
 ];
 

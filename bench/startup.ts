@@ -36,14 +36,14 @@ const SHA_FILES =
   "const h=require('node:crypto').createHash('sha256');" +
   "for(const f of process.argv.slice(1))h.update(require('node:fs').readFileSync(f));h.digest();";
 
-interface Command {
+export interface Command {
   argv: string[];
   /** The exit status the command must end with. */
   status: number;
 }
 
 /** Wall milliseconds of one run, spawn to exit; throws when it exits otherwise than expected. */
-function runOnce(c: Command): number {
+export function runOnce(c: Command): number {
   const t = process.hrtime.bigint();
   const r = spawnSync(c.argv[0], c.argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
   const elapsed = Number(process.hrtime.bigint() - t) / 1e6;
@@ -53,7 +53,7 @@ function runOnce(c: Command): number {
 }
 
 /** A and B in turn after one warm-up each: the medians and the median of the ratios A/B. */
-function pair(a: Command, b: Command): { a: number; b: number; ratio: number } {
+export function pair(a: Command, b: Command): { a: number; b: number; ratio: number } {
   runOnce(a);
   runOnce(b);
   const as: number[] = [];

@@ -11,7 +11,8 @@
  * Every export below is named (no re-export of whole modules) so that this file is the list of
  * what the package promises. Power users import a layer directly through a subpath:
  * "bpfsign/crypto", "bpfsign/skeleton", "bpfsign/insn", "bpfsign/kernel", "bpfsign/vm",
- * "bpfsign/loader", "bpfsign/host", "bpfsign/uapi".
+ * "bpfsign/loader", "bpfsign/host", "bpfsign/uapi", "bpfsign/gen", "bpfsign/object",
+ * "bpfsign/btf", "bpfsign/elf", "bpfsign/policy", "bpfsign/scheme".
  */
 
 // ---- signing and offline verification ----------------------------------------------------------
@@ -187,6 +188,57 @@ export { SkeletonParseError, SkeletonWriteError } from "./skeleton/errors.js";
 export { BpfError, Errno, errnoName } from "./uapi/errno.js";
 
 // ---- generating light skeletons (bpfsign gen) --------------------------------------------------
-// RESERVED for the `gen` API (src/gen, src/object), written on other branches: the lead adds its
-// named exports here when merging (the object reader, the load walker, the generator), as a
-// section of its own in the same style.
+
+export { BtfError } from "./btf/btf.js";
+/** Signing with a token or an external command: configuration, token and command failures. */
+export { SignerCommandError, SignerOutputError } from "./crypto/external_signer.js";
+export { Pkcs11Error } from "./crypto/pkcs11.js";
+export { SignatureCheckError, SignerConfigError } from "./crypto/signer.js";
+/** Typed errors of the ELF reader and the BTF library. */
+export { ElfError } from "./elf/elf.js";
+/** A generation failure libbpf's gen_loader would latch ({@link GenLoaderError}). */
+/** libbpf's gen_loader: the loader program and metadata blob of a walked object. */
+export { BpfGen, type BpfGenOptions, GenLoaderError } from "./gen/gen_loader.js";
+/**
+ * {@link genSkeleton}: a light skeleton straight from a BPF ELF object, byte for byte what
+ * `bpftool gen skeleton -L` writes (with the signing series' libbpf and bpftool), and with
+ * `signing` the hashing-mode loader signed over `insns || metadata` (`-S`). The machine facts
+ * libbpf reads while generating (kallsyms, kernel config and version, CPUs, page size) are
+ * `facts`; those a program uses end up inside the signed bytes.
+ */
+export {
+  type GeneratedSkeleton,
+  type GenSkeletonOptions,
+  genSkeleton,
+  type SkeletonSigning,
+} from "./gen/skeleton.js";
+/** The header writer's description and its error. */
+export { type LightSkeletonSpec, LightSkeletonSpecError } from "./gen/skeleton_header.js";
+/**
+ * {@link loadObjectFile}: a BPF object loaded straight into a backend (the model or the host)
+ * by the same load walker that generates loaders, without a loader program.
+ */
+export {
+  DirectObjectLoad,
+  type KernelSymbols,
+  type LoadObjectFileOptions,
+  loadObjectFile,
+  ObjectLoadError,
+} from "./loader/object_load.js";
+/** A load policy that does not parse, and a load a policy refused. */
+export { PolicyDeniedError } from "./lsm/policy_module.js";
+/**
+ * The object layer: libbpf's open and gen-mode load of a BPF ELF object, pure. The load walker
+ * {@link loadObject} drives any {@link ObjectLoadOps}: {@link BpfGen} records a loader,
+ * {@link DirectObjectLoad} issues the calls on a backend.
+ */
+export {
+  loadObject,
+  ObjectError,
+  type ObjectLoadOps,
+  type OpenOptions,
+  openObject,
+} from "./object/index.js";
+export { PolicyParseError } from "./policy/errors.js";
+/** The signing schemes `genSkeleton`, `signLoader` and the model's profiles know. */
+export type { SchemeName } from "./scheme/types.js";

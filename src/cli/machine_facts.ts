@@ -5,12 +5,12 @@
  * reads its options lazily), and each may be replaced from the command line so that a build is
  * reproducible on another machine.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { release, version } from "node:os";
 import { gunzipSync } from "node:zlib";
 import { getKernelVersion, numPossibleCpus } from "../object/host_facts.js";
 import type { OpenOptions } from "../object/types.js";
-import { UsageError } from "./errors.js";
+import { MalformedInputError, UsageError } from "./errors.js";
 import { readInput } from "./io.js";
 
 /** Replacements for what would be read from this machine. */
@@ -33,6 +33,13 @@ function positive(v: string, what: string): number {
   return Number(v);
 }
 
+function pageSizeOf(v: string): number {
+  const n = positive(v, "--page-size");
+  if ((n & (n - 1)) !== 0 || n > 1 << 30)
+    throw new UsageError(`--page-size must be a power of two, got '${v}'`);
+  return n;
+}
+
 function kernelVersionOf(v: string): number {
   const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v);
   if (m) return getKernelVersion({ release: v, version: "" });
@@ -40,36 +47,46 @@ function kernelVersionOf(v: string): number {
   throw new UsageError(`--kernel-version must be a.b.c or a number, got '${v}'`);
 }
 
-function configText(bytes: Uint8Array): string {
+/** A kernel config's text; gzipped as /proc/config.gz is, or plain. */
+function configText(bytes: Uint8Array, path: string): string {
   const gz = bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-  return new TextDecoder().decode(gz ? gunzipSync(bytes) : bytes);
+  if (!gz) return new TextDecoder().decode(bytes);
+  try {
+    return new TextDecoder().decode(gunzipSync(bytes));
+  } catch (e) {
+    throw new MalformedInputError(
+      path,
+      "kernel config",
+      `not a valid gzip stream (${(e as Error).message})`,
+    );
+  }
 }
 
 /** This machine's kernel config: /boot/config-$(uname -r), else /proc/config.gz; undefined when neither exists. */
 function machineKconfig(): string | undefined {
   for (const p of [`/boot/config-${release()}`, "/proc/config.gz"]) {
-    if (existsSync(p)) return configText(new Uint8Array(readFileSync(p)));
+    if (existsSync(p)) return configText(readInput(p, "kernel config"), p);
   }
   return undefined;
 }
 
-function readIfExists(p: string): string | undefined {
-  return existsSync(p) ? readFileSync(p, "utf8") : undefined;
+function readIfExists(p: string, what: string): string | undefined {
+  return existsSync(p) ? new TextDecoder().decode(readInput(p, what)) : undefined;
 }
 
 /**
  * OpenOptions whose machine facts come from the command line or, when the object first asks,
  * from this machine. The page size defaults to 4096 (x86_64; give --page-size elsewhere).
  */
-export function machineFacts(o: MachineFactOptions): { facts: OpenOptions; pageSize: number } {
-  const pageSize = o.pageSize ? positive(o.pageSize, "--page-size") : 4096;
+export function machineFacts(o: MachineFactOptions): OpenOptions {
+  const pageSize = o.pageSize ? pageSizeOf(o.pageSize) : 4096;
   const kernelVersion =
     o.kernelVersion !== undefined
       ? kernelVersionOf(o.kernelVersion)
       : getKernelVersion({
           release: release(),
           version: version(),
-          versionSignature: readIfExists("/proc/version_signature"),
+          versionSignature: readIfExists("/proc/version_signature", "kernel version signature"),
         });
   const nrCpus = o.nrCpus !== undefined ? positive(o.nrCpus, "--nr-cpus") : undefined;
   let kconfig: { v: string | undefined } | null = null;
@@ -79,12 +96,14 @@ export function machineFacts(o: MachineFactOptions): { facts: OpenOptions; pageS
     kernelVersion,
     get nrCpus(): number | undefined {
       if (nrCpus !== undefined) return nrCpus;
-      const text = readIfExists("/sys/devices/system/cpu/possible");
+      const text = readIfExists("/sys/devices/system/cpu/possible", "possible CPU list");
       return text === undefined ? undefined : numPossibleCpus(text);
     },
     get kconfig(): string | undefined {
       kconfig ??= {
-        v: o.kconfig ? configText(readInput(o.kconfig, "kernel config")) : machineKconfig(),
+        v: o.kconfig
+          ? configText(readInput(o.kconfig, "kernel config"), o.kconfig)
+          : machineKconfig(),
       };
       return kconfig.v;
     },
@@ -92,10 +111,10 @@ export function machineFacts(o: MachineFactOptions): { facts: OpenOptions; pageS
       kallsyms ??= {
         v: o.kallsyms
           ? new TextDecoder().decode(readInput(o.kallsyms, "kallsyms"))
-          : readIfExists("/proc/kallsyms"),
+          : readIfExists("/proc/kallsyms", "kallsyms"),
       };
       return kallsyms.v;
     },
   };
-  return { facts, pageSize };
+  return facts;
 }

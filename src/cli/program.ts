@@ -274,6 +274,7 @@ const COMMANDS: readonly CommandSpec[] = [
     options: [
       { flags: "-L, --use-loader", help: "light skeleton (always; accepted for bpftool's shape)" },
       { flags: "-S, --sign", help: "sign the loader (hashing mode) over insns || metadata" },
+      { ...SCHEME_OPTION, help: "what -S signs: v2 (bpftool's), kfunc or hornet" },
       { flags: "-k, --key <file|uri>", help: "private key with -S: a PEM file or a pkcs11: URI" },
       {
         flags: "-i, --cert <file|uri>",

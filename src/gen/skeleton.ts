@@ -20,6 +20,7 @@ import { loadObject } from "../object/load.js";
 import { openObject } from "../object/object.js";
 import { progIsSubprog } from "../object/relo.js";
 import { type BpfObject, LibbpfMapType, type OpenOptions } from "../object/types.js";
+import { loaderInsnsFor, type SchemeName } from "../scheme/index.js";
 import { BpfGen } from "./gen_loader.js";
 import {
   datasecVarDeclOptions,
@@ -43,8 +44,15 @@ export interface GenSkeletonOptions {
   signing?: SkeletonSigning;
   /** The generating machine's facts (libbpf reads them while generating; see object/types.ts). */
   facts?: OpenOptions;
-  /** `sysconf(_SC_PAGE_SIZE)` of the generating machine (default 4096). */
+  /** `sysconf(_SC_PAGE_SIZE)` of the generating machine (default: `facts.pageSize`, else 4096). */
   pageSize?: number;
+  /**
+   * The signing scheme (src/scheme; default "v2", what bpftool does). With `signing`, "kfunc"
+   * puts the design's in-loader `bpf_loader_verify_metadata` check in front of the loader and
+   * signs the instructions; "hornet" signs the instructions with the metadata map's hash in a
+   * signed attribute.
+   */
+  scheme?: SchemeName;
 }
 
 export interface GeneratedSkeleton {
@@ -62,6 +70,8 @@ export interface GeneratedSkeleton {
   warnings: string[];
   /** The opened and loaded object (maps with their final images, programs after relocation). */
   object: BpfObject;
+  /** The skeleton's programs (the object's, without `.text` subprograms), in header order. */
+  progs: string[];
 }
 
 /**
@@ -75,11 +85,13 @@ export function genSkeleton(
   file: string,
   options: GenSkeletonOptions = {},
 ): GeneratedSkeleton {
-  const name = options.name ?? objectNameFromFile(file);
-  const pageSize = options.pageSize ?? 4096;
+  // bpftool falls back to the file's name for an empty `name`
+  const name = options.name || objectNameFromFile(file);
+  // one page size for the object layer (ringbuf sizes) and the header (mmap sizes)
+  const pageSize = options.pageSize ?? options.facts?.pageSize ?? 4096;
   // a view of the caller's facts (their getters stay lazy) with the page size filled in
   const facts: OpenOptions = Object.create(options.facts ?? {});
-  if (facts.pageSize === undefined) facts.pageSize = pageSize;
+  facts.pageSize = pageSize;
   const obj = openObject(bytes, name, facts, file);
   const gen = new BpfGen({
     genHash: options.signing !== undefined,
@@ -87,9 +99,12 @@ export function genSkeleton(
     objName: name,
   });
   loadObject(obj, gen);
-  const insns = gen.insns;
   const data = gen.data;
-  const signed = options.signing ? signLoader({ ...options.signing, insns, metadata: data }) : null;
+  const scheme = options.scheme ?? "v2";
+  const insns = options.signing ? loaderInsnsFor(scheme, gen.insns, data) : gen.insns;
+  const signed = options.signing
+    ? signLoader({ ...options.signing, insns, metadata: data, scheme })
+    : null;
 
   const spec: LightSkeletonSpec = {
     name,
@@ -124,6 +139,7 @@ export function genSkeleton(
     signed,
     warnings: [...obj.warnings, ...lightSkeletonWarnings(spec)],
     object: obj,
+    progs: spec.progs.map((p) => p.name),
   };
 }
 

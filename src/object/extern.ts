@@ -395,27 +395,46 @@ function readKconfig(obj: BpfObject, text: string, data: Uint8Array): void {
 }
 
 /** libbpf `kallsyms_cb()` over the lines of /proc/kallsyms */
+/** One kallsyms line: address, type letter, name, then anything up to the end of the line. */
+const KALLSYMS_LINE = /[ \t]*([0-9a-fA-F]+)[ \t]+(\S)[ \t]+(\S+)[^\n]*(?:\n|$)/y;
+
 function readKallsyms(obj: BpfObject, text: string): void {
   const btf = obj.btf!;
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line === "") continue;
-    const parts = line.split(/\s+/);
-    if (parts.length < 3 || !/^[0-9a-fA-F]+$/.test(parts[0]) || parts[1].length !== 1)
+  // /proc/kallsyms has ~200k lines: one sticky regex per line, names looked up in a map
+  const wanted = new Map<string, ExternDesc>();
+  for (const e of obj.externs)
+    if (e.type === ExtType.KSYM && btf.kind(e.btfId) === Kind.VAR && !wanted.has(e.name))
+      wanted.set(e.name, e);
+  let pos = 0;
+  while (pos < text.length) {
+    const c = text.charCodeAt(pos);
+    if (c === 0x0a || c === 0x0d || c === 0x20 || c === 0x09) {
+      const eol = text.indexOf("\n", pos);
+      if (text.slice(pos, eol < 0 ? text.length : eol).trim() === "") {
+        pos = eol < 0 ? text.length : eol + 1;
+        continue;
+      }
+    }
+    KALLSYMS_LINE.lastIndex = pos;
+    const m = KALLSYMS_LINE.exec(text);
+    if (!m) {
+      const eol = text.indexOf("\n", pos);
+      const line = text.slice(pos, eol < 0 ? text.length : eol).trim();
       throw extErr(
         obj,
         `failed to read kallsyms entry '${line}'`,
         -Errno.EINVAL,
         "OBJECT_MISSING_HOST_FACT",
       );
-    const addr = BigInt(`0x${parts[0]}`) & 0xffffffffffffffffn;
-    const symType = parts[1];
-    const symName = parts[2].slice(0, 499);
+    }
+    pos = KALLSYMS_LINE.lastIndex;
+    const symType = m[2];
+    const symName = m[3].slice(0, 499);
     const llvm = symName.indexOf(".llvm.");
     const key = symType === "d" && llvm >= 0 ? symName.slice(0, llvm) : symName;
-    const ext = obj.externs.find((e) => e.name === key);
-    if (!ext || ext.type !== ExtType.KSYM) continue;
-    if (btf.kind(ext.btfId) !== Kind.VAR) continue;
+    const ext = wanted.get(key);
+    if (!ext) continue;
+    const addr = BigInt(`0x${m[1]}`) & 0xffffffffffffffffn;
     if (ext.isSet && ext.ksym.addr !== addr)
       throw extErr(
         obj,

@@ -23,6 +23,7 @@ import { AluOp, Size } from "../../src/insn/opcode.js";
 import type { LoaderImage } from "../../src/loader/load_and_run.js";
 import { parseLightSkeleton } from "../../src/skeleton/index.js";
 import { MapType, ProgType } from "../../src/uapi/constants.js";
+import { mapAttr, progAttr } from "../gen/gen_loader_calls.js";
 import { vectorKeyFiles } from "../support/cms.js";
 import { vectorImage } from "../support/vector_skeleton.js";
 import { PROGS, REPO_ROOT } from "../support/vectors.js";
@@ -33,31 +34,6 @@ export interface AuditCase {
   /** the header text, when the case is a header */
   header?: Uint8Array;
 }
-
-const mapAttr = (mapFlags = 0) => ({
-  btfKeyTypeId: 0,
-  btfValueTypeId: 0,
-  btfVmlinuxValueTypeId: 0,
-  mapFlags,
-  mapExtra: 0n,
-  numaNode: 0,
-  mapIfindex: 0,
-});
-
-const progAttr = (expectedAttachType = 0) => ({
-  expectedAttachType,
-  progFlags: 0,
-  progIfindex: 0,
-  kernVersion: 0,
-  attachBtfId: 0,
-  attachBtfObjFd: 0,
-  funcInfo: null,
-  funcInfoCnt: 0,
-  funcInfoRecSize: 0,
-  lineInfo: null,
-  lineInfoCnt: 0,
-  lineInfoRecSize: 0,
-});
 
 /** A program that looks up key 0 of map 0 and returns 0. */
 const LOOKUP = encodeInsns(

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { genSkeleton } from "../../src/gen/skeleton.js";
 import { hostOptions } from "../object/trace_support.js";
@@ -192,5 +193,82 @@ describe("gen over mutated real objects", () => {
     const report = [...counts].sort((a, b) => b[1] - a[1]);
     console.log(`gen over mutated objects: ${report.map(([k, v]) => `${k} ${v}`).join(", ")}`);
     assert.ok(counts.size > 3);
+  });
+});
+
+describe("bpfsign gen skeleton --scheme", () => {
+  const expected = {
+    v2: { verdict: "VERIFIED", integrity: "bpf:VERIFIED" },
+    kfunc: { verdict: "VERIFIED", integrity: "bpf:METADATA_VERIFIED" },
+    hornet: { verdict: "UNSIGNED", integrity: "hornet:OK" },
+  } as const;
+  for (const [scheme, want] of Object.entries(expected)) {
+    test(`${scheme}: the generated signed skeleton loads on its profile with the scheme's verdicts`, async () => {
+      const out = join(dir, `global_data.${scheme}.lskel.h`);
+      const obj = join(REPO_ROOT, "examples/global_data.bpf.o");
+      const g = await cli(["gen", "skeleton", ...SIGN, "--scheme", scheme, obj, "-o", out]);
+      assert.equal(g.code, 0, g.err);
+      const certPem = join(KEYS, "test-only-rsa2048.cert.pem");
+      const l = await cli(["load", out, "--scheme", scheme, "--cert", certPem, "--run", "--json"]);
+      assert.equal(l.code, 0, l.err);
+      const j = JSON.parse(l.out);
+      assert.equal(j.verdict, want.verdict);
+      assert.equal(j.integrity, want.integrity);
+      assert.equal(j.runs[0].retval, 0x55667792);
+    });
+  }
+  test("--scheme without -S is a usage error", async () => {
+    const obj = join(REPO_ROOT, "examples/global_data.bpf.o");
+    assert.equal((await cli(["gen", "skeleton", "--scheme", "kfunc", obj])).code, 64);
+  });
+});
+
+describe("bpfsign gen skeleton: machine facts from the command line", () => {
+  test("a corrupt gzipped --kconfig is malformed input (65), not a crash", async () => {
+    const bad = join(dir, "config.gz");
+    writeFileSync(bad, Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5]));
+    const r = await cli(["gen", "skeleton", join(GEN, "kconfig.bpf.o"), "--kconfig", bad]);
+    assert.equal(r.code, 65);
+    assert.match(r.err, /malformed kernel config .*config\.gz.*gzip/);
+  });
+  test("a gzipped --kconfig is read as /proc/config.gz is", async () => {
+    const gz = join(dir, "config2.gz");
+    writeFileSync(gz, gzipSync(readFileSync(kconfigFile)));
+    const args = FACTS.map((a) => (a === kconfigFile ? gz : a));
+    const r = await cli([
+      "gen",
+      "skeleton",
+      join(GEN, "kconfig.bpf.o"),
+      "name",
+      "kconfig",
+      ...args,
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, readFileSync(join(GEN, "kconfig.lskel.h"), "latin1"));
+  });
+  test("--page-size must be a power of two", async () => {
+    const r = await cli(["gen", "skeleton", join(GEN, "hostdep.bpf.o"), "--page-size", "3000"]);
+    assert.equal(r.code, 64);
+    assert.match(r.err, /power of two/);
+  });
+  test("an empty name falls back to the file's name, as bpftool's does", async () => {
+    const r = await cli(["gen", "skeleton", join(GEN, "nomaps.bpf.o"), "name", ""]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /struct nomaps_bpf \{/);
+  });
+  test("one page size for ringbuf sizes and mmap sizes: 64 KiB pages", () => {
+    const out = genSkeleton(readFileSync(join(GEN, "hostdep.bpf.o")), "hostdep.bpf.o", {
+      facts: { ...hostOptions(), pageSize: 65536 },
+    });
+    // the 5000-byte ring rounds up to one 64 KiB page
+    const ring = out.object.maps.find((m) => m.name === "odd_ring");
+    assert.equal(ring?.def.maxEntries, 65536);
+    // and the header maps global data in pages of the same size
+    const g = genSkeleton(readFileSync(join(GEN, "globals.bpf.o")), "globals.bpf.o", {
+      facts: { ...hostOptions(), pageSize: 65536 },
+    });
+    const text = Buffer.from(g.header).toString("latin1");
+    assert.match(text, /skel_prep_map_data\(\(void \*\)data, 65536,/);
+    assert.doesNotMatch(text, /skel_prep_map_data\(\(void \*\)data, 4096,/);
   });
 });

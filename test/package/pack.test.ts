@@ -56,9 +56,10 @@ function pack(): { tgz: string; files: string[] } {
 }
 
 /**
- * A consumer of the root and three subpaths: re-signs a vector loader (RSA is deterministic, so
+ * A consumer of the root and four subpaths: re-signs a vector loader (RSA is deterministic, so
  * the signature must equal the vector's), verifies it offline with the right and a wrong
- * certificate, and makes a failing bpf() call on the model.
+ * certificate, makes a failing bpf() call on the model, and regenerates the vector's signed
+ * loader from its object.
  */
 const CONSUMER_MJS = `
 import { readFileSync } from "node:fs";
@@ -66,6 +67,7 @@ import { Bpf, BpfError, createModelKernel, loadCertificate, signLoader, verifyOf
 import { describeSignature } from "bpfsign/crypto";
 import { decodeInsns } from "bpfsign/insn";
 import { ModelKernel } from "bpfsign/kernel";
+import { genSkeleton } from "bpfsign/gen";
 const [dir] = process.argv.slice(2);
 const read = (f) => new Uint8Array(readFileSync(dir + "/" + f));
 const insns = read("prog_b/insns.signed.bin");
@@ -88,6 +90,10 @@ console.log(JSON.stringify({
   kernel: kernel instanceof ModelKernel,
   certOk: loadCertificate(cert).ok,
   bpfError,
+  generated: Buffer.compare(
+    genSkeleton(read("obj/prog_b.bpf.o"), "prog_b.bpf.o", { name: "prog_b", signing: { key, cert } }).insns,
+    insns,
+  ) === 0,
 }));
 `;
 
@@ -121,10 +127,22 @@ test("npm pack ships the library and CLI; installed, its API imports and its bin
     "dist/src/index.d.ts",
     "dist/src/cli/bpfsign.cjs",
     "dist/src/cli/bpfsign-cli.cjs",
-    ...["crypto", "skeleton", "insn", "kernel", "vm", "loader", "host", "uapi"].flatMap((l) => [
-      `dist/src/${l}/index.js`,
-      `dist/src/${l}/index.d.ts`,
-    ]),
+    ...[
+      "crypto",
+      "skeleton",
+      "insn",
+      "kernel",
+      "vm",
+      "loader",
+      "host",
+      "uapi",
+      "gen",
+      "object",
+      "btf",
+      "elf",
+      "policy",
+      "scheme",
+    ].flatMap((l) => [`dist/src/${l}/index.js`, `dist/src/${l}/index.d.ts`]),
   ])
     assert.ok(files.includes(f), `${f} is missing from the tarball`);
   assert.ok(!files.some((f) => /demo|example/.test(f)), "the demo's helpers must not ship");
@@ -166,6 +184,7 @@ test("npm pack ships the library and CLI; installed, its API imports and its bin
       kernel: true,
       certOk: true,
       bpfError: 2, // ENOENT: no program with that id
+      generated: true, // bpfsign/gen regenerates the vector's signed loader from its object
     },
   );
 

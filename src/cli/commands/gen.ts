@@ -15,9 +15,12 @@ import type { CliOutcome } from "../exit.js";
 import { readInput, writeAtomic } from "../io.js";
 import { type MachineFactOptions, machineFacts } from "../machine_facts.js";
 import { type CliIo, hex, printJson } from "../output.js";
+import { parseScheme } from "../scheme_option.js";
 import { checkSignerChoice, resolveSigner, type SignerChoice } from "../signer_input.js";
 
 export interface GenOptions extends SignerChoice, MachineFactOptions {
+  /** v2 (default), kfunc or hornet: what -S signs (src/scheme) */
+  scheme?: string;
   useLoader?: boolean;
   sign?: boolean;
   output?: string;
@@ -57,15 +60,17 @@ function checkSigning(o: GenOptions): void {
 export async function runGen(io: CliIo, words: string[], o: GenOptions): Promise<CliOutcome> {
   const { file, name } = parseWords(words);
   checkSigning(o);
+  const scheme = parseScheme(o.scheme);
+  if (scheme !== "v2" && !o.sign) throw new UsageError("--scheme applies to signed skeletons (-S)");
   const bytes = readInput(file, "BPF object");
-  const { facts, pageSize } = machineFacts(o);
+  const facts = machineFacts(o);
   const resolved = o.sign ? resolveSigner(o, io.env) : null;
   let out: ReturnType<typeof genSkeleton>;
   try {
     out = genSkeleton(bytes, basename(file), {
       name,
       facts,
-      pageSize,
+      scheme,
       signing: resolved
         ? { signer: resolved.signer, cert: resolved.cert, certName: resolved.certName }
         : undefined,
@@ -82,6 +87,7 @@ export async function runGen(io: CliIo, words: string[], o: GenOptions): Promise
       name: out.name,
       output: o.output ?? null,
       signed: out.signed !== null,
+      scheme,
       signer: out.signed?.signer ?? null,
       exclHash: hex(out.signed?.exclHash),
       insnsBytes: out.insns.length,

@@ -175,14 +175,7 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
     const bpfPolicyInfo = policies?.list.map((p) => ({ file: p.file, programs: p.programs })) ?? [];
     const verdict: RecordedVerdict | null = s.recorder?.last("__loader.prog") ?? null;
     const installed: Installed = describeInstalled(s.backend, loaded);
-    const runs = o.run
-      ? loaded.progs
-          .filter((_, i) => installed.progs[i].type === "SOCKET_FILTER")
-          .map((p) => ({
-            prog: p.name,
-            retval: bpf.progTestRun({ prog_fd: p.fd, data_in: TEST_PACKET }).retval,
-          }))
-      : [];
+    const runs = o.run ? runSocketFilters(bpf, loaded.progs, installed) : [];
     if (o.json)
       printJson(io, {
         source: file,
@@ -287,20 +280,12 @@ async function loadObjectDirect(
   let loaded: DirectObjectLoad | null = null;
   try {
     loaded = loadObjectFile(s.backend, bytes, file, {
-      facts: machineFacts({}).facts,
+      facts: machineFacts({}),
       symbols: s.backend.kind === "host" ? hostKernelSymbols() : undefined,
       logSize: 1 << 16,
     });
     const installed = describeInstalled(s.backend, loaded);
-    const bpf = new Bpf(s.backend);
-    const runs = o.run
-      ? loaded.progs
-          .filter((_, i) => installed.progs[i].type === "SOCKET_FILTER")
-          .map((p) => ({
-            prog: p.name,
-            retval: bpf.progTestRun({ prog_fd: p.fd, data_in: TEST_PACKET }).retval,
-          }))
-      : [];
+    const runs = o.run ? runSocketFilters(new Bpf(s.backend), loaded.progs, installed) : [];
     if (o.json) printJson(io, { source: file, backend: s.backend.kind, ...installed, runs });
     else {
       printFields(io, [["loaded", `${file} directly on the ${s.backend.kind} kernel`]]);
@@ -311,6 +296,20 @@ async function loadObjectDirect(
     loaded?.close();
     s.dispose();
   }
+}
+
+/** `--run`: each installed socket filter once on TEST_PACKET. */
+function runSocketFilters(
+  bpf: Bpf,
+  progs: readonly { name: string; fd: number }[],
+  installed: Installed,
+): { prog: string; retval: number }[] {
+  return progs
+    .filter((_, i) => installed.progs[i].type === "SOCKET_FILTER")
+    .map((p) => ({
+      prog: p.name,
+      retval: bpf.progTestRun({ prog_fd: p.fd, data_in: TEST_PACKET }).retval,
+    }));
 }
 
 function printInstalled(
