@@ -379,6 +379,10 @@ struct pt_regs {
 	long unsigned int ss;
 };
 
+struct bpf_raw_tracepoint_args {
+	__u64 args[0];
+};
+
 struct seq_file {};
 
 struct bpf_iter_meta {
@@ -397,10 +401,55 @@ struct lsm_id {
 	__u64 id;
 };
 
+struct file_operations {
+	void *owner;
+};
+
 struct file {
 	unsigned int f_mode;
 	unsigned int f_flags;
+	const struct file_operations *f_op;
 	void *private_data;
+};
+
+struct btf {
+	__u32 id;
+	__u32 data_size;
+};
+
+enum bpf_link_type {
+	BPF_LINK_TYPE_UNSPEC = 0,
+	BPF_LINK_TYPE_RAW_TRACEPOINT = 1,
+	BPF_LINK_TYPE_TRACING = 2,
+	BPF_LINK_TYPE_CGROUP = 3,
+	BPF_LINK_TYPE_ITER = 4,
+	BPF_LINK_TYPE_NETNS = 5,
+	BPF_LINK_TYPE_XDP = 6,
+	BPF_LINK_TYPE_PERF_EVENT = 7,
+	BPF_LINK_TYPE_KPROBE_MULTI = 8,
+	BPF_LINK_TYPE_STRUCT_OPS = 9,
+	BPF_LINK_TYPE_NETFILTER = 10,
+	BPF_LINK_TYPE_TCX = 11,
+	BPF_LINK_TYPE_UPROBE_MULTI = 12,
+	BPF_LINK_TYPE_NETKIT = 13,
+	BPF_LINK_TYPE_SOCKMAP = 14,
+};
+
+struct bpf_link {
+	__s64 refcnt;
+	__u32 id;
+	enum bpf_link_type type;
+	void *ops;
+	struct bpf_prog *prog;
+};
+
+struct bpf_perf_link {
+	struct bpf_link link;
+	struct file *perf_file;
+};
+
+struct perf_event {
+	__u64 bpf_cookie;
 };
 
 enum pid_type {
@@ -420,6 +469,13 @@ struct linux_binprm {};
 typedef void (*btf_trace_sched_process_exec)(void *, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm);
 
 typedef void (*btf_trace_sys_enter)(void *, struct pt_regs *regs, long id);
+
+struct bpf_iter__task_file {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+	__u32 fd;
+	struct file *file;
+};
 
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop

@@ -279,6 +279,10 @@ function build(opts: VmlinuxOptions): Btf {
     ["sp", ulong],
     ["ss", ulong],
   ]);
+  // the context of raw tracepoint programs: the tracepoint's arguments
+  btf.addComposite(BTF_KIND.STRUCT, "bpf_raw_tracepoint_args", 0, [
+    { name: "args", type: b.array(u64, 0), bitOffset: 0 },
+  ]);
   const seqFile = btf.addComposite(BTF_KIND.STRUCT, "seq_file", 0, []);
   const iterMeta = b.composite(BTF_KIND.STRUCT, "bpf_iter_meta", [
     ["seq", b.ptr(seqFile)],
