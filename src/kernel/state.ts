@@ -6,9 +6,10 @@
  */
 import type { InnerFailure } from "../uapi/backend.js";
 import type { TestRunAttr, Values } from "../uapi/layout.js";
-import type { Btf } from "./btf.js";
+import { Btf, parseBtf } from "./btf.js";
 import { KeyringSet } from "./keyring.js";
 import { Attachments, type BpfLink } from "./link.js";
+import { VerifierLog } from "./log.js";
 import { Lsm } from "./lsm.js";
 import type { BpfMap } from "./map.js";
 import type { KernelProfile, ProfileName } from "./profile.js";
@@ -17,6 +18,7 @@ import type { BpfProg } from "./prog.js";
 import { Task } from "./task.js";
 import type { BpfFile } from "./types.js";
 import type { Uaccess } from "./uaccess.js";
+import { modelVmlinuxBtf, vmlinuxOptionsFor } from "./vmlinux_btf.js";
 
 /** Who runs a bpf() command: the kernel, the calling process and how its pointers are read. */
 export interface SyscallCtx {
@@ -96,6 +98,8 @@ export class KernelState {
   readonly maps = new IdTable<BpfMap>();
   readonly btfs = new IdTable<Btf>();
   readonly links = new IdTable<BpfLink>();
+  /** The kernel's own BTF (vmlinux_btf.ts) as the kernel's BTF code holds it. */
+  readonly vmlinux: Btf;
   /** Programs attached through BTF (LSM hooks, tracing points), by point, in attach order. */
   readonly attachments = new Attachments();
   readonly testRunners = new Map<number, TestRunner>();
@@ -136,6 +140,8 @@ export class KernelState {
       unprivileged_bpf_disabled: opts.unprivileged_bpf_disabled ?? 2,
       bpf_jit_enable: opts.bpf_jit_enable ?? 1,
     };
+    // btf_vmlinux (not in the id table: BTF_GET_FD_BY_ID does not reach it in the model)
+    this.vmlinux = kernelVmlinuxBtf(this.profile);
   }
 
   /** ktime_get_boottime_ns() */
@@ -209,4 +215,18 @@ export class KernelState {
     }
     this.putProg(link.prog);
   }
+}
+
+const vmlinuxObjects = new Map<boolean, Btf>();
+
+/** The profile's vmlinux BTF as the kernel's BTF object (parsed once per variant). */
+export function kernelVmlinuxBtf(p: KernelProfile): Btf {
+  const opts = vmlinuxOptionsFor(p);
+  let btf = vmlinuxObjects.get(opts.sig);
+  if (btf) return btf;
+  const parsed = parseBtf(modelVmlinuxBtf(opts).rawData(), VerifierLog.none());
+  if (typeof parsed === "number") throw new Error(`model vmlinux BTF does not parse (${parsed})`);
+  btf = new Btf(parsed.data, parsed.types, true, "vmlinux");
+  vmlinuxObjects.set(opts.sig, btf);
+  return btf;
 }

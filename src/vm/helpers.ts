@@ -26,7 +26,6 @@ import { KernelObjects } from "./kernel_objects.js";
 import type { Helper, Machine } from "./machine.js";
 import { TASK_SIZE } from "./memory.js";
 import { formatTracePrintk } from "./printk.js";
-import { vmlinuxBtf } from "./vmlinux.js";
 
 /** What helpers see of the running program. */
 export interface ProgEnv {
@@ -250,7 +249,7 @@ function btfFindByNameKind(m: M): number {
   if (m.reg(4) !== 0n) return -Errno.EINVAL;
   if (typeof name === "number") return name;
   const kind = u32(m, 3);
-  const id = vmlinuxBtf(m.env.kernel.profile).findByNameKind(name, kind);
+  const id = m.env.kernel.vmlinux.findByNameKind(name, kind);
   if (id < 0) lookupFailed(m, { helper: "bpf_btf_find_by_name_kind", name, kind }, id);
   return id;
 }
