@@ -33,6 +33,7 @@ import {
   syscallProg,
   trustInSession,
 } from "../kernel/support.js";
+import { vectorKeyFiles } from "../support/cms.js";
 import { hostSession, hostSkip } from "../support/host.js";
 import {
   allowKeyring,
@@ -56,15 +57,30 @@ function world(profile: "v2" | "mainline-6.18" = "v2") {
 }
 type World = ReturnType<typeof world>;
 
-const images = new Map<PolicyName, ReturnType<typeof policyImage>>();
-const imageOf = (name: PolicyName) => {
-  let img = images.get(name);
+const images = new Map<string, ReturnType<typeof policyImage>>();
+const imageOf = (name: PolicyName, signed = false) => {
+  let img = images.get(`${name}${signed}`);
   if (!img) {
-    img = policyImage(policyFixture(name), name);
-    images.set(name, img);
+    img = policyImage(policyFixture(name), name, signed);
+    images.set(`${name}${signed}`, img);
   }
   return img;
 };
+
+/**
+ * The policy skeleton signed with the test key, verified against the session keyring (which
+ * trusts that key), loaded and attached: as a deployment would put a signed policy in place.
+ */
+function loadSignedPolicy(w: World, name: PolicyName) {
+  w.bpf.keyringId(KeySpec.SESSION_KEYRING, true);
+  w.bpf.addKey(
+    "asymmetric",
+    "policy-key",
+    vectorKeyFiles("rsa2048").certDer,
+    KeySpec.SESSION_KEYRING,
+  );
+  return loadPolicy(w.proc, imageOf(name, true), KeySpec.SESSION_KEYRING);
+}
 
 const signedLoad = (w: World, keyringId: number) => {
   const meta = metaMap(w.bpf, VALUE, { excl: sha256(RET0) });
@@ -101,7 +117,7 @@ describe("the policies build from C", () => {
 describe("design doc policy (a) as BPF: lsm/bpf_prog_load admission with an allowlist and a RINGBUF audit", () => {
   const setup = () => {
     const w = world();
-    const policy = loadPolicy(w.proc, imageOf("admit"));
+    const policy = loadSignedPolicy(w, "admit");
     const audit = auditReader(w.proc, policy);
     return { w, policy, audit };
   };
@@ -207,7 +223,7 @@ describe("design doc policy (a) as BPF: lsm/bpf_prog_load admission with an allo
 describe("design doc policy (b) as BPF: first sighting at lsm/bpf_prog, forgotten at lsm/bpf_prog_free", () => {
   const setup = () => {
     const w = world();
-    const policy = loadPolicy(w.proc, imageOf("observe"));
+    const policy = loadSignedPolicy(w, "observe");
     trustInSession(w.bpf, s);
     const meta = metaMap(w.bpf, VALUE, { excl: sha256(RET0) });
     const sig = s.sign(RET0, VALUE);

@@ -18,6 +18,7 @@ import { RingBufferConsumer } from "../../src/loader/ringbuf.js";
 import type { BpfBackend } from "../../src/uapi/backend.js";
 import { Bpf } from "../../src/uapi/bpf.js";
 import { ProgType } from "../../src/uapi/constants.js";
+import { vectorKeyFiles } from "../support/cms.js";
 
 export type PolicyName = "admit" | "observe";
 
@@ -74,14 +75,20 @@ export function policyFixture(name: PolicyName): Uint8Array {
   return new Uint8Array(readFileSync(join(FIXTURES, `${name}.bpf.o`)));
 }
 
-/** The light skeleton's loader image of a policy object. */
-export function policyImage(bytes: Uint8Array, name: PolicyName): LoaderImage {
-  const g = genSkeleton(bytes, `${name}.bpf.o`);
+/**
+ * The light skeleton's loader image of a policy object; `signed`: signed with the RSA-2048 test
+ * key (load it with that certificate in the keyring it names).
+ */
+export function policyImage(bytes: Uint8Array, name: PolicyName, signed = false): LoaderImage {
+  const k = vectorKeyFiles("rsa2048");
+  const g = genSkeleton(bytes, `${name}.bpf.o`, {
+    ...(signed ? { signing: { key: k.keyPem, cert: k.certDer } } : {}),
+  });
   return {
     insns: g.insns,
     data: g.data,
-    signature: null,
-    exclHash: null,
+    signature: g.signed?.signature ?? null,
+    exclHash: g.signed?.exclHash ?? null,
     maps: g.object.maps.map((m) => ({ name: m.name, mmap: null })),
     progs: g.object.programs.map((p) => ({ name: p.name })),
   };
@@ -96,8 +103,8 @@ export interface LoadedPolicy {
 }
 
 /** Loads a policy skeleton and attaches its LSM programs (its `__attach()`). */
-export function loadPolicy(backend: BpfBackend, image: LoaderImage): LoadedPolicy {
-  const loaded = loadAndRun(backend, image);
+export function loadPolicy(backend: BpfBackend, image: LoaderImage, keyringId = 0): LoadedPolicy {
+  const loaded = loadAndRun(backend, image, { keyringId });
   const links = loaded.progs.map((p) => attachProgram(backend, p.name, p.fd, ProgType.LSM));
   return {
     loaded,
