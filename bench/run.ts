@@ -17,6 +17,7 @@ import { run as runHost } from "./host.js";
 import { run as runSkeleton } from "./skeleton.js";
 import { run as runStartup } from "./startup.js";
 import { median, timeMs } from "./util.js";
+import { run as runVerifier } from "./verifier.js";
 import { run as runVm } from "./vm.js";
 
 const SIZES = [
@@ -81,6 +82,7 @@ const SECTIONS: [string, () => void | Promise<void>][] = [
   ["CMS sign and verify", runCrypto],
   ["light skeleton parse and write", runSkeleton],
   ["eBPF interpreter", runVm],
+  ["verifier (do_check) vs the host's BPF_PROG_LOAD", runVerifier],
   ["host backend call cost", runHost],
   ["CLI start-up", runStartup],
   ["bpfsign audit", runAudit],

@@ -133,7 +133,7 @@ function checkMemBounds(
     case RegType.PTR_TO_PACKET_META:
     case RegType.PTR_TO_PACKET_END:
       env.verbose(
-        `invalid access to packet, off=${o} size=${size}, R${regno}(id=${reg.id},off=${reg.off},r=${memSize})\n`,
+        `invalid access to packet, off=${o} size=${size}, R${regno}(id=${reg.id},off=${o},r=${memSize})\n`,
       );
       break;
     default:

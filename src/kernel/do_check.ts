@@ -28,6 +28,7 @@ import type { BpfMap } from "./map.js";
 import type { LdImmRef } from "./prog.js";
 import {
   adjustScalar,
+  coerceRegToSize,
   coerceRegToSizeSx,
   coerceSubregToSizeSx,
   flipOpcode,
@@ -37,6 +38,7 @@ import {
   markRegConst,
   markRegKnownZero,
   markRegNotInit,
+  markRegUnbounded,
   markRegUnknown,
   rangeWithin,
   regBoundsSync,
@@ -46,9 +48,18 @@ import {
   zext32To64,
 } from "./reg_bounds.js";
 import { signedLoadHooks } from "./scheme_hooks.js";
-import { tnumAdd, tnumConst, tnumEqualsConst, tnumIn, tnumIsConst, tnumSub } from "./tnum.js";
+import {
+  tnumAdd,
+  tnumBswap,
+  tnumConst,
+  tnumEqualsConst,
+  tnumIn,
+  tnumIsConst,
+  tnumSub,
+} from "./tnum.js";
 import { kernelKfuncAllowed } from "./verifier_btf_prog.js";
 import type { VerifierEnv } from "./verifier_env.js";
+import { VerifierLogBuf } from "./verifier_log.js";
 import {
   AT_PKT_END,
   BEYOND_PKT_END,
@@ -67,6 +78,7 @@ import {
   regTypeStr,
   S64_MIN,
   Stack,
+  slotStr,
   typeMayBeNull,
   VerifierState,
 } from "./verifier_state.js";
@@ -152,7 +164,7 @@ class Analysis implements CheckEnv {
 
   readonly insns: Insn[];
   readonly len: number;
-  out = "";
+  readonly out = new VerifierLogBuf();
   prevLogPos = 0;
   prevInsnPrintPos = 0;
   scratchedRegs = 0;
@@ -169,6 +181,8 @@ class Analysis implements CheckEnv {
   readonly prune: Uint8Array;
   readonly live: Uint16Array;
   readonly stackUse: Set<number>[];
+  readonly scc: Int32Array;
+  readonly sccVisits = new Map<number, Checkpoint>();
   readonly stackDef: (Set<number> | null)[];
   liveStack: Set<number>[];
   stackDirty = false;
@@ -187,6 +201,7 @@ class Analysis implements CheckEnv {
     this.prune = new Uint8Array(this.len + 1);
     this.live = new Uint16Array(this.len + 1);
     this.stackUse = this.insns.map(() => new Set<number>());
+    this.scc = new Int32Array(this.len + 1);
     this.stackDef = this.insns.map(() => null);
     this.liveStack = this.insns.map(() => new Set<number>());
     this.stackLivenessOff = input.subprogs.length > 1;
@@ -203,7 +218,7 @@ class Analysis implements CheckEnv {
   }
 
   verbose(msg: string): void {
-    if (this.input.logLevel) this.out += msg;
+    if (this.input.logLevel) this.out.append(msg);
   }
 
   get regs(): RegState[] {
@@ -419,6 +434,61 @@ class Analysis implements CheckEnv {
     }
   }
 
+  /**
+   * compute_scc(): the loops of the control flow graph (strongly connected components with
+   * more than one instruction, or a self-loop), numbered from 1 in the order Tarjan's walk
+   * from instruction 0 completes them.
+   */
+  computeScc(): void {
+    const succ = this.insns.map((_, t) =>
+      this.useDef(t).succ.filter((n) => n >= 0 && n < this.len),
+    );
+    const index = new Int32Array(this.len).fill(-1);
+    const low = new Int32Array(this.len);
+    const onStack = new Uint8Array(this.len);
+    const stack: number[] = [];
+    let next = 0;
+    let id = 0;
+    const visit = (root: number) => {
+      const work: { v: number; i: number }[] = [{ v: root, i: 0 }];
+      index[root] = low[root] = next++;
+      stack.push(root);
+      onStack[root] = 1;
+      while (work.length) {
+        const top = work[work.length - 1];
+        const v = top.v;
+        if (top.i < succ[v].length) {
+          const w = succ[v][top.i++];
+          if (index[w] < 0) {
+            index[w] = low[w] = next++;
+            stack.push(w);
+            onStack[w] = 1;
+            work.push({ v: w, i: 0 });
+          } else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
+          continue;
+        }
+        work.pop();
+        if (work.length) {
+          const u = work[work.length - 1].v;
+          low[u] = Math.min(low[u], low[v]);
+        }
+        if (low[v] !== index[v]) continue;
+        const members: number[] = [];
+        let w: number;
+        do {
+          w = stack.pop() as number;
+          onStack[w] = 0;
+          members.push(w);
+        } while (w !== v);
+        if (members.length > 1 || succ[v].includes(v)) {
+          id++;
+          for (const m of members) this.scc[m] = id;
+        }
+      }
+    };
+    for (const start of this.input.subprogs) if (start < this.len && index[start] < 0) visit(start);
+  }
+
   liveTable(): string {
     let s = "Live regs before insn:\n";
     for (let t = 0; t < this.len; t++) {
@@ -426,7 +496,8 @@ class Analysis implements CheckEnv {
       if (txt === undefined) continue;
       let m = "";
       for (let r = 0; r < 10; r++) m += this.live[t] & (1 << r) ? String(r) : ".";
-      s += `${String(t).padStart(7)}: ${m} ${txt}\n`;
+      const scc = this.scc[t] ? String(this.scc[t]).padStart(3) : "   ";
+      s += `${scc}${String(t).padStart(4)}: ${m} ${txt}\n`;
     }
     return s;
   }
@@ -538,6 +609,8 @@ class Analysis implements CheckEnv {
     };
     linked(this.cur);
     if (!bt.regs && !bt.slots.size) return;
+    // level 2 writes mark_precise: lines here (not modelled); what follows starts a new line
+    if (this.input.logLevel & 2) this.prevLogPos = -1;
     let hist = this.cur.history;
     let skip = skipFirst;
     let parent = this.cur.parent;
@@ -623,14 +696,7 @@ class Analysis implements CheckEnv {
     if (regs) parts.push(regs);
     for (let spi = 0; spi < f.stack.length; spi++) {
       if (!all && !this.scratchedStack.has(spi)) continue;
-      const one = new FuncState(f.frameno, f.subprogno);
-      one.regs = f.regs.map(() => new RegState());
-      one.stack = f.stack.map((s, i) =>
-        i === spi
-          ? s
-          : { ...s, slotType: new Uint8Array(8), spilled: new RegState(), clone: s.clone },
-      );
-      const st = frameStr(one, 0, true);
+      const st = slotStr(f, spi);
       if (st) parts.push(st);
     }
     return parts.join(" ");
@@ -644,12 +710,12 @@ class Analysis implements CheckEnv {
     this.scratchedStack.clear();
     if (!s) return;
     if (this.prevLogPos && this.prevLogPos === this.out.length) {
-      this.out = this.out.slice(0, this.prevLogPos - 1);
+      this.out.truncate(this.prevLogPos - 1);
       const pos = this.prevInsnPrintPos;
       const align = Math.ceil(Math.max(pos + 4, 40) / 8) * 8 - pos - 1;
-      this.out += `${" ".repeat(Math.max(align, 1))}; ${s}\n`;
+      this.out.append(`${" ".repeat(Math.max(align, 1))}; ${s}\n`);
     } else {
-      this.out += `${this.insnIdx}: ${s}\n`;
+      this.out.append(`${this.insnIdx}: ${s}\n`);
     }
   }
 
@@ -710,19 +776,20 @@ class Analysis implements CheckEnv {
         regs[insn.dst].id = 0;
         return 0;
       }
-      err = this.checkRegWrite(insn.dst, true);
+      const isScalar = regs[insn.dst].type === RegType.SCALAR_VALUE;
+      err = this.checkRegWrite(insn.dst, !isScalar);
       if (err) return err;
-      if (!alu64 && insn.imm < 64) {
-        // to_le truncates; byte swaps of a narrow width leave an unknown of that width
+      if (isScalar) {
+        // a byte swap moves the known bits (tnum); to_le on this little-endian machine only
+        // truncates
         const r = regs[insn.dst];
-        const width = insn.imm;
-        r.varOff = { value: 0n, mask: (1n << BigInt(width)) - 1n };
-        r.umax = (1n << BigInt(width)) - 1n;
-        r.smin = 0n;
-        r.smax = r.umax;
-        r.umin = 0n;
-        markReg32Unbounded(r);
-        regBoundsSync(r);
+        r.id = 0;
+        const bytes = insn.imm / 8;
+        if (alu64 || x) {
+          r.varOff = tnumBswap(r.varOff, bytes);
+          markRegUnbounded(r);
+          regBoundsSync(r);
+        } else if (bytes < 8) coerceRegToSize(r, bytes);
       }
       return 0;
     }
@@ -1305,7 +1372,9 @@ class Analysis implements CheckEnv {
     st.frame.push(callee);
     st.curframe++;
     if (this.input.logLevel) {
-      this.out += `caller:\n ${frameStr(caller, null, true)}\ncallee:\n ${frameStr(callee, null, true)}\n`;
+      this.out.append(
+        `caller:\n ${frameStr(caller, null, true)}\ncallee:\n ${frameStr(callee, null, true)}\n`,
+      );
     }
     this.insnIdx = target;
     return { err: 0, jumped: true };
@@ -1326,7 +1395,9 @@ class Analysis implements CheckEnv {
     st.frame.pop();
     st.curframe--;
     if (this.input.logLevel) {
-      this.out += `returning from callee:\n ${frameStr(callee, null, true)}\nto caller at ${this.insnIdx}:\n ${frameStr(caller, null, true)}\n`;
+      this.out.append(
+        `returning from callee:\n ${frameStr(callee, null, true)}\nto caller at ${this.insnIdx}:\n ${frameStr(caller, null, true)}\n`,
+      );
     }
     return 0;
   }
@@ -1745,6 +1816,12 @@ class Analysis implements CheckEnv {
     };
     list.push(cp);
     this.explored.set(idx, list);
+    // maybe_enter_scc(): the first checkpoint inside a loop opens a visit of it
+    const scc = this.scc[idx];
+    if (scc && !this.sccVisits.has(scc)) {
+      this.sccVisits.set(scc, cp);
+      if (this.input.logLevel & 2) this.out.append(`SCC enter (${scc})\n`);
+    }
     this.cur.parent = cp;
     this.cur.history = [];
     return 0;
@@ -1755,6 +1832,11 @@ class Analysis implements CheckEnv {
     while (p) {
       p.branches--;
       if (p.branches > 0) break;
+      const v = this.sccVisits.get(this.scc[p.insnIdx]);
+      if (v === p) {
+        this.sccVisits.delete(this.scc[p.insnIdx]);
+        if (this.input.logLevel & 2) this.out.append(`SCC exit (${this.scc[p.insnIdx]})\n`);
+      }
       p = p.parent;
     }
   }
@@ -1777,10 +1859,11 @@ class Analysis implements CheckEnv {
     let err = this.checkCfg();
     if (err) return err;
     this.computeLive();
+    this.computeScc();
     if (this.input.logLevel & 2) {
       for (let i = 0; i < this.input.subprogs.length; i++)
-        this.out += `func#${i} @${this.input.subprogs[i]}\n`;
-      this.out += this.liveTable();
+        this.out.append(`func#${i} @${this.input.subprogs[i]}\n`);
+      this.out.append(this.liveTable());
     }
     this.initialState();
     if (this.input.logLevel) this.scratchAll();
@@ -1802,23 +1885,23 @@ class Analysis implements CheckEnv {
         if (err === 1) {
           if (this.input.logLevel) {
             if (doPrintState && this.input.logLevel & 2)
-              this.out += `\nfrom ${this.prevInsnIdx} to ${this.insnIdx}: safe\n`;
-            else this.out += `${this.insnIdx}: safe\n`;
+              this.out.append(`\nfrom ${this.prevInsnIdx} to ${this.insnIdx}: safe\n`);
+            else this.out.append(`${this.insnIdx}: safe\n`);
           }
           exitPath = true;
         }
       }
       if (!exitPath) {
         if (this.input.logLevel & 2 && doPrintState) {
-          this.out += `\nfrom ${this.prevInsnIdx} to ${this.insnIdx}: ${this.stateStr(true)}\n`;
-          this.scratchedRegs = 0;
-          this.scratchedStack.clear();
+          this.out.append(
+            `\nfrom ${this.prevInsnIdx} to ${this.insnIdx}: ${this.stateStr(true)}\n`,
+          );
           doPrintState = false;
         }
         if (this.input.logLevel) {
           this.printInsnState();
           this.prevLogPos = this.out.length;
-          this.out += `${this.insnIdx}: ${this.text.get(this.insnIdx) ?? ""}\n`;
+          this.out.append(`${this.insnIdx}: ${this.text.get(this.insnIdx) ?? ""}\n`);
           this.prevInsnPrintPos = this.out.length - this.prevLogPos;
           this.prevLogPos = this.out.length;
         }
@@ -1839,8 +1922,7 @@ class Analysis implements CheckEnv {
         this.cur = next.state;
         this.prevInsnIdx = next.prevInsnIdx;
         this.insnIdx = next.insnIdx;
-        if (this.input.logLevel && !(this.input.logLevel & 2))
-          this.out = this.out.slice(0, next.logPos);
+        if (this.input.logLevel && !(this.input.logLevel & 2)) this.out.truncate(next.logPos);
         doPrintState = true;
       }
     }
@@ -1940,7 +2022,7 @@ export function doCheck(input: DoCheckInput): DoCheckResult {
   const maxStates = a.maxStatesPerInsn;
   return {
     err,
-    log: a.out,
+    log: a.out.toString(),
     insnProcessed: a.insnProcessed,
     maxStatesPerInsn: maxStates,
     totalStates: a.totalStates,

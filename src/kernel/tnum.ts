@@ -154,3 +154,13 @@ export function tnumStr(a: Tnum): string {
   if (tnumIsConst(a)) return s64(a.value).toString();
   return `(0x${a.value.toString(16)}; 0x${a.mask.toString(16)})`;
 }
+
+/** The low `bytes` bytes in reverse order (BPF_END byte swaps), upper bits cleared. */
+export function tnumBswap(a: Tnum, bytes: number): Tnum {
+  const swap = (x: bigint) => {
+    let out = 0n;
+    for (let i = 0; i < bytes; i++) out = (out << 8n) | ((x >> BigInt(8 * i)) & 0xffn);
+    return out;
+  };
+  return tnum(swap(a.value), swap(a.mask));
+}

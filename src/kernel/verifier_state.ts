@@ -224,14 +224,14 @@ export class VerifierState {
   }
 }
 
-const snumDecimal = (n: bigint) => n >= -512n && n <= 512n;
-
+/** verbose_snum(): decimal within s16, else the u64 in hex. */
 function snum(n: bigint): string {
-  return snumDecimal(n) ? n.toString() : `${n < 0n ? "-" : ""}0x${(n < 0n ? -n : n).toString(16)}`;
+  return n >= -32768n && n <= 32767n ? n.toString() : `0x${BigInt.asUintN(64, n).toString(16)}`;
 }
 
+/** verbose_unum(): decimal within u16, else hex. */
 function unum(n: bigint): string {
-  return n <= 512n ? n.toString() : `0x${n.toString(16)}`;
+  return n <= 65535n ? n.toString() : `0x${n.toString(16)}`;
 }
 
 /** The bounds part of a register's print: smin=...,umax=...,var_off=(...) with shared values merged. */
@@ -292,7 +292,8 @@ export function regStr(r: RegState, frameno: number): string {
     parts.push(`ks=${r.map?.key_size ?? 0},vs=${r.map?.value_size ?? 0}`);
   }
   if (t !== RegType.SCALAR_VALUE && r.off) parts.push(`off=${r.off}`);
-  if (t === RegType.PTR_TO_PACKET || t === RegType.PTR_TO_PACKET_META) parts.push(`r=${r.range}`);
+  if (t === RegType.PTR_TO_PACKET || t === RegType.PTR_TO_PACKET_META)
+    parts.push(`r=${unum(BigInt.asUintN(64, BigInt(r.range)))}`);
   if (tnumIsConst(r.varOff)) {
     if (r.varOff.value) parts.push(`imm=${r.varOff.value.toString(16)}`);
   } else {
@@ -303,6 +304,22 @@ export function regStr(r: RegState, frameno: number): string {
 }
 
 const STYPE_CHAR = ["?", "r", "m", "0"];
+
+/** One stack slot as print_verifier_state() shows it ("" for a slot never written). */
+export function slotStr(f: FuncState, spi: number): string {
+  const s = f.stack[spi];
+  if (!s) return "";
+  const off = -(spi + 1) * BPF_REG_SIZE;
+  let types = "";
+  let any = false;
+  for (let k = 0; k < BPF_REG_SIZE; k++) {
+    if (s.slotType[k] !== Stack.INVALID) any = true;
+    if (isSpilledReg(s) && s.slotType[k] === Stack.SPILL) continue;
+    types += STYPE_CHAR[s.slotType[k]] ?? "?";
+  }
+  if (isSpilledReg(s)) return `fp${off}=${types}${regStr(s.spilled, f.frameno)}`;
+  return any ? `fp${off}=${types}` : "";
+}
 
 /** print_verifier_state() for one frame: registers `which` (all initialised ones when null). */
 export function frameStr(f: FuncState, which: number | null, withStack: boolean): string {
@@ -316,20 +333,8 @@ export function frameStr(f: FuncState, which: number | null, withStack: boolean)
   }
   if (withStack) {
     for (let spi = 0; spi < f.stack.length; spi++) {
-      const s = f.stack[spi];
-      const off = -(spi + 1) * BPF_REG_SIZE;
-      if (isSpilledReg(s)) {
-        out.push(`fp${off}=${regStr(s.spilled, f.frameno)}`);
-        continue;
-      }
-      let types = "";
-      let any = false;
-      for (let k = 0; k < BPF_REG_SIZE; k++) {
-        const c = STYPE_CHAR[s.slotType[k]] ?? "?";
-        if (s.slotType[k] !== Stack.INVALID) any = true;
-        types += c;
-      }
-      if (any) out.push(`fp${off}=${types}`);
+      const one = slotStr(f, spi);
+      if (one) out.push(one);
     }
   }
   return out.join(" ");

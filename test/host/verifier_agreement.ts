@@ -8,10 +8,17 @@
 import { HostBackend } from "../../src/host/backend.js";
 import type { BpfBackend } from "../../src/uapi/backend.js";
 import { Bpf } from "../../src/uapi/bpf.js";
-import { MapType } from "../../src/uapi/constants.js";
+import { BPF_F_SLEEPABLE, MapType, ProgType } from "../../src/uapi/constants.js";
 import { BpfError } from "../../src/uapi/errno.js";
 import { createModelKernel } from "../../src/vm/index.js";
-import { materialise, type RandomProgram, randomProgram } from "./verifier_progen.js";
+import {
+  CLASSES,
+  materialise,
+  type ProgramClass,
+  programClass,
+  type RandomProgram,
+  randomProgram,
+} from "./verifier_progen.js";
 
 export interface LoadOutcome {
   readonly ok: boolean;
@@ -43,7 +50,7 @@ export class Loader {
       map_type: MapType.ARRAY,
       key_size: 4,
       value_size: 16,
-      max_entries: 4,
+      max_entries: 1,
       map_name: "agree",
     });
   }
@@ -54,6 +61,7 @@ export class Loader {
         insns: materialise(p, this.mapFd),
         log_size: 1 << 16,
         log_level: 1,
+        prog_flags: p.progType === ProgType.SYSCALL ? BPF_F_SLEEPABLE : 0,
       });
       this.backend.close(r.fd);
       return { ok: true, errno: "", line: "", processed: processed(r.log) };
@@ -76,6 +84,8 @@ export interface AgreementReport {
   modelTooLenient: { seed: number; host: LoadOutcome }[];
   modelTooStrict: { seed: number; model: LoadOutcome }[];
   lineMismatch: { seed: number; host: string; model: string }[];
+  /** Per program class: [programs, accept/reject agreements, host refusals]. */
+  byClass: Record<ProgramClass, [number, number, number]>;
 }
 
 export function agreement(
@@ -97,14 +107,26 @@ export function agreement(
     modelTooLenient: [],
     modelTooStrict: [],
     lineMismatch: [],
+    byClass: Object.fromEntries(CLASSES.map((c) => [c, [0, 0, 0]])) as Record<
+      ProgramClass,
+      [number, number, number]
+    >,
   };
   try {
     for (let i = 0; i < count; i++) {
       const p = randomProgram(firstSeed + i);
       const a = h.load(p);
       const b = m.load(p);
-      if (!a.ok) rep.hostRefused++;
-      if (a.ok === b.ok) rep.agree++;
+      const c = rep.byClass[programClass(p.seed)];
+      c[0]++;
+      if (!a.ok) {
+        rep.hostRefused++;
+        c[2]++;
+      }
+      if (a.ok === b.ok) {
+        rep.agree++;
+        c[1]++;
+      }
       if (a.ok && !b.ok) rep.modelTooStrict.push({ seed: p.seed, model: b });
       if (!a.ok && b.ok) rep.modelTooLenient.push({ seed: p.seed, host: a });
       if (!a.ok && !b.ok) {
@@ -132,6 +154,7 @@ export function describe(r: AgreementReport): string[] {
     `both refuse ${r.bothRefuse}, same first error line ${r.sameLine} (${pct(r.sameLine, r.bothRefuse)}%)`,
     `both accept ${r.bothAccept}, same processed count ${r.sameProcessed} (${pct(r.sameProcessed, r.bothAccept)}%)`,
     `model accepted, host refused: ${r.modelTooLenient.length}; model refused, host accepted: ${r.modelTooStrict.length}`,
+    `by class (agree/programs, host refused): ${CLASSES.map((c) => `${c} ${r.byClass[c][1]}/${r.byClass[c][0]} (${r.byClass[c][2]})`).join(", ")}`,
   ];
 }
 

@@ -8,25 +8,34 @@
 import {
   AluOp,
   type AluOpCode,
+  AtomicOp,
   alu32Imm,
   alu32Reg,
   alu64Imm,
   alu64Reg,
+  atomicOp,
+  bswap64,
   call,
+  callPseudo,
   encodeInsns,
+  endian,
   exit,
   type Insn,
   JmpOp,
   type JmpOpCode,
   jmp32Imm,
+  jmp32Reg,
   jmpImm,
   jmpReg,
   ldImm64,
   ldMapFd,
   ldMapValue,
   ldxMem,
+  ldxMemsx,
   mov64Imm,
   mov64Reg,
+  movsx32Reg,
+  movsx64Reg,
   Size,
   type SizeCode,
   stMem,
@@ -69,13 +78,39 @@ const JMP: readonly JmpOpCode[] = [
 ];
 const SIZES: readonly SizeCode[] = [Size.B, Size.H, Size.W, Size.DW];
 
-type Slot = Insn | { at: number; make: (off: number) => Insn };
+/** BPF_LD | BPF_ABS / BPF_IND (legacy packet loads into r0). */
+const ldAbs = (size: SizeCode, imm: number): Insn => ({
+  code: 0x20 | size,
+  dst: 0,
+  src: 0,
+  off: 0,
+  imm,
+});
+const ldInd = (size: SizeCode, src: number, imm: number): Insn => ({
+  code: 0x40 | size,
+  dst: 0,
+  src,
+  off: 0,
+  imm,
+});
+
+type Slot = Insn | { at: number; make: (off: number) => Insn; fixed?: boolean; call?: boolean };
+
+/** Program classes the generator covers (the agreement report counts them). */
+export const CLASSES = ["skb", "syscall", "loop", "subprog", "isa"] as const;
+export type ProgramClass = (typeof CLASSES)[number];
+
+export function programClass(seed: number): ProgramClass {
+  return CLASSES[seed % CLASSES.length];
+}
 
 export function randomProgram(seed: number): RandomProgram {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
   const int = (n: number) => Math.floor(r() * n);
-  const progType = r() < 0.5 ? ProgType.SOCKET_FILTER : ProgType.SCHED_CLS;
+  const cls = programClass(seed);
+  let progType: number = r() < 0.5 ? ProgType.SOCKET_FILTER : ProgType.SCHED_CLS;
+  if (cls === "syscall") progType = ProgType.SYSCALL;
   const careful = r() < 0.7;
   const reg = () => (careful ? pick([0, 7, 8, 9, 0, 7, 8, 9, 2, 3]) : int(10));
   const out: Slot[] = [];
@@ -87,11 +122,88 @@ export function randomProgram(seed: number): RandomProgram {
     for (const w of [0, 2, 3, 4, 5, 7, 8, 9]) if (r() < 0.95) push(mov64Imm(w, int(64)));
     for (let s = 1; s <= 4; s++) if (r() < 0.6) push(stMem(Size.DW, 10, -8 * s, int(16)));
   }
+  if (cls === "loop") push(stMem(Size.DW, 10, -64, 0));
+  const bodyStart = out.length;
   const n = 4 + int(24);
   let pending = 0;
   for (let i = 0; i < n; i++) {
     const k = r();
     const is32 = r() < 0.3;
+    if (cls === "isa" && r() < 0.35) {
+      const x = int(9);
+      const d = reg();
+      if (x === 0) push(movsx64Reg(d, reg(), pick([8, 16, 32] as const)));
+      else if (x === 1) push(movsx32Reg(d, reg(), pick([8, 16] as const)));
+      else if (x === 2) push(ldxMemsx(pick([Size.B, Size.H, Size.W]), d, 10, -8 * (1 + int(6))));
+      else if (x === 3)
+        push(
+          r() < 0.5
+            ? bswap64(d, pick([16, 32, 64] as const))
+            : endian(r() < 0.5, d, pick([16, 32, 64] as const)),
+        );
+      else if (x === 4)
+        push(
+          atomicOp(
+            pick([Size.W, Size.DW]),
+            pick([AtomicOp.ADD, AtomicOp.FETCH_ADD, AtomicOp.XCHG, AtomicOp.OR]),
+            10,
+            d,
+            -8 * (1 + int(6)),
+          ),
+        );
+      else if (x === 5)
+        push(
+          is32
+            ? alu32Reg(pick([AluOp.DIV, AluOp.MOD]), d, reg())
+            : alu64Reg(pick([AluOp.DIV, AluOp.MOD]), d, reg()),
+        );
+      else if (x === 6 && progType !== ProgType.SYSCALL)
+        push(
+          r() < 0.5
+            ? ldAbs(pick([Size.B, Size.H, Size.W]), int(40))
+            : ldInd(pick([Size.B, Size.H, Size.W]), reg(), int(20)),
+        );
+      else if (x === 7) {
+        // a variable offset into the stack
+        push(
+          mov64Reg(2, 10),
+          mov64Reg(3, d),
+          alu64Imm(AluOp.AND, 3, pick([7, 8, 24])),
+          alu64Imm(AluOp.ADD, 2, -32),
+          alu64Reg(AluOp.ADD, 2, 3),
+        );
+        push(r() < 0.5 ? ldxMem(pick(SIZES), reg(), 2, 0) : stMem(pick(SIZES), 2, 0, 1));
+      } else push(is32 ? jmp32Reg(pick(JMP), d, reg(), 0) : jmpReg(pick(JMP), d, reg(), 0));
+      continue;
+    }
+    if (cls === "syscall" && r() < 0.3) {
+      const x = int(4);
+      if (x === 0) push(ldxMem(pick(SIZES), reg(), 6, 8 * int(8)));
+      else if (x === 1) push(stxMem(pick(SIZES), 6, reg(), 8 * int(8)));
+      else if (x === 2) {
+        push(
+          mov64Reg(1, 10),
+          alu64Imm(AluOp.ADD, 1, -48),
+          mov64Imm(2, pick([8, 16, 48, 64])),
+          mov64Imm(3, 0),
+          call(113),
+        );
+      } else {
+        push(
+          mov64Reg(2, 10),
+          alu64Imm(AluOp.ADD, 2, -48),
+          mov64Imm(1, pick([0, 2, 21])),
+          mov64Imm(3, pick([16, 48, 72])),
+          call(166),
+        );
+      }
+      continue;
+    }
+    if (cls === "subprog" && r() < 0.15) {
+      push(mov64Reg(1, reg()));
+      out.push({ at: out.length, make: () => exit(), call: true });
+      continue;
+    }
     if (k < 0.3) {
       const op = pick(ALU);
       const shift = op === AluOp.LSH || op === AluOp.RSH || op === AluOp.ARSH;
@@ -169,6 +281,16 @@ export function randomProgram(seed: number): RandomProgram {
       push(mov64Imm(reg(), int(10)));
     }
   }
+  if (cls === "loop") {
+    const bound = 2 + int(6);
+    push(ldxMem(Size.DW, 1, 10, -64), alu64Imm(AluOp.ADD, 1, 1), stxMem(Size.DW, 10, 1, -64));
+    const back = out.length;
+    out.push({
+      at: back,
+      make: () => jmpImm(JmpOp.JLT, 1, bound, bodyStart - back - 1),
+      fixed: true,
+    });
+  }
   if (r() < 0.85) push(mov64Imm(0, int(2)));
   // Resolve jumps forward to a later slot start (never into an ld_imm64's second half).
   const starts: number[] = [];
@@ -184,9 +306,20 @@ export function randomProgram(seed: number): RandomProgram {
     insns.push("make" in s ? exit() : s);
   }
   const total = insns.length + 1; // + exit
+  // a subprogram after the main exit: r0 = r1 + 1 (or an uninitialised r0 now and then)
+  const subStart = total;
+  const sub: Insn[] = r() < 0.9 ? [mov64Reg(0, 1), alu64Imm(AluOp.ADD, 0, 1), exit()] : [exit()];
   out.forEach((s, i) => {
     if (!("make" in s)) return;
     const from = slotIndex[i];
+    if (s.fixed) {
+      insns[from] = s.make(0);
+      return;
+    }
+    if (s.call) {
+      insns[from] = callPseudo(subStart - from - 1);
+      return;
+    }
     const candidates: number[] = [];
     for (let j = i + 1; j < out.length; j++) {
       const o = out[j];
@@ -213,6 +346,7 @@ export function randomProgram(seed: number): RandomProgram {
     }
   }
   insns.push(exit());
+  if (cls === "subprog" && out.some((x) => "call" in x && x.call)) insns.push(...sub);
   return { seed, progType, insns };
 }
 
