@@ -10,6 +10,7 @@ import { HostBackend } from "../../host/backend.js";
 import type { ModelKernel } from "../../kernel/kernel.js";
 import { describeInstalled, type Installed } from "../../loader/installed.js";
 import { type LoadedSkeleton, loadAndRun } from "../../loader/load_and_run.js";
+import { modelKernelSymbols } from "../../loader/model_symbols.js";
 import { type DirectObjectLoad, loadObjectFile } from "../../loader/object_load.js";
 import { PolicyDeniedError, PolicyModule } from "../../lsm/policy_module.js";
 import { type RecordedVerdict, VerdictRecorder } from "../../lsm/verdict_recorder.js";
@@ -263,8 +264,8 @@ function parseKeyringOption(
 /**
  * `bpfsign load OBJ.bpf.o`: the object's maps and programs loaded straight into the kernel by
  * the load walker (no loader program, no signature). On the host, attach targets and ksyms are
- * looked up in the running kernel's BTF and kallsyms; the model has no kernel BTF yet, so objects
- * that need one are refused with LOAD_NO_KERNEL_BTF.
+ * looked up in the running kernel's BTF and kallsyms; on the model in its vmlinux BTF and symbol
+ * table (src/loader/model_symbols.ts).
  */
 async function loadObjectDirect(
   io: CliIo,
@@ -281,7 +282,7 @@ async function loadObjectDirect(
   try {
     loaded = loadObjectFile(s.backend, bytes, file, {
       facts: machineFacts({}),
-      symbols: s.backend.kind === "host" ? hostKernelSymbols() : undefined,
+      symbols: s.kernel ? modelKernelSymbols(s.kernel.profile) : hostKernelSymbols(),
       logSize: 1 << 16,
     });
     const installed = describeInstalled(s.backend, loaded);
