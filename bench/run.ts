@@ -10,6 +10,7 @@ import { ModelKernel } from "../src/kernel/kernel.js";
 import { Bpf } from "../src/uapi/bpf.js";
 import { KeySpec } from "../src/uapi/constants.js";
 import { run as runAudit } from "./audit.js";
+import { run as runBpfLsm } from "./bpf_lsm.js";
 import { run as runCrypto } from "./crypto.js";
 import { EXAMPLE_INSNS, ExampleSigner, loadSigned, metadataMap, openssl } from "./example.js";
 import { run as runGen } from "./gen.js";
@@ -18,6 +19,7 @@ import { run as runMemory } from "./memory.js";
 import { run as runSkeleton } from "./skeleton.js";
 import { run as runStartup } from "./startup.js";
 import { goal, goalSummary, interleavedMedians, median, timeMs } from "./util.js";
+import { run as runVerifier } from "./verifier.js";
 import { run as runVm } from "./vm.js";
 
 const SIZES = [
@@ -81,11 +83,13 @@ const SECTIONS: [string, () => void | Promise<void>][] = [
   ["CMS sign and verify", runCrypto],
   ["light skeleton parse and write", runSkeleton],
   ["eBPF interpreter", runVm],
+  ["verifier (do_check) vs the host's BPF_PROG_LOAD", runVerifier],
   ["host backend call cost", runHost],
   ["peak memory of bpfsign verify", runMemory],
   ["CLI start-up", runStartup],
   ["bpfsign audit", runAudit],
   ["bpfsign gen skeleton", runGen],
+  ["admission decision: BPF LSM policy vs TypeScript module", runBpfLsm],
 ];
 
 for (const [title, fn] of SECTIONS) {

@@ -614,6 +614,108 @@ export class Btf {
     return this.commit(this.record([nameOff, btfTypeInfo(BTF_KIND.FUNC, linkage, false), protoId]));
   }
 
+  /** An empty BTF (the void type only), to build with the add functions (`btf__new_empty`). */
+  static empty(name = "BTF"): Btf {
+    const raw = new Uint8Array(24 + 1);
+    const dv = new DataView(raw.buffer);
+    dv.setUint16(0, 0xeb9f, true);
+    raw[2] = 1;
+    dv.setUint32(4, 24, true);
+    dv.setUint32(20, 1, true);
+    const btf = Btf.parse(raw, name);
+    btf.ensureModifiable();
+    return btf;
+  }
+
+  /**
+   * Appends a type of a reference kind (`btf__add_ptr`, `_typedef`, `_const`, `_volatile`,
+   * `_restrict`, `_type_tag`; FWD with `refType` 0 for a struct, 1 for a union as kflag).
+   */
+  addRef(kind: 2 | 7 | 8 | 9 | 10 | 11 | 18, name: string, refType: number): number {
+    if (kind !== BTF_KIND.FWD) this.checkRef(refType);
+    this.ensureModifiable();
+    const nameOff = name ? this.addString(name) : 0;
+    if (kind === BTF_KIND.FWD) {
+      return this.commit(this.record([nameOff, btfTypeInfo(kind, 0, refType === 1), 0]));
+    }
+    return this.commit(this.record([nameOff, btfTypeInfo(kind, 0, false), refType]));
+  }
+
+  /** `btf__add_array(btf, index_type_id, elem_type_id, nr_elems)` */
+  addArray(indexType: number, elemType: number, nelems: number): number {
+    this.checkRef(indexType);
+    this.checkRef(elemType);
+    this.ensureModifiable();
+    return this.commit(
+      this.record([0, btfTypeInfo(BTF_KIND.ARRAY, 0, false), 0, elemType, indexType, nelems]),
+    );
+  }
+
+  /**
+   * `btf__add_struct` / `btf__add_union` with every `btf__add_field` at once; a member with a
+   * bitfield size sets kflag, as libbpf does.
+   */
+  addComposite(
+    kind: 4 | 5,
+    name: string,
+    size: number,
+    members: readonly { name: string; type: number; bitOffset: number; bitfieldSize?: number }[],
+  ): number {
+    this.ensureModifiable();
+    const kflag = members.some((m) => m.bitfieldSize);
+    const words = [name ? this.addString(name) : 0, btfTypeInfo(kind, members.length, kflag), size];
+    for (const m of members) {
+      this.checkRef(m.type);
+      const off = kflag ? ((m.bitfieldSize ?? 0) << 24) | m.bitOffset : m.bitOffset;
+      words.push(m.name ? this.addString(m.name) : 0, m.type, off);
+    }
+    return this.commit(this.record(words));
+  }
+
+  /** `btf__add_enum` with every `btf__add_enum_value` (32-bit values). */
+  addEnum(
+    name: string,
+    size: number,
+    values: readonly { name: string; value: number }[],
+    signed = false,
+  ): number {
+    this.ensureModifiable();
+    const words = [
+      name ? this.addString(name) : 0,
+      btfTypeInfo(BTF_KIND.ENUM, values.length, signed),
+      size,
+    ];
+    for (const v of values) words.push(this.addString(v.name), v.value);
+    return this.commit(this.record(words));
+  }
+
+  /** `btf__add_datasec` with every `btf__add_datasec_var_info`. */
+  addDatasec(
+    name: string,
+    vars: readonly { type: number; offset: number; size: number }[],
+  ): number {
+    this.ensureModifiable();
+    const size = vars.reduce((n, v) => Math.max(n, v.offset + v.size), 0);
+    const words = [this.addString(name), btfTypeInfo(BTF_KIND.DATASEC, vars.length, false), size];
+    for (const v of vars) {
+      this.checkRef(v.type);
+      words.push(v.type, v.offset, v.size);
+    }
+    return this.commit(this.record(words));
+  }
+
+  /** `btf__add_func_proto` with every `btf__add_func_param`. */
+  addFuncProto(returnType: number, params: readonly { name: string; type: number }[]): number {
+    this.checkRef(returnType);
+    this.ensureModifiable();
+    const words = [0, btfTypeInfo(BTF_KIND.FUNC_PROTO, params.length, false), returnType];
+    for (const p of params) {
+      this.checkRef(p.type);
+      words.push(p.name ? this.addString(p.name) : 0, p.type);
+    }
+    return this.commit(this.record(words));
+  }
+
   private argErr(detail: string): BtfError {
     return new BtfError("BTF_BAD_TYPE", this.objectName, ".BTF", -1, detail);
   }

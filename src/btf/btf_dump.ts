@@ -91,6 +91,29 @@ export class BtfDump {
     return this.out;
   }
 
+  /**
+   * The definition of a named struct, union or enum (`struct name {...}` without the `;`), or
+   * of a typedef (`typedef ... name`), with this dumper's name dedup: what a whole-BTF C dump
+   * prints at the top level (btf_dump_c.ts).
+   */
+  emitDefinition(id: number): string {
+    this.out = "";
+    this.depth = 0;
+    const t = this.type(id);
+    if (t.kind === BTF_KIND.STRUCT || t.kind === BTF_KIND.UNION) this.emitStructDef(id, t, 0);
+    else if (t.kind === BTF_KIND.ENUM || t.kind === BTF_KIND.ENUM64) this.emitEnumDef(id, t, 0);
+    else if (t.kind === BTF_KIND.TYPEDEF) {
+      this.out += "typedef ";
+      this.emitDecl(t.type, this.identName(id), 0);
+    } else throw this.unsupported(id, t);
+    return this.out;
+  }
+
+  /** The (deduplicated) name a struct, union, enum or fwd is printed with. */
+  printedName(id: number): string {
+    return this.typeName(id);
+  }
+
   private type(id: number): BtfType {
     return this.btf.typeById(id);
   }

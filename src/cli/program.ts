@@ -18,6 +18,7 @@
 import { parseArgs } from "node:util";
 import type { AttackOptions } from "./commands/attack.js";
 import type { AuditOptions } from "./commands/audit.js";
+import type { BtfOptions } from "./commands/btf.js";
 import type { GenOptions } from "./commands/gen.js";
 import type { InspectOptions } from "./commands/inspect.js";
 import type { KeygenOptions } from "./commands/keygen.js";
@@ -202,8 +203,18 @@ const COMMANDS: readonly CommandSpec[] = [
         repeat: true,
       },
       {
-        flags: "--keyring <id>",
-        help: "keyring_id to pass: a number (key serial or negative KEY_SPEC), builtin, secondary, platform, user or user:SERIAL (default: the session keyring with --cert, else 0)",
+        flags: "--keyring <kind|id>",
+        help: "builtin, secondary or platform (--cert certificates trusted there, model), user (the session keyring), user:SERIAL, or a keyring_id (a key serial or a negative KEY_SPEC value); default: user with --cert, else 0",
+      },
+      {
+        flags: "--policy <file>",
+        help: "a BPF LSM policy skeleton (.lskel.h) loaded and attached first (repeatable, model backend)",
+        repeat: true,
+      },
+      {
+        flags: "--policy-map <map=key[:value]>",
+        help: "fill a policy map (integers, or 'session' for the session keyring's serial; value default 1)",
+        repeat: true,
       },
       {
         flags: "--backend <kind>",
@@ -221,6 +232,31 @@ const COMMANDS: readonly CommandSpec[] = [
     ],
     run: async (io, [file], o: LoadOptions) =>
       (await import("./commands/load.js")).runLoad(io, file as string, o),
+  },
+  {
+    name: "btf",
+    usage: "dump [FILE | --model] [--format c|raw]",
+    summary:
+      "print a BTF (a raw BTF file, a BPF object's .BTF, or the model kernel's vmlinux) as C (vmlinux.h) or raw",
+    args: [
+      {
+        name: "dump [FILE]",
+        required: true,
+        variadic: true,
+        help: "'dump' and the BTF file (e.g. /sys/kernel/btf/vmlinux) unless --model",
+      },
+    ],
+    options: [
+      { flags: "--model", help: "the model kernel's vmlinux BTF" },
+      {
+        flags: "--profile <name>",
+        help: "with --model: the kernel profile (mainline-6.18 has no prog->aux->sig)",
+        choices: ["v2", "bpf-next", "mainline-6.18", "kfunc", "hornet"],
+      },
+      { flags: "--format <fmt>", help: "c (a vmlinux.h) or raw", choices: ["c", "raw"] },
+    ],
+    run: async (io, words, o: BtfOptions) =>
+      (await import("./commands/btf.js")).runBtf(io, words as string[], o),
   },
   {
     name: "gen",

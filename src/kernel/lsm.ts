@@ -64,13 +64,38 @@ export interface LsmModule {
 }
 
 export class Lsm {
-  private readonly modules: LsmModule[] = [];
+  private readonly registered: LsmModule[] = [];
+  /** The BPF LSM, last in the chain (as in the kernel's default lsm= order). */
+  private bpfLsm: LsmModule | null = null;
+  private modules: LsmModule[] = [];
+
+  /** Installs the BPF LSM (runs attached BPF programs), always after the registered modules. */
+  setBpfLsm(module: LsmModule | null): void {
+    this.bpfLsm = module;
+    this.rebuild();
+  }
+
+  private rebuild(): void {
+    this.modules = this.bpfLsm ? [...this.registered, this.bpfLsm] : [...this.registered];
+  }
+
+  /** The BPF LSM module, if installed. */
+  get bpfModule(): LsmModule | null {
+    return this.bpfLsm;
+  }
+
+  /** The chain in call order (module names). */
+  get order(): string[] {
+    return this.modules.map((m) => m.name);
+  }
 
   register(module: LsmModule): () => void {
-    this.modules.push(module);
+    this.registered.push(module);
+    this.rebuild();
     return () => {
-      const i = this.modules.indexOf(module);
-      if (i >= 0) this.modules.splice(i, 1);
+      const i = this.registered.indexOf(module);
+      if (i >= 0) this.registered.splice(i, 1);
+      this.rebuild();
     };
   }
 

@@ -1,6 +1,7 @@
 /** BPF programs as the kernel keeps them: struct bpf_prog with its aux data and signature verdict. */
 import { Limits, SigKeyring, SigVerdict } from "../uapi/constants.js";
 import type { Btf } from "./btf.js";
+import type { AttachTarget } from "./btf_attach.js";
 import type { BpfMap } from "./map.js";
 
 /** prog->aux->sig: what the signature check recorded. */
@@ -41,6 +42,10 @@ export interface ProgAux {
   /** The largest ctx offset the program reads (SYSCALL test runs need at least that much). */
   max_ctx_offset: number;
   verified_insns: number;
+  /** attach_btf_id of a program attached through BTF (TRACING, LSM), else 0. */
+  attach_btf_id: number;
+  /** What attach_btf_id resolved to (btf_attach.ts), or null. */
+  attach: AttachTarget | null;
 }
 
 export class BpfProg {
@@ -89,6 +94,8 @@ export class BpfProg {
       line_info_cnt: 0,
       max_ctx_offset: 0,
       verified_insns: 0,
+      attach_btf_id: 0,
+      attach: null,
     };
   }
 

@@ -7,6 +7,7 @@
 import { Limits, ProgFlag, ProgType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, TestRunAttr, Values } from "../uapi/layout.js";
+import { attachesThroughBtf, checkExpectedAttach } from "./btf_attach.js";
 import { BpfProg } from "./prog.js";
 import { signedLoadHooks } from "./scheme_hooks.js";
 import type { SyscallCtx } from "./state.js";
@@ -36,6 +37,8 @@ const MODEL_PROG_TYPES = new Set<number>([
   ProgType.CGROUP_SKB,
   ProgType.RAW_TRACEPOINT,
   ProgType.SYSCALL,
+  ProgType.TRACING,
+  ProgType.LSM,
 ]);
 const NET_ADMIN_TYPES = new Set<number>([
   ProgType.SCHED_CLS,
@@ -87,10 +90,10 @@ export function bpfProgLoad(
     return -Errno.EPERM;
   if (PERFMON_TYPES.has(a.prog_type) && !(proc.caps.perfmon || proc.caps.sys_admin))
     return -Errno.EPERM;
-  if (a.attach_btf_id || a.attach_prog_fd) {
-    // Attach targets (TRACING, LSM, EXT, STRUCT_OPS) are not modelled.
-    return -Errno.EINVAL;
-  }
+  // attaching to another program (EXT, fentry on a BPF program) and module BTF are not modelled
+  if (a.attach_prog_fd) return -Errno.EINVAL;
+  if (a.attach_btf_id && !attachesThroughBtf(a.prog_type)) return -Errno.EINVAL;
+  if (checkExpectedAttach(a.prog_type, a.expected_attach_type)) return -Errno.EINVAL;
   if (
     (a.prog_type === ProgType.SYSCALL || a.prog_type === ProgType.EXT) &&
     a.expected_attach_type
@@ -119,6 +122,7 @@ export function bpfProgLoad(
   const name = objName(a.prog_name);
   if (typeof name === "number") return name;
   prog.aux.name = name;
+  prog.aux.attach_btf_id = a.attach_btf_id;
   if (hooks.admissionAtEntry) {
     const err = kernel.lsm.bpf_prog_load(prog, a, ctx.uaccess.is_kernel);
     if (err) {

@@ -10,6 +10,8 @@ import { Limits, MapType, ProgType, Pseudo } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
 import type { Btf } from "./btf.js";
+import { ANALYSED_PROG_TYPES } from "./ctx_access.js";
+import { runDoCheck, statsLine } from "./do_check.js";
 import { fixupProgram } from "./fixups.js";
 import { BPF_FUNC_MAX_ID, helperAllowed, helperName } from "./helpers.js";
 import { VerifierLog } from "./log.js";
@@ -18,6 +20,7 @@ import type { BpfProg } from "./prog.js";
 import { bpfProgVerifySignature, type SignedLoadHooks, signedLoadHooks } from "./scheme_hooks.js";
 import type { SyscallCtx } from "./state.js";
 import type { BpfFile } from "./types.js";
+import { checkBtfProgram, checkPseudoBtfId, kernelKfuncAllowed } from "./verifier_btf_prog.js";
 import type { VerifierEnv } from "./verifier_env.js";
 
 const LD_IMM64 = 0x18;
@@ -154,7 +157,7 @@ export function bpfCheck(
   uattr: Uint8Array,
   uattrSize: number,
 ): number {
-  const log = VerifierLog.init(attr.log_level, attr.log_buf, attr.log_size);
+  const log = VerifierLog.init(attr.log_level, attr.log_buf, attr.log_size, ctx.uaccess.is_kernel);
   if (typeof log === "number") return log;
   const hooks = signedLoadHooks(ctx.kernel.profile);
   const env: VerifierEnv = {
@@ -170,9 +173,7 @@ export function bpfCheck(
     fd_array_cache: hooks.cacheFdArray ? new Map() : null,
   };
   let ret = checkAll(env, hooks);
-  log.verbose(
-    `processed ${env.insn_processed} insns (limit ${Limits.COMPLEXITY_LIMIT_INSNS}) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n`,
-  );
+  log.verbose(statsLine(env));
   const { err, trueSize } = log.finalize({ write: (a, d) => ctx.uaccess.write(a, d) });
   if (err) ret = err;
   if (uattrSize >= 144) new DataView(uattr.buffer, uattr.byteOffset).setUint32(140, trueSize, true);
@@ -190,6 +191,7 @@ export function bpfCheck(
     prog.fixedUp = fixed.insns;
     prog.fixedUpLdImm = fixed.ldImm;
   } else {
+    if (log.keep) ctx.kernel.lastLoadLog = log.text;
     for (const m of env.used_maps) ctx.kernel.putMap(m, prog.sleepable);
     for (const b of env.used_btfs) ctx.kernel.putBtf(b);
   }
@@ -220,6 +222,8 @@ function checkAll(env: VerifierEnv, hooks: SignedLoadHooks): number {
   if (ret) return ret;
   ret = checkBtfInfo(env);
   if (ret) return ret;
+  ret = checkBtfProgram(env); // CO-RE, attach target, tracing ctx (verifier_btf_prog.ts)
+  if (ret) return ret;
   ret = checkAndResolveInsns(env, hooks);
   if (ret) return ret;
   ret = hooks.afterResolve(env, signedMapCnt);
@@ -227,11 +231,15 @@ function checkAll(env: VerifierEnv, hooks: SignedLoadHooks): number {
 
   ret = checkAttachBtfId(env);
   if (ret) return ret;
-  ret = checkHelperCalls(env);
-  if (ret) return ret;
+  const analysed = ANALYSED_PROG_TYPES.has(prog.type);
+  if (!analysed) {
+    ret = checkHelperCalls(env);
+    if (ret) return ret;
+  }
   prog.aux.max_ctx_offset = maxCtxOffset(prog.insnsi);
   env.insn_processed = prog.len;
-  return 0;
+  // the safety analysis (do_check) for the program types whose ctx the model knows
+  return analysed ? runDoCheck(env) : 0;
 }
 
 /**
@@ -415,6 +423,7 @@ function checkKfuncCall(
 ): number {
   const { log, attr, prog } = env;
   if (offset === 0 && hooks.kfuncs.has(btfId) && prog.type === ProgType.SYSCALL) return 0;
+  if (offset === 0 && kernelKfuncAllowed(env, btfId)) return 0; // verifier_btf_prog.ts
   if (offset < 0) {
     log.verbose("negative offset disallowed for kernel module function call\n");
     return -Errno.EINVAL;
@@ -517,6 +526,11 @@ function checkAndResolveInsns(env: VerifierEnv, hooks: SignedLoadHooks): number 
       case Pseudo.FUNC:
         break;
       case Pseudo.BTF_ID: {
+        if (!hi.imm) {
+          const ret = checkPseudoBtfId(env, i, insn.imm); // verifier_btf_prog.ts
+          if (ret) return ret;
+          break;
+        }
         if (hi.imm) {
           const file = ctx.proc.file(hi.imm);
           if (file?.kind !== "btf") {

@@ -1,7 +1,10 @@
 /**
  * The loader ("bpfsign/loader"): `bpf_load_and_run()` over any backend, the loader ctx codec,
- * what a loader installed, and the metadata blob's records read off the loader's instructions.
+ * what a loader installed, and the metadata blob's records read off the loader's instructions;
+ * attaching programs (links), the ring buffer consumer, and what a failed loader was doing.
  */
+
+export { type AttachedLink, attachProgram } from "./attach.js";
 export {
   BPF_SKEL_KERNEL,
   decodeLoaderCtx,
@@ -10,6 +13,7 @@ export {
   type LoaderCtxOutput,
   type MapDescInput,
 } from "./ctx.js";
+export { describeInnerFailure } from "./inner_failure.js";
 export {
   describeInstalled,
   type Installed,
@@ -34,3 +38,5 @@ export {
   metadataLayout,
   type RegionKind,
 } from "./metadata_layout.js";
+export { modelKernelSymbols } from "./model_symbols.js";
+export { RingBufferConsumer } from "./ringbuf.js";

@@ -94,6 +94,13 @@ export interface DirectLoadOptions {
   logSize?: number;
 }
 
+/** libbpf_strlcpy into a 16-byte name: at most 15 bytes and the NUL. */
+function objNameBytes(name: string): Uint8Array {
+  const out = cString(name, Limits.OBJ_NAME_LEN);
+  out[Limits.OBJ_NAME_LEN - 1] = 0;
+  return out;
+}
+
 function errnoText(errno: number): string {
   return `${errnoName(errno)} (${errno})`;
 }
@@ -147,7 +154,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
         map_flags: attr.mapFlags,
         inner_map_fd: isMapInMap(mapType) ? this.innerMapFd : 0,
         numa_node: attr.numaNode,
-        map_name: cString(name, Limits.OBJ_NAME_LEN),
+        map_name: objNameBytes(name),
         map_ifindex: attr.mapIfindex,
         btf_fd: withBtf ? this.btfFd : 0,
         btf_key_type_id: attr.btfKeyTypeId,
@@ -269,7 +276,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
           log_buf: logBuf,
           kern_version: attr.kernVersion,
           prog_flags: attr.progFlags,
-          prog_name: cString(name, Limits.OBJ_NAME_LEN),
+          prog_name: objNameBytes(name),
           prog_ifindex: attr.progIfindex,
           expected_attach_type: attr.expectedAttachType,
           prog_btf_fd: this.btfFd,

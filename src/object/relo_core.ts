@@ -12,7 +12,7 @@ import type { BpfObject, BpfProgram, CoreReloRec } from "./types.js";
 import { ReloType } from "./types.js";
 
 /** Decodes a `struct bpf_core_relo` record (little-endian words). */
-function decodeCoreRelo(rec: Uint8Array): CoreReloRec {
+export function decodeCoreRelo(rec: Uint8Array): CoreReloRec {
   return {
     insnOff: recU32(rec, 0),
     typeId: recU32(rec, 4),

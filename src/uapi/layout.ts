@@ -229,6 +229,21 @@ export const ProgLoadAttr = {
   keyring_id: s32(164),
 } as const satisfies Layout;
 
+/** BPF_RAW_TRACEPOINT_OPEN's raw_tracepoint struct. */
+export const RawTracepointOpenAttr = {
+  name: u64(0),
+  prog_fd: u32(8),
+  cookie: u64(16),
+} as const satisfies Layout;
+
+/** BPF_LINK_CREATE's common head. */
+export const LinkCreateAttr = {
+  prog_fd: u32(0),
+  target_fd: u32(4),
+  attach_type: u32(8),
+  flags: u32(12),
+} as const satisfies Layout;
+
 export const TestRunAttr = {
   prog_fd: u32(0),
   retval: u32(4),

@@ -11,13 +11,7 @@ import { hostSession, hostSkip } from "../support/host.js";
 
 /** Each entry: a difference the model documents as not modelled, allowed only in that shape. */
 export const ALLOWED: readonly AllowedDifference[] = [
-  {
-    probe: "s7.sys_bpf_ctx_pointer_refused",
-    reason:
-      "the model does not run the verifier's type analysis (do_check; README: not modelled), so it cannot refuse a ctx pointer passed as bpf_sys_bpf's attr",
-    matches: (model, host) =>
-      JSON.stringify(model) === '["ok",false]' && JSON.stringify(host) === '["EACCES",true]',
-  },
+  // s7.sys_bpf_ctx_pointer_refused used to be here: do_check now refuses the ctx pointer too.
 ];
 
 /** Individual checks: the top-level entries of each probe's result. */

@@ -36,10 +36,11 @@ const rows = (b: Uint8Array): Row[] =>
 
 /** r2 = &key (0 on the stack); r1 = map; call lookup; then `after`. */
 function lookupProg(mapFd: number, after: Insn[] = [mov64Imm(0, 0), exit()]): Uint8Array {
+  // the key at fp-16: room for the 12-byte HASH key inside the stack (do_check checks it)
   return insns(
-    stMem(Size.W, 10, -4, 0),
+    stMem(Size.W, 10, -16, 0),
     mov64Reg(2, 10),
-    alu64Imm(AluOp.ADD, 2, -4),
+    alu64Imm(AluOp.ADD, 2, -16),
     ldMapFd(1, mapFd),
     call(Helper.map_lookup_elem),
     ...after,
@@ -162,7 +163,10 @@ describe("map_gen_lookup inlining (do_misc_fixups)", () => {
       max_entries: 1,
     });
     // r1 = map; if r6 == 0 goto call; r1 = map; call: the call is a branch target.
+    // (r6 is a random number first: do_check refuses reading an uninitialised register)
     const code = insns(
+      call(Helper.get_prandom_u32),
+      mov64Reg(6, 0),
       stMem(Size.W, 10, -4, 0),
       mov64Reg(2, 10),
       alu64Imm(AluOp.ADD, 2, -4),

@@ -25,14 +25,14 @@ describe("check_helper_call: helper ids at load", () => {
     for (const id of [212, 300, -1]) {
       const r = load(bpf, { ...socketFilter(insns(call(id), RET0)), log_size: 4096 });
       assert.equal(r.errno, Errno.EINVAL);
-      assert.match(r.log, new RegExp(`^invalid func unknown#${id}\\n`));
+      assert.match(r.log, new RegExp(`^invalid func unknown#${id}\\n`, "m"));
     }
   });
   it("a helper the program type does not offer cannot be used", () => {
     const { bpf } = world();
     const r = load(bpf, { ...socketFilter(insns(call(Helper.sys_bpf), RET0)), log_size: 4096 });
     assert.equal(r.errno, Errno.EINVAL);
-    assert.match(r.log, /^program of this type cannot use helper bpf_sys_bpf#166\n/);
+    assert.match(r.log, /^program of this type cannot use helper bpf_sys_bpf#166\n/m);
     const k = load(bpf, {
       prog_type: ProgType.KPROBE,
       insns: insns(call(Helper.copy_from_user), RET0),

@@ -24,7 +24,7 @@ import { Bpf } from "../../src/uapi/bpf.js";
 import { BPF_F_SLEEPABLE, BpfCmd, Helper, MapType, ProgType } from "../../src/uapi/constants.js";
 import { BpfError, Errno } from "../../src/uapi/errno.js";
 import { encode, MapCreateAttr } from "../../src/uapi/layout.js";
-import { buildSkb, createModelKernel, KALLSYMS, VmFault, vmlinuxBtf } from "../../src/vm/index.js";
+import { buildSkb, createModelKernel, KALLSYMS, vmlinuxBtf } from "../../src/vm/index.js";
 import { skbCtxOut } from "../../src/vm/skb.js";
 
 function buildSkbOrThrow(f: Uint8Array, ctx: Uint8Array) {
@@ -54,17 +54,40 @@ function loadSyscall(e: Env, insns: Insn[]): number {
   }).fd;
 }
 
-/** Loads a SYSCALL program (r6 = ctx first) and runs it once with `ctx`. */
+/** Where the ctx copy lives on the stack (see sysRun). */
+const CTX_COPY = -256;
+
+/**
+ * Loads a SYSCALL program (r6 = ctx first) and runs it once with `ctx`. The verifier refuses
+ * a ctx pointer as a helper's memory argument (as Linux does), so the program works on a
+ * copy of the ctx on the stack: copied in first, copied back before each exit (r7 is
+ * scratch). `ctxPtr` points into that copy.
+ */
 function sysRun(e: Env, body: Insn[], ctx: Uint8Array) {
-  const fd = loadSyscall(e, [mov64Reg(6, 1), ...body]);
+  const n = ctx.length;
+  const copyIn: Insn[] = [];
+  const copyOut: Insn[] = [];
+  for (let i = 0; i < n; i++) {
+    copyIn.push(ldxMem(Size.B, 7, 6, i), stxMem(Size.B, 10, 7, CTX_COPY + i));
+    copyOut.push(ldxMem(Size.B, 7, 10, CTX_COPY + i), stxMem(Size.B, 6, 7, i));
+  }
+  const hasJumps = body.some(
+    (i) => (i.code & 7) === 5 && (i.code & 0xf0) !== 0x80 && (i.code & 0xf0) !== 0x90,
+  );
+  const usesCopy =
+    body.some((i) => i.src === 10 || i.dst === 10) ||
+    body.some((i) => i.code === 0xbf && i.src === 6);
+  const wrapped =
+    usesCopy && !hasJumps ? body.flatMap((i) => (i.code === 0x95 ? [...copyOut, i] : [i])) : body;
+  const fd = loadSyscall(e, [mov64Reg(6, 1), ...(usesCopy && !hasJumps ? copyIn : []), ...wrapped]);
   const r = e.bpf.progTestRun({ prog_fd: fd, ctx_in: ctx });
   return { retval: r.retval | 0, ctx: r.ctx ?? new Uint8Array(0), fd };
 }
 
-/** rN = ctx + off */
+/** rN = the ctx copy on the stack + off (see sysRun) */
 const ctxPtr = (reg: number, off: number): Insn[] => [
-  mov64Reg(reg, 6),
-  alu64Imm(AluOp.ADD, reg, off),
+  mov64Reg(reg, 10),
+  alu64Imm(AluOp.ADD, reg, CTX_COPY + off),
 ];
 
 function cstr(s: string, size: number): Uint8Array {
@@ -155,14 +178,10 @@ describe("SYSCALL test runs", () => {
     const e = env();
     const w = sysRun(e, [stMem(Size.W, 6, 4, 77), mov64Imm(0, 0), exit()], new Uint8Array(8));
     assert.deepEqual([...w.ctx], [0, 0, 0, 0, 77, 0, 0, 0]);
+    // A NULL dereference no longer reaches the interpreter: do_check refuses it at load.
     assert.throws(
       () => sysRun(e, [mov64Imm(1, 0), ldxMem(Size.DW, 0, 1, 16), exit()], new Uint8Array(8)),
-      (x: unknown) => x instanceof BpfError && x.errno === Errno.EFAULT,
-    );
-    assert.ok(e.kernel.lastRunError instanceof VmFault);
-    assert.match(
-      e.kernel.lastRunError.message,
-      /^insn 2: invalid read of 8 bytes at 0x0000000000000010: NULL/,
+      (x: unknown) => x instanceof BpfError && x.errno === Errno.EACCES,
     );
   });
 });

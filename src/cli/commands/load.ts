@@ -8,8 +8,10 @@
  */
 import { HostBackend } from "../../host/backend.js";
 import { hostKernelSymbols } from "../../host/kernel_symbols.js";
+import type { ModelKernel } from "../../kernel/kernel.js";
 import { describeInstalled, type Installed } from "../../loader/installed.js";
 import { type LoadedSkeleton, loadAndRun } from "../../loader/load_and_run.js";
+import { modelKernelSymbols } from "../../loader/model_symbols.js";
 import { type DirectObjectLoad, loadObjectFile } from "../../loader/object_load.js";
 import { PolicyDeniedError, PolicyModule } from "../../lsm/policy_module.js";
 import { type RecordedVerdict, VerdictRecorder } from "../../lsm/verdict_recorder.js";
@@ -32,10 +34,16 @@ import { machineFacts } from "../machine_facts.js";
 import { type CliIo, printFields, printJson } from "../output.js";
 import { parseScheme } from "../scheme_option.js";
 import { parseSkeletonBytes } from "../skeleton_input.js";
+import type { AuditRecord, Policies } from "./load_policy.js";
 
 export interface LoadOptions {
   cert: string[];
+  /** builtin, secondary, platform, user (the session keyring) or a keyring_id number. */
   keyring?: string;
+  /** BPF LSM policy skeletons loaded and attached before the target (model backend). */
+  policy?: string[];
+  /** MAP=KEY[:VALUE] entries for the policies' maps. */
+  policyMap?: string[];
   backend: string;
   run?: boolean;
   policyFile?: string;
@@ -46,6 +54,8 @@ export interface LoadOptions {
 
 interface Session {
   backend: BpfBackend;
+  /** The model kernel (null on the host). */
+  kernel: ModelKernel | null;
   recorder: VerdictRecorder | null;
   policy: PolicyModule | null;
   /** The last report to the post-integrity hook for a user load ("lsm:VERDICT"), model only. */
@@ -68,6 +78,7 @@ function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): S
     const module = policy ? new PolicyModule(policy).install(kernel.lsm) : null;
     return {
       backend: kernel.spawn(),
+      kernel,
       recorder,
       policy: module,
       integrity: () => last,
@@ -87,6 +98,7 @@ function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): S
     const backend = new HostBackend();
     return {
       backend,
+      kernel: null,
       recorder: null,
       policy: null,
       integrity: () => null,
@@ -137,20 +149,41 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
   if (ELF_MAGIC.every((b, i) => bytes[i] === b)) return loadObjectDirect(io, file, bytes, o);
   const skel = parseSkeletonBytes(bytes, file);
   const certs = o.cert.map(readCertificate);
-  const keyringId =
-    o.keyring !== undefined
-      ? parseKeyringId(o.keyring)
-      : certs.length
-        ? KeySpec.SESSION_KEYRING
-        : 0;
+  const keyring = parseKeyringOption(o.keyring, certs.length > 0);
+  const keyringId = keyring.id;
   const policy = o.policyFile ? readPolicy(o.policyFile) : null;
+  const bpfPolicies = o.policy ?? [];
+  if ((bpfPolicies.length || o.policyMap?.length) && o.backend !== "model")
+    throw new UsageError("--policy runs BPF LSM policies on the model kernel: use --backend model");
+  if (o.policyMap?.length && !bpfPolicies.length)
+    throw new UsageError("--policy-map fills the maps of a --policy skeleton: give one");
   const s = openBackend(o.backend, policy, parseScheme(o.scheme));
   let loaded: LoadedSkeleton | null = null;
+  let policies: Policies | null = null;
   try {
     const bpf = new Bpf(s.backend);
     if (certs.length) {
-      bpf.keyringId(KeySpec.SESSION_KEYRING, true);
-      for (const c of certs) bpf.addKey("asymmetric", "", c.der, KeySpec.SESSION_KEYRING);
+      if (keyring.system) {
+        if (!s.kernel)
+          throw new UsageError(
+            `--keyring ${o.keyring} trusts the certificates on the model kernel only`,
+          );
+        for (const c of certs) {
+          const r = s.kernel.keyrings.trustSystemCertificate(keyring.system, c.der);
+          if ("errno" in r)
+            throw new UsageError(
+              `--cert not accepted by the ${keyring.system} keyring: ${r.reason}`,
+            );
+        }
+      } else {
+        bpf.keyringId(KeySpec.SESSION_KEYRING, true);
+        for (const c of certs) bpf.addKey("asymmetric", "", c.der, KeySpec.SESSION_KEYRING);
+      }
+    }
+    if (keyring.id === KeySpec.SESSION_KEYRING) bpf.keyringId(KeySpec.SESSION_KEYRING, true);
+    if (bpfPolicies.length) {
+      const { loadPolicies } = await import("./load_policy.js");
+      policies = loadPolicies(s.backend, s.kernel, bpfPolicies, o.policyMap ?? [], keyringId);
     }
     try {
       loaded = loadAndRun(s.backend, skel, { keyringId, log: { level: 1, size: 1 << 16 } });
@@ -158,9 +191,25 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
       const denied = s.policy?.records.find((r) => r.enforcing && r.decision.action === "DENY");
       if (s.policy && !o.json) for (const r of s.policy.records) io.stderr(`policy: ${r.text}\n`);
       if (denied) throw new PolicyDeniedError(denied, { cause: e });
+      if (policies) {
+        const { describeDenial, BpfPolicyDeniedError } = await import("./load_policy.js");
+        const d = describeDenial(policies);
+        const audit = policies.audit();
+        if (o.json)
+          printJson(io, {
+            source: file,
+            backend: s.backend.kind,
+            decision: d ? { admitted: false, errno: d.errno, program: d.program } : null,
+            audit,
+          });
+        else for (const a of audit) io.stderr(`audit ${formatAudit(a)}\n`);
+        if (d) throw new BpfPolicyDeniedError(`${file}: ${d.text}`, d.errno, { cause: e });
+      }
       throw e;
     }
     const policyRecords = s.policy?.records ?? [];
+    const audit = policies?.audit() ?? [];
+    const bpfPolicyInfo = policies?.list.map((p) => ({ file: p.file, programs: p.programs })) ?? [];
     const verdict: RecordedVerdict | null = s.recorder?.last("__loader.prog") ?? null;
     const installed: Installed = describeInstalled(s.backend, loaded);
     const runs = o.run ? runSocketFilters(bpf, loaded.progs, installed) : [];
@@ -177,6 +226,7 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
         ...installed,
         runs,
         ...(s.policy ? { policy: policyRecords.map((r) => r.text) } : {}),
+        ...(policies ? { policies: bpfPolicyInfo, decision: { admitted: true }, audit } : {}),
       });
     else {
       printFields(io, [
@@ -188,22 +238,58 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
             : "not reported by this backend",
         ],
         ["post-integrity", s.integrity() ?? "no report"],
+        ...(policies ? ([["decision", "admitted by every policy"]] as [string, string][]) : []),
       ]);
+      for (const p of bpfPolicyInfo)
+        for (const g of p.programs)
+          io.stdout(
+            `policy ${p.file}: program ${g.name} (${g.type}) attached at ${g.hook ?? "?"}\n`,
+          );
       printInstalled(io, installed, runs);
       for (const r of policyRecords) io.stdout(`policy ${r.text}\n`);
+      for (const a of audit) io.stdout(`audit ${formatAudit(a)}\n`);
     }
     return { kind: "ok" };
   } finally {
     loaded?.close();
+    policies?.dispose();
     s.dispose();
   }
+}
+
+/** One audit record: the policy's ring buffer, the decoded fields (or hex). */
+function formatAudit(a: AuditRecord): string {
+  const body = a.fields
+    ? `${a.type} { ${Object.entries(a.fields)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ")} }`
+    : a.hex;
+  return `${a.policy} ${a.map}: ${body}`;
+}
+
+/**
+ * `--keyring`: a system keyring by name (the certificates are trusted there, model only), `user`
+ * (the session keyring), or a keyring_id number. Default: the session keyring with --cert, else 0.
+ */
+/**
+ * --keyring as the load uses it: the keyring_id (parseKeyringId's grammar) and, for builtin,
+ * secondary and platform, the system keyring the model trusts the --cert certificates in.
+ */
+function parseKeyringOption(
+  v: string | undefined,
+  haveCerts: boolean,
+): { id: number; system: "builtin" | "secondary" | "platform" | null } {
+  if (v === undefined) return { id: haveCerts ? KeySpec.SESSION_KEYRING : 0, system: null };
+  const id = parseKeyringId(v);
+  const kind = /^(builtin|secondary|platform)$/i.exec(v)?.[1].toLowerCase();
+  return { id, system: (kind as "builtin" | "secondary" | "platform" | undefined) ?? null };
 }
 
 /**
  * `bpfsign load OBJ.bpf.o`: the object's maps and programs loaded straight into the kernel by
  * the load walker (no loader program, no signature). On the host, attach targets and ksyms are
- * looked up in the running kernel's BTF and kallsyms; the model has no kernel BTF yet, so objects
- * that need one are refused with LOAD_NO_KERNEL_BTF.
+ * looked up in the running kernel's BTF and kallsyms; on the model in its vmlinux BTF and symbol
+ * table (src/loader/model_symbols.ts).
  */
 async function loadObjectDirect(
   io: CliIo,
@@ -220,7 +306,7 @@ async function loadObjectDirect(
   try {
     loaded = loadObjectFile(s.backend, bytes, file, {
       facts: machineFacts({}),
-      symbols: s.backend.kind === "host" ? hostKernelSymbols() : undefined,
+      symbols: s.kernel ? modelKernelSymbols(s.kernel.profile) : hostKernelSymbols(),
       logSize: 1 << 16,
     });
     const installed = describeInstalled(s.backend, loaded);
