@@ -21,9 +21,8 @@ import { goal, median, row } from "./util.js";
 
 /** The package's bin: the CommonJS bundle of the CLI that `npm run build` makes. */
 const CLI = fileURLToPath(new URL("../src/cli/bpfsign.cjs", import.meta.url));
-// biome-ignore lint/suspicious/noTemplateCurlyInString: JavaScript source for the child process, not a template here
 const REPORT_MAXRSS =
-  'data:text/javascript,process.on("exit",()=>process.stderr.write(`MAXRSS ${process.resourceUsage().maxRSS}\\n`))';
+  'data:text/javascript,process.on("exit",()=>process.stderr.write("MAXRSS "+process.resourceUsage().maxRSS+"\\n"))';
 
 /**
  * maxRSS in bytes of `node args`, or the reason it could not be read. The child is started by a
