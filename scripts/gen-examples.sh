@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates examples/*.lskel.h from bpf/*.bpf.c with Debian's clang 14 and bpftool 7.1
-# (apt-get install clang llvm bpftool libbpf-dev); $BPFSIGN_EXAMPLES_OUT redirects the output.
+# Regenerates examples/NAME.bpf.o and examples/NAME.lskel.h from bpf/NAME.bpf.c with Debian's
+# clang 14 and bpftool 7.1 (apt-get install clang llvm bpftool libbpf-dev); $BPFSIGN_EXAMPLES_OUT
+# redirects the output. The objects are what `npm start` generates its skeleton from with
+# bpfsign itself (a fresh machine needs no clang for it); the headers are Debian bpftool's.
 # Compiled from inside bpf/ with -fdebug-compilation-dir=. (BTF names ./X.bpf.c)
 # so that no machine path ends up in the BTF line info.
 set -euo pipefail
@@ -14,4 +16,5 @@ for name in "$@"; do
     -c "$name.bpf.c" -o "$tmp/$name.o"
   bpftool gen skeleton -L "$tmp/$name.o" name "$name" > "$tmp/$name.lskel.h"
   mv "$tmp/$name.lskel.h" "$out/$name.lskel.h"
+  cp "$tmp/$name.o" "$out/$name.bpf.o"
 done

@@ -7,26 +7,35 @@ import { toolchainMissing } from "./support/bpftool.js";
 import { makeTempDir } from "./support/openssl.js";
 import { REPO_ROOT } from "./support/vectors.js";
 
-test("npm start's demo signs, verifies, loads, runs and rejects the tampered skeleton", () => {
-  const out = execFileSync(process.execPath, [join(REPO_ROOT, "dist/src/demo.js")], {
+test("npm start's demo generates, signs, verifies, loads, runs and rejects the tampered skeleton", () => {
+  const out = execFileSync(process.execPath, [join(REPO_ROOT, "dist/examples/demo.js")], {
     encoding: "utf8",
   });
+  assert.match(
+    out,
+    /generated global_data\.lskel\.h \(\d+ bytes\): maps seen, data, rodata, bss; programs global_data\n/,
+  );
+  assert.match(out, /signed: 375-byte CMS by key id [0-9a-f]{40}/);
   assert.match(out, /offline verify: VERIFIED/);
   assert.match(out, /loader admitted: verdict VERIFIED, keyring USER serial \d+/);
-  assert.match(out, /installed: SOCKET_FILTER 'const_ret', 2 insns, tag [0-9a-f]{16}/);
-  assert.match(out, /retval 7\n/);
+  assert.match(out, /installed: SOCKET_FILTER 'global_data', 34 insns, tag [0-9a-f]{16}/);
+  // (int)bias + factor * 2 + (tag & 1) with the object's initial values
+  assert.match(out, /retval 0x55667792\n/);
   assert.match(out, /tampered metadata: failed to load loader prog: EKEYREJECTED/);
 });
 
-test("examples/const_ret.lskel.h is what Debian's bpftool generates from bpf/const_ret.bpf.c", {
+test("examples/*.bpf.o and *.lskel.h are what clang and Debian's bpftool make of bpf/*.bpf.c", {
   skip: toolchainMissing() ?? false,
 }, () => {
   const dir = makeTempDir();
-  execFileSync(join(REPO_ROOT, "scripts/gen-examples.sh"), ["const_ret"], {
+  execFileSync(join(REPO_ROOT, "scripts/gen-examples.sh"), ["const_ret", "global_data"], {
     env: { ...process.env, BPFSIGN_EXAMPLES_OUT: dir },
   });
-  assert.deepEqual(
-    readFileSync(join(dir, "const_ret.lskel.h")),
-    readFileSync(join(REPO_ROOT, "examples/const_ret.lskel.h")),
-  );
+  for (const f of [
+    "const_ret.lskel.h",
+    "const_ret.bpf.o",
+    "global_data.lskel.h",
+    "global_data.bpf.o",
+  ])
+    assert.deepEqual(readFileSync(join(dir, f)), readFileSync(join(REPO_ROOT, "examples", f)), f);
 });

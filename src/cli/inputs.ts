@@ -1,16 +1,14 @@
 /**
  * Reading the CLI's inputs: each file is read once, parsed by the layer that owns its format, and
  * any failure becomes an InputError (cannot read) or a MalformedInputError naming the file and
- * the reason (with line and column for headers).
+ * the reason (with line and column for headers). Headers are read by skeleton_input.ts, loaded
+ * here only when a header is given, so that raw inputs never load the header reader.
  */
 import { loadCertificate, type X509Certificate } from "../crypto/x509.js";
 import { decodeInsns, InsnFormatError } from "../insn/insn.js";
-import {
-  detectHostOverrides,
-  type LightSkeleton,
-  parseLightSkeleton,
-  SkeletonParseError,
-} from "../skeleton/index.js";
+import type { Policy } from "../policy/model.js";
+import { parsePolicy } from "../policy/syntax.js";
+import type { LightSkeleton } from "../skeleton/skeleton.js";
 import { MalformedInputError } from "./errors.js";
 import { readInput } from "./io.js";
 
@@ -20,28 +18,10 @@ export function readCertificate(path: string): X509Certificate {
   return c.value;
 }
 
-export function readSkeleton(path: string): LightSkeleton {
-  const bytes = readInput(path, "light skeleton");
-  try {
-    return parseLightSkeleton(bytes);
-  } catch (e) {
-    if (e instanceof SkeletonParseError)
-      throw new MalformedInputError(
-        path,
-        "light skeleton",
-        `line ${e.line}, column ${e.column}: ${e.detail}`,
-        {
-          cause: e,
-        },
-      );
-    throw e;
-  }
-}
-
-/** The host overrides a loader honours, one line each ("counters.max_entries"), empty for gen_hash. */
-export function hostOverrides(insns: Uint8Array, skeleton: LightSkeleton | null): string[] {
-  const r = detectHostOverrides(insns, skeleton ? { maps: skeleton.maps.map((m) => m.name) } : {});
-  return r.maps.flatMap((m) => m.fields.map((f) => `${m.name ?? `map #${m.index}`}.${f}`));
+/** A policy file, parsed (a PolicyParseError names the file, line and column: exit 65). */
+export function readPolicy(path: string): Policy {
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(readInput(path, "policy file"));
+  return parsePolicy(text, { source: path });
 }
 
 /** Loader instructions from a raw file: whole 8-byte instructions, at least one. */
@@ -77,9 +57,12 @@ export interface RawOptions {
   exclHash?: string;
 }
 
-export function readLoaderInputs(file: string | undefined, raw: RawOptions): LoaderInputs {
+export async function readLoaderInputs(
+  file: string | undefined,
+  raw: RawOptions,
+): Promise<LoaderInputs> {
   if (file) {
-    const skeleton = readSkeleton(file);
+    const skeleton = (await import("./skeleton_input.js")).readSkeleton(file);
     return {
       skeleton,
       source: file,

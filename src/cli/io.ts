@@ -36,16 +36,15 @@ export function readInput(path: string, what: string): Uint8Array {
   }
 }
 
-/**
- * Writes `data` to `path` atomically: a temporary file in the same directory, flushed, then
- * renamed over the target. On any failure the temporary file is removed, the target is
- * untouched and an OutputError says why.
- */
-export function writeAtomic(path: string, data: Uint8Array | string, mode = 0o644): void {
-  const tmp = join(
+function tempPathFor(path: string): string {
+  return join(
     dirname(path),
     `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
   );
+}
+
+/** Writes and flushes `bytes` into a new temporary file `tmp`; on failure removes it. */
+function writeTemp(tmp: string, data: Uint8Array | string, mode: number): void {
   const bytes = typeof data === "string" ? Buffer.from(data) : data;
   let fd = -1;
   try {
@@ -55,14 +54,63 @@ export function writeAtomic(path: string, data: Uint8Array | string, mode = 0o64
     fsyncSync(fd);
     closeSync(fd);
     fd = -1;
-    renameSync(tmp, path);
   } catch (e) {
     if (fd >= 0) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temporary file was never created
+    removeQuietly(tmp);
+    throw e;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // never created, or already gone
+  }
+}
+
+/**
+ * Writes `data` to `path` atomically: a temporary file in the same directory, flushed, then
+ * renamed over the target. On any failure the temporary file is removed, the target is
+ * untouched and an OutputError says why.
+ */
+export function writeAtomic(path: string, data: Uint8Array | string, mode = 0o644): void {
+  writeAtomicAll([{ path, data }], mode);
+}
+
+/**
+ * Writes several files all or nothing: every file goes to its temporary first, and only when
+ * all of them are written are they renamed over their targets. If a temporary cannot be written
+ * no target is touched; if a rename fails, the targets already renamed are removed, so no
+ * output of this call remains. An OutputError names the file that failed.
+ */
+export function writeAtomicAll(
+  files: readonly { path: string; data: Uint8Array | string }[],
+  mode = 0o644,
+): void {
+  const temps: string[] = [];
+  let current = "";
+  try {
+    for (const f of files) {
+      current = f.path;
+      const tmp = tempPathFor(f.path);
+      writeTemp(tmp, f.data, mode);
+      temps.push(tmp);
     }
-    throw new OutputError(path, reasonOf(e));
+  } catch (e) {
+    for (const t of temps) removeQuietly(t);
+    throw new OutputError(current, reasonOf(e));
+  }
+  const renamed: string[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const path = files[i].path;
+    try {
+      renameSync(temps[i], path);
+      renamed.push(path);
+    } catch (e) {
+      for (const t of temps.slice(i)) removeQuietly(t);
+      for (const r of renamed) removeQuietly(r);
+      throw new OutputError(path, reasonOf(e));
+    }
   }
 }

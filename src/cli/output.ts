@@ -3,12 +3,17 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: Readonly<Record<string, string | undefined>>;
+  /** stdout is a terminal (progress bars instead of JSON lines); absent means no */
+  stdoutIsTTY?: boolean;
 }
 
 export const processIo: CliIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   env: process.env,
+  get stdoutIsTTY() {
+    return process.stdout.isTTY === true;
+  },
 };
 
 export function hex(bytes: Uint8Array | null | undefined): string | null {

@@ -20,9 +20,13 @@
  */
 
 import { createHash } from "node:crypto";
+import { hornetMapHashes } from "../scheme/hornet.js";
+import { type SchemeName, scheme as schemeOf } from "../scheme/index.js";
+import { kfuncLoaderHash, kfuncMetadataHash } from "../scheme/kfunc.js";
 import { Limits } from "../uapi/constants.js";
 import { type ErrnoName, fail } from "../uapi/errno.js";
 import { bytesEqual, toHex } from "./asn1.js";
+import { findMapHashes } from "./hornet_attrs.js";
 import { parsePkcs7 } from "./pkcs7.js";
 import { keySearchOf, verifyPkcs7Message } from "./verify.js";
 import { type AsymmetricKey, loadCertificate } from "./x509.js";
@@ -47,6 +51,8 @@ export interface OfflineInput {
   readonly exclHash: Uint8Array | null;
   /** The trusted certificates (DER or PEM bytes, or parsed keys): the keyring. */
   readonly trusted: readonly (Uint8Array | AsymmetricKey)[];
+  /** Which scheme's rules apply (default "v2"; see src/scheme). */
+  readonly scheme?: SchemeName;
 }
 
 export interface OfflineReport {
@@ -67,6 +73,14 @@ export interface OfflineReport {
   readonly exclHashMatches: boolean | null;
   /** Why, for a human. */
   readonly reason: string;
+  /** The scheme whose rules were applied. */
+  readonly scheme: SchemeName;
+  /**
+   * The verdict the scheme's own check would give, by its name (v2: VERIFIED/UNSIGNED; kfunc:
+   * METADATA_VERIFIED once the loader's check would pass, OK when only the insns verify; hornet:
+   * one of its seven), or null when the load would fail before any verdict.
+   */
+  readonly schemeVerdict: string | null;
 }
 
 /**
@@ -115,11 +129,13 @@ const RESULT_OF_ERRNO: Partial<Record<ErrnoName, OfflineResult>> = {
 /** Verify a signed loader offline. Pure: takes bytes, returns a report, never throws for bad signatures. */
 export function verifyOffline(input: OfflineInput): OfflineReport {
   const { insns, metadata, signature, exclHash } = input;
+  const schemeName = input.scheme ?? "v2";
+  const plan = schemeOf(schemeName).plan({ insns, maps: [metadata] });
   const keys = trustedKeys(input.trusted);
   const insnsDigest = new Uint8Array(createHash("sha256").update(insns).digest());
-  const contentDigest = new Uint8Array(
-    createHash("sha256").update(insns).update(metadata).digest(),
-  );
+  const ch = createHash("sha256");
+  for (const c of plan.content) ch.update(c);
+  const contentDigest = new Uint8Array(ch.digest());
   const exclHashMatches = exclHash === null ? null : bytesEqual(exclHash, insnsDigest);
   const base = {
     digest: toHex(contentDigest),
@@ -140,7 +156,17 @@ export function verifyOffline(input: OfflineInput): OfflineReport {
     errno: ErrnoName | null,
     reason: string,
     trustedKey: string | null = null,
-  ): OfflineReport => ({ result, errno, signer, trustedKey, ...base, reason });
+    schemeVerdict: string | null = null,
+  ): OfflineReport => ({
+    result,
+    errno,
+    signer,
+    trustedKey,
+    ...base,
+    reason,
+    scheme: schemeName,
+    schemeVerdict,
+  });
 
   if (exclHash !== null && exclHash.length !== 32) {
     return report(
@@ -158,7 +184,13 @@ export function verifyOffline(input: OfflineInput): OfflineReport {
     );
   }
   if (signature === null) {
-    return report("UNSIGNED", null, "no signature: the program would load with verdict UNSIGNED");
+    return report(
+      "UNSIGNED",
+      null,
+      "no signature: the program would load with verdict UNSIGNED",
+      null,
+      "UNSIGNED",
+    );
   }
   if (signature.length > Limits.MAX_SIGNATURE_SIZE) {
     return report(
@@ -176,19 +208,82 @@ export function verifyOffline(input: OfflineInput): OfflineReport {
     return report(RESULT_OF_ERRNO[f.errno] ?? "MALFORMED", f.errno, `signature: ${f.reason}`);
   }
 
-  const v = verifyPkcs7Message([insns, metadata], msg.value, keySearchOf(keys), {
+  const v = verifyPkcs7Message(plan.content, msg.value, keySearchOf(keys), {
     contentDigests: new Map([["sha256", contentDigest]]),
   });
-  if (v.ok) {
-    signer = toHex(v.value.signerId);
+  if (!v.ok) {
+    const verdict = schemeName !== "hornet" ? null : v.errno === "ENOKEY" ? "UNKNOWNKEY" : "BADSIG";
+    return report(RESULT_OF_ERRNO[v.errno] ?? "MALFORMED", v.errno, v.reason, null, verdict);
+  }
+  signer = toHex(v.value.signerId);
+  const by =
+    `${v.value.pkeyAlgo}/${v.value.digestAlgo} signature by ${signer} verified with ` +
+    `"${v.value.signer.description}"`;
+  const trustedKey = v.value.signer.description;
+  if (schemeName === "v2") {
     return report(
       "VERIFIED",
       null,
-      `${v.value.pkeyAlgo}/${v.value.digestAlgo} signature by ${signer} verified with ` +
-        `"${v.value.signer.description}" over insns (${insns.length} bytes) || metadata ` +
-        `(${metadata.length} bytes)`,
-      v.value.signer.description,
+      `${by} over insns (${insns.length} bytes) || metadata (${metadata.length} bytes)`,
+      trustedKey,
+      "VERIFIED",
     );
   }
-  return report(RESULT_OF_ERRNO[v.errno] ?? "MALFORMED", v.errno, v.reason);
+  if (schemeName === "kfunc") {
+    // Admission verifies the insns (BPF_SIG_OK); the loader's kfunc then compares its embedded
+    // hash with the metadata map's.
+    const embedded = kfuncLoaderHash(insns);
+    if (!embedded) {
+      return report(
+        "BAD_SIGNATURE",
+        "EINVAL",
+        `${by} over the insns (verdict OK), but the loader has no bpf_loader_verify_metadata check: the metadata is not covered`,
+        trustedKey,
+        "OK",
+      );
+    }
+    if (!bytesEqual(embedded, kfuncMetadataHash(metadata))) {
+      return report(
+        "BAD_SIGNATURE",
+        "EINVAL",
+        `${by} over the insns (verdict OK), but the loader's embedded hash ${toHex(embedded)} is not the metadata's: its kfunc check fails`,
+        trustedKey,
+        "OK",
+      );
+    }
+    return report(
+      "VERIFIED",
+      null,
+      `${by} over the insns (${insns.length} bytes, verdict OK); the loader's kfunc check of the metadata (${metadata.length} bytes) passes (METADATA_VERIFIED)`,
+      trustedKey,
+      "METADATA_VERIFIED",
+    );
+  }
+  const signed = findMapHashes(msg.value.signerInfos[0]?.authattrs ?? null);
+  if (signed === null || signed === "malformed") {
+    return report(
+      "BAD_SIGNATURE",
+      null,
+      `${by} over the insns, but the signature carries ${signed === null ? "no" : "a malformed"} map-hash attribute (Hornet PARTIALSIG)`,
+      trustedKey,
+      signed === null ? "PARTIALSIG" : "BADSIG",
+    );
+  }
+  const want = hornetMapHashes([metadata]);
+  if (signed.length !== want.length || !signed.every((h, i) => bytesEqual(h, want[i]))) {
+    return report(
+      "BAD_SIGNATURE",
+      null,
+      `${by} over the insns, but the signed map hashes do not match the metadata (Hornet UNEXPECTED)`,
+      trustedKey,
+      "UNEXPECTED",
+    );
+  }
+  return report(
+    "VERIFIED",
+    null,
+    `${by} over the insns (${insns.length} bytes) with the metadata's map hash signed (Hornet OK)`,
+    trustedKey,
+    "OK",
+  );
 }

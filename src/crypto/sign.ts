@@ -15,9 +15,26 @@
  */
 
 import { createHash, createSign, type KeyObject } from "node:crypto";
+import {
+  type LoaderParts,
+  type SchemeAttribute,
+  type SchemeName,
+  type SigningPlan,
+  scheme,
+} from "../scheme/index.js";
 import { der, toHex } from "./asn1.js";
+import { encodeSchemeAttributeValue } from "./hornet_attrs.js";
 import { describeKey, loadPrivateKey, type SigningKey } from "./keys.js";
 import { OID } from "./oid.js";
+import { parsePkcs7 } from "./pkcs7.js";
+import {
+  algorithmOfPublicKey,
+  fileKeySigner,
+  type RawSigner,
+  SignatureCheckError,
+  SignerConfigError,
+} from "./signer.js";
+import { keySearchOf, verifyPkcs7Message } from "./verify.js";
 import { loadCertificate, type X509Certificate } from "./x509.js";
 
 /** bpftool's MAX_SIG_SIZE: the signature buffer its callers pass (signature_sz). */
@@ -171,6 +188,27 @@ export interface SignedDataParts {
   readonly subjectKeyId: Uint8Array;
   readonly signatureAlgorithm: CmsSignatureAlgorithm;
   readonly signature: Uint8Array;
+  /** The DER SET OF signed attributes (tag 0x31) the signature covers, or absent (CMS_NOATTR). */
+  readonly signedAttrs?: Uint8Array;
+}
+
+/**
+ * The signed attributes of a scheme that needs them: contentType = data, messageDigest =
+ * SHA-256 of the content, then the scheme's own, as a DER SET OF (what is signed; the SignerInfo
+ * carries the same bytes under [0] IMPLICIT).
+ */
+export function signedAttributes(
+  content: readonly Uint8Array[],
+  extra: readonly SchemeAttribute[],
+): Uint8Array {
+  const h = createHash("sha256");
+  for (const c of content) h.update(c);
+  const attr = (oid: string, value: Uint8Array) => der.sequence(der.oid(oid), der.set(value));
+  return der.setOf(
+    attr(OID.contentType, der.oid(OID.data)),
+    attr(OID.messageDigest, der.octetString(new Uint8Array(h.digest()))),
+    ...extra.map((a) => attr(a.oid, encodeSchemeAttributeValue(a))),
+  );
 }
 
 /**
@@ -183,10 +221,12 @@ export function encodeSignedData(parts: SignedDataParts, max = MAX_SIG_SIZE): Ui
     parts.signatureAlgorithm === "rsa"
       ? der.algorithm(OID.rsaEncryption, der.null())
       : der.algorithm(OID.ecdsaWithSha256);
+  const attrs = parts.signedAttrs ? [Uint8Array.of(0xa0, ...parts.signedAttrs.subarray(1))] : [];
   const signerInfo = der.sequence(
     der.integer(3),
     der.implicitPrim(0, parts.subjectKeyId),
     sha256,
+    ...attrs,
     sigAlgo,
     der.octetString(parts.signature),
   );
@@ -202,7 +242,7 @@ export function encodeSignedData(parts: SignedDataParts, max = MAX_SIG_SIZE): Ui
 }
 
 /** The raw signature over the content chunks (hashed as one stream) with SHA-256. */
-export function rawSignature(key: SigningKey, content: readonly Uint8Array[]): Uint8Array {
+function rawSignature(key: SigningKey, content: readonly Uint8Array[]): Uint8Array {
   const s = createSign("sha256");
   for (const c of content) s.update(c);
   const sig =
@@ -231,17 +271,80 @@ export function signCms(
   );
 }
 
+/**
+ * Sign `content` with any raw signer and check the result before returning it: the CMS is parsed
+ * back and verified with the repository's PKCS#7 verifier (the kernel's rules) against `cert`,
+ * so a signer that returns garbage, or a key that is not the certificate's, fails here with
+ * SignatureCheckError instead of producing a signature the kernel would reject.
+ */
+export function signCmsWith(
+  content: readonly Uint8Array[],
+  signer: RawSigner,
+  cert: X509Certificate,
+  opts: {
+    certName?: string;
+    max?: number;
+    /** A scheme's extra signed attributes (Hornet's map hashes): then the attributes are signed. */
+    attributes?: readonly SchemeAttribute[] | null;
+  } = {},
+): Uint8Array {
+  const certName = opts.certName ?? "(certificate)";
+  if (!cert.subjectKeyId) {
+    throw new CertificateLoadError(certName, "no-subject-key-id", "has no subjectKeyIdentifier");
+  }
+  const certAlgorithm = algorithmOfPublicKey(cert.publicKey);
+  if (
+    certAlgorithm !== signer.algorithm ||
+    (signer.publicKey && !samePublicKey(signer.publicKey, cert.publicKey))
+  ) {
+    throw new KeyMismatchError(signer.name, certName);
+  }
+  const h = createHash("sha256");
+  for (const c of content) h.update(c);
+  const digest = new Uint8Array(h.digest());
+  // With signed attributes the signature is over their DER, not over the content.
+  const signedAttrs = opts.attributes ? signedAttributes(content, opts.attributes) : undefined;
+  const signature = signedAttrs
+    ? signer.sign({
+        digest: new Uint8Array(createHash("sha256").update(signedAttrs).digest()),
+        content: [signedAttrs],
+      })
+    : signer.sign({ digest, content });
+  const cms = encodeSignedData(
+    {
+      subjectKeyId: cert.subjectKeyId,
+      signatureAlgorithm: signer.algorithm === "rsa-pkcs1-sha256" ? "rsa" : "ecdsa-sha256",
+      signature,
+      signedAttrs,
+    },
+    opts.max,
+  );
+  const msg = parsePkcs7(cms);
+  const v = msg.ok
+    ? verifyPkcs7Message(content, msg.value, keySearchOf([cert]), {
+        contentDigests: new Map([["sha256", digest]]),
+      })
+    : msg;
+  if (!v.ok) throw new SignatureCheckError(signer.name, certName, `${v.errno}: ${v.reason}`);
+  return cms;
+}
+
 export interface SignLoaderInput extends IdentityOptions {
   /** The loader's instructions (opts_insn). */
   readonly insns: Uint8Array;
   /** The loader's metadata blob (opts_data), folded into the signed content by the kernel. */
   readonly metadata: Uint8Array;
-  readonly key: KeyInput;
+  /** A private key (PEM or loaded); or give `signer`. */
+  readonly key?: KeyInput;
+  /** A raw signer (a token, an external command, …) instead of `key`. */
+  readonly signer?: RawSigner;
   readonly cert: CertInput;
+  /** The scheme to sign for (default "v2"). The kfunc scheme's loader must already carry its check. */
+  readonly scheme?: SchemeName;
 }
 
 export interface SignedLoader {
-  /** The detached CMS over insns || metadata (opts_sig). */
+  /** The detached CMS over what the scheme signs (v2: insns || metadata) (opts_sig). */
   readonly signature: Uint8Array;
   /** sha256(insns): the metadata map's excl_prog_hash (opts_excl_hash). */
   readonly exclHash: Uint8Array;
@@ -249,10 +352,56 @@ export interface SignedLoader {
   readonly signer: string;
 }
 
-/** Sign a light-skeleton loader as `bpftool gen skeleton -L -S` does. */
+/**
+ * Sign a light-skeleton loader as `bpftool gen skeleton -L -S` does, with a key or a raw signer;
+ * the signature is verified against the certificate before it is returned.
+ */
 export function signLoader(input: SignLoaderInput): SignedLoader {
-  const id = signerIdentity(input.key, input.cert, input);
-  const signature = signCms([input.insns, input.metadata], id);
+  if ((input.key === undefined) === (input.signer === undefined)) {
+    throw new SignerConfigError("sign with either a private key or a signer, exactly one");
+  }
+  let signer: RawSigner;
+  let cert: X509Certificate;
+  const certName = input.certName ?? "(certificate)";
+  if (input.key !== undefined) {
+    const id = signerIdentity(input.key, input.cert, input);
+    signer = fileKeySigner(id.key, input.keyName ?? "(private key)");
+    cert = id.cert;
+  } else {
+    signer = input.signer!;
+    cert = isCert(input.cert)
+      ? input.cert
+      : loadSigningCertificate(
+          typeof input.cert === "string" ? new TextEncoder().encode(input.cert) : input.cert,
+          certName,
+        );
+  }
+  const plan: SigningPlan = scheme(input.scheme ?? "v2").plan({
+    insns: input.insns,
+    maps: [input.metadata],
+  });
+  const signature = signCmsWith(plan.content, signer, cert, {
+    certName,
+    attributes: plan.attributes,
+  });
   const exclHash = new Uint8Array(createHash("sha256").update(input.insns).digest());
-  return { signature, exclHash, signer: toHex(id.subjectKeyId) };
+  return { signature, exclHash, signer: toHex(cert.subjectKeyId!) };
+}
+
+/**
+ * Sign a loader for a scheme with a key: what the scheme's plan says is signed (src/scheme), as
+ * a detached CMS, with signed attributes when the plan has them (Hornet). For `v2` this is
+ * exactly signCms([insns, ...maps]).
+ */
+export function signForScheme(
+  name: SchemeName,
+  parts: LoaderParts,
+  id: SignerIdentity,
+  max = MAX_SIG_SIZE,
+): Uint8Array {
+  const plan = scheme(name).plan(parts);
+  return signCmsWith(plan.content, fileKeySigner(id.key, "(private key)"), id.cert, {
+    max,
+    attributes: plan.attributes,
+  });
 }

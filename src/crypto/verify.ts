@@ -96,10 +96,12 @@ function pkcs7Digest(
       const m = digestChunks(sig.hashAlgo, [attrs]);
       if (!m) return fail("ENOPKG", `Sig ${sinfo.index}: hash ${sig.hashAlgo} not available`);
       sig.m = m;
+      sig.data = [attrs];
     }
     return undefined;
   }
   sig.m = d;
+  sig.data = content;
   return undefined;
 }
 
@@ -335,7 +337,10 @@ export function verifyPkcs7Message(
     digests: new Map(opts.contentDigests ?? []),
   };
   // The message's SignerInfos are shared objects: clear what an earlier verification computed.
-  for (const s of msg.signerInfos) s.sig.m = null;
+  for (const s of msg.signerInfos) {
+    s.sig.m = null;
+    s.sig.data = null;
+  }
   const v = pkcs7Verify(msg, content, st);
   if (v) return v;
   // is_key_on_revocation_list: no revocation list in this model (-ENOKEY: go on).

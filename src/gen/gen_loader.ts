@@ -39,6 +39,8 @@ import {
 } from "../insn/builder.js";
 import { encodeInsns, type Insn } from "../insn/insn.js";
 import { AluOp, JmpOp, Size, type SizeCode } from "../insn/opcode.js";
+import type { CoreRelo, MapCreateAttr, ObjectLoadOps, ProgLoadAttr } from "../object/load_ops.js";
+import { kernelAttachTarget } from "../object/section_def.js";
 import { BpfCmd, Helper, MapType, Pseudo } from "../uapi/constants.js";
 import {
   BtfLoadAttr,
@@ -49,45 +51,10 @@ import {
   ProgLoadAttr as ProgLoadLayout,
 } from "../uapi/layout.js";
 
-// ---- the interface the object load walker drives (mirrors src/object/load_ops.ts) ----------
-
-/** `struct bpf_map_create_opts` as far as the generator reads it. */
-export interface MapCreateAttr {
-  btfKeyTypeId: number;
-  btfValueTypeId: number;
-  /** accepted but not written: libbpf's generator never copies it into the attr */
-  btfVmlinuxValueTypeId: number;
-  mapFlags: number;
-  mapExtra: bigint;
-  numaNode: number;
-  mapIfindex: number;
-}
-
-/** `struct bpf_prog_load_opts` as far as the generator reads it. */
-export interface ProgLoadAttr {
-  expectedAttachType: number;
-  progFlags: number;
-  progIfindex: number;
-  /** accepted but not written: the generated attr always carries kern_version 0 */
-  kernVersion: number;
-  attachBtfId: number;
-  /** accepted but not written: the loader finds the attach target's BTF object at run time */
-  attachBtfObjFd: number;
-  funcInfo: Uint8Array | null;
-  funcInfoCnt: number;
-  funcInfoRecSize: number;
-  lineInfo: Uint8Array | null;
-  lineInfoCnt: number;
-  lineInfoRecSize: number;
-}
-
-/** `struct bpf_core_relo` */
-export interface CoreRelo {
-  insnOff: number;
-  typeId: number;
-  accessStrOff: number;
-  kind: number;
-}
+// The interface the object load walker drives is object/load_ops.ts. What the generator does
+// not write from it: btfVmlinuxValueTypeId (libbpf never copies it into the MAP_CREATE attr),
+// kernVersion (the generated attr always carries 0) and attachBtfObjFd (the loader finds the
+// attach target's BTF object at run time).
 
 // ---- errors ------------------------------------------------------------------------------------
 
@@ -136,7 +103,8 @@ export class GenLoaderError extends Error {
 
 // ---- layout constants ----------------------------------------------------------------------------
 
-const MAX_USED_MAPS = 64;
+/** Slots of fd_array reserved for maps; kfunc BTF fds follow (the direct loader uses the same layout). */
+export const MAX_USED_MAPS = 64;
 const MAX_KFUNC_DESCS = 256;
 const MAX_FD_ARRAY_SZ = MAX_USED_MAPS + MAX_KFUNC_DESCS;
 const INT32_MAX = 0x7fffffff;
@@ -161,15 +129,7 @@ const INSN_OFF = 2;
 const INSN_IMM = 4;
 const INSN_REGS = 1;
 
-const BTF_KIND_TYPEDEF = 8;
-const BTF_KIND_FUNC = 12;
 const ENOENT = 2;
-
-/** bpf_attach_type values whose BTF target name carries a prefix. */
-const BPF_TRACE_RAW_TP = 23;
-const BPF_LSM_MAC = 27;
-const BPF_TRACE_ITER = 28;
-const BPF_LSM_CGROUP = 43;
 
 const ATTACH_TARGET_SZ = 128;
 const BPF_OBJ_NAME_LEN = 16;
@@ -308,7 +268,7 @@ export interface BpfGenOptions {
  * mapUpdateElem / mapFreeze / populateOuterMap, per program recordAttachTarget / recordExtern /
  * recordReloCore / progLoad, finish); after `finish()` read `insns` and `data`.
  */
-export class BpfGen {
+export class BpfGen implements ObjectLoadOps {
   private readonly genHash: boolean;
   private readonly swapped: boolean;
   private readonly objName: string;
@@ -742,27 +702,18 @@ export class BpfGen {
   /** bpf_gen__record_attach_target: the next program looks up its kernel attach target. */
   recordAttachTarget(name: string, attachType: number): void {
     this.args("record_attach_target", { attachType });
-    let prefix = "";
-    let kind = BTF_KIND_FUNC;
-    if (attachType === BPF_TRACE_RAW_TP) {
-      prefix = "btf_trace_";
-      kind = BTF_KIND_TYPEDEF;
-    } else if (attachType === BPF_LSM_MAC || attachType === BPF_LSM_CGROUP) {
-      prefix = "bpf_lsm_";
-    } else if (attachType === BPF_TRACE_ITER) {
-      prefix = "bpf_iter_";
-    }
-    this.attachKind = kind;
-    const full = utf8.encode(prefix + name);
+    const target = kernelAttachTarget(name, attachType);
+    this.attachKind = target.kind;
+    const full = utf8.encode(target.name);
     if (full.length >= ATTACH_TARGET_SZ) {
       this.attachTarget = new TextDecoder().decode(full.subarray(0, ATTACH_TARGET_SZ - 1));
       this.attachTargetBytes = full.subarray(0, ATTACH_TARGET_SZ - 1);
       this.fail(
         "GEN_ATTACH_NAME_TOO_LONG",
-        `attach target '${prefix}${name}' is ${full.length} bytes, at most ${ATTACH_TARGET_SZ - 1} fit`,
+        `attach target '${target.name}' is ${full.length} bytes, at most ${ATTACH_TARGET_SZ - 1} fit`,
       );
     } else {
-      this.attachTarget = prefix + name;
+      this.attachTarget = target.name;
       this.attachTargetBytes = full;
     }
   }

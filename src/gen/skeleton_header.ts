@@ -49,10 +49,14 @@
  */
 
 import { encodedLiteralBound, encodeLiteralInto } from "../skeleton/literal.js";
-import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, MapType, ProgType } from "../uapi/constants.js";
+import {
+  AttachType,
+  BPF_F_MMAPABLE,
+  BPF_F_RDONLY_PROG,
+  MapType,
+  ProgType,
+} from "../uapi/constants.js";
 
-/** `BPF_TRACE_ITER` of `enum bpf_attach_type`. */
-export const BPF_TRACE_ITER = 28;
 /** bpftool's `MAX_OBJ_NAME_LEN`: object names keep at most 63 bytes. */
 export const MAX_OBJ_NAME_LEN = 64;
 /** bpftool's identifier buffers (`char ident[256]`): map, DATASEC and variable names keep at most 255 bytes. */
@@ -683,7 +687,7 @@ function attachLine(obj: string, p: LskelProg): string {
     }
     case ProgType.TRACING:
     case ProgType.LSM:
-      return p.expectedAttachType === BPF_TRACE_ITER
+      return p.expectedAttachType === AttachType.TRACE_ITER
         ? "\tint fd = skel_link_create(prog_fd, 0, BPF_TRACE_ITER);\n"
         : "\tint fd = skel_raw_tracepoint_open(NULL, prog_fd);\n";
     default:

@@ -12,10 +12,10 @@ import type { BpfBackend } from "../uapi/backend.js";
 import { BpfCmd, KeyctlOp, Limits } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { type Libc, libc } from "./libc.js";
-import { NativeMemory } from "./memory.js";
+import { NativeAllocError, NativeMemory } from "./memory.js";
 
 /** bpf() commands whose non-negative result is a new file descriptor. */
-const FD_COMMANDS: ReadonlySet<number> = new Set([
+const FD_COMMAND_LIST = [
   BpfCmd.MAP_CREATE,
   BpfCmd.PROG_LOAD,
   BpfCmd.OBJ_GET,
@@ -29,7 +29,10 @@ const FD_COMMANDS: ReadonlySet<number> = new Set([
   BpfCmd.ENABLE_STATS,
   BpfCmd.ITER_CREATE,
   BpfCmd.TOKEN_CREATE,
-]);
+];
+/** FD_COMMAND_LIST as a table by command number (1 = makes an fd). */
+const FD_COMMANDS = new Uint8Array(Math.max(...FD_COMMAND_LIST) + 1);
+for (const c of FD_COMMAND_LIST) FD_COMMANDS[c] = 1;
 
 /** A call on a backend after dispose() (its memory is gone). */
 export class HostDisposedError extends Error {
@@ -61,15 +64,20 @@ export class HostBackend implements BpfBackend {
   private readonly c: Libc;
   private readonly fds = new Set<number>();
   private readonly keys: { serial: number; keyring: number }[] = [];
-  /** One page of native memory the attr is copied through. */
+  /** One page of native memory the attr is copied through, and a JS view of it. */
   private readonly attrPage: number;
+  private readonly attrView: Uint8Array;
+  /** Views of the attr page's first `len` bytes, by len (made once each). */
+  private readonly attrOut: Uint8Array[] = [];
   private disposed = false;
 
   /** Binds libc; throws HostLibraryError / UnsupportedArchError where that is impossible. */
   constructor() {
     this.c = libc();
     this.memory = new NativeMemory(this.c);
-    this.attrPage = Number(this.memory.alloc(PAGE));
+    this.attrPage = this.c.calloc(1, PAGE);
+    if (!this.attrPage) throw new NativeAllocError(PAGE);
+    this.attrView = new Uint8Array(this.c.view(this.attrPage, PAGE));
   }
 
   private fail(): number {
@@ -79,24 +87,39 @@ export class HostBackend implements BpfBackend {
   bpf(cmd: number, attr: Uint8Array, size = attr.length): number {
     if (this.disposed) throw new HostDisposedError("bpf");
     // The kernel reads min(size, PAGE_SIZE) bytes at most (larger sizes are E2BIG unread).
-    const span = Math.max(attr.length, Math.min(size >>> 0, PAGE));
-    let buf = this.attrPage;
-    let owned = 0n;
-    if (span > PAGE) {
-      owned = this.memory.alloc(span);
-      buf = Number(owned);
-    }
+    const len = attr.length;
+    const span = Math.max(len, Math.min(size >>> 0, PAGE));
+    if (span > PAGE) return this.bpfLarge(cmd, attr, size, span);
+    // one native call: the attr goes in and comes back through the page's view
+    const page = this.attrView;
+    page.set(attr);
+    if (span > len) page.fill(0, len, span);
+    const ret = this.c.sys3(this.c.nr.bpf, cmd, this.attrPage, size);
+    const result = ret < 0 ? this.fail() : ret;
+    attr.set(this.attrOut[len] ?? this.attrOutView(len));
+    if (result >= 0 && FD_COMMANDS[cmd] === 1) this.fds.add(result);
+    return result;
+  }
+
+  private attrOutView(len: number): Uint8Array {
+    const v = this.attrView.subarray(0, len);
+    this.attrOut[len] = v;
+    return v;
+  }
+
+  /** bpf() with an attr larger than a page: through a native buffer of its own. */
+  private bpfLarge(cmd: number, attr: Uint8Array, size: number, span: number): number {
+    const owned = this.memory.alloc(span);
+    const buf = Number(owned);
     try {
       this.c.copyOut(buf, attr, attr.length);
-      if (span > attr.length)
-        this.c.copyOut(buf + attr.length, new Uint8Array(span - attr.length), span - attr.length);
       const ret = this.c.sys3(this.c.nr.bpf, cmd, buf, size);
       const result = ret < 0 ? this.fail() : ret;
       this.c.copyIn(attr, buf, attr.length);
-      if (result >= 0 && FD_COMMANDS.has(cmd)) this.fds.add(result);
+      if (result >= 0 && FD_COMMANDS[cmd] === 1) this.fds.add(result);
       return result;
     } finally {
-      if (owned) this.memory.free(owned);
+      this.memory.free(owned);
     }
   }
 
@@ -192,5 +215,6 @@ export class HostBackend implements BpfBackend {
       this.keyctl(KeyctlOp.UNLINK, k.serial, k.keyring);
     }
     this.memory.dispose();
+    this.c.free(this.attrPage);
   }
 }

@@ -42,6 +42,11 @@ export interface Libc {
   readonly copyIn: Fn<[Uint8Array, number, number], unknown>;
   /** memcpy from a JS buffer to an address. */
   readonly copyOut: Fn<[number, Uint8Array, number], unknown>;
+  /**
+   * An ArrayBuffer over native memory at `addr` (no copy; koffi.view). Valid until that memory is
+   * freed: only NativeMemory hands these out, over memory it owns.
+   */
+  readonly view: Fn<[number, number], ArrayBuffer>;
   /** The calling thread's errno. */
   errno(): number;
 }
@@ -88,6 +93,7 @@ export function libc(): Libc {
     free: lib.func("void free(uintptr_t ptr)"),
     copyIn: lib.func("void *memcpy(_Out_ uint8_t *dst, uintptr_t src, size_t n)"),
     copyOut: lib.func("void *memcpy(uintptr_t dst, const uint8_t *src, size_t n)"),
+    view: (addr: number, len: number) => koffi.view(addr, len) as ArrayBuffer,
     errno: () => koffi.errno() as number,
   };
   return bound;

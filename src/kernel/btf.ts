@@ -3,6 +3,7 @@
  * over the type section that validates every record's kind and length. Type semantics (sizes,
  * references, name validity) are not checked by the model.
  */
+import { BTF_KIND } from "../btf/btf_types.js";
 import { Errno } from "../uapi/errno.js";
 import type { VerifierLog } from "./log.js";
 
@@ -10,27 +11,8 @@ export const BTF_MAGIC = 0xeb9f;
 export const BTF_MAX_SIZE = 16 * 1024 * 1024;
 const HDR_MIN = 24;
 
-export const BtfKind = {
-  INT: 1,
-  PTR: 2,
-  ARRAY: 3,
-  STRUCT: 4,
-  UNION: 5,
-  ENUM: 6,
-  FWD: 7,
-  TYPEDEF: 8,
-  VOLATILE: 9,
-  CONST: 10,
-  RESTRICT: 11,
-  FUNC: 12,
-  FUNC_PROTO: 13,
-  VAR: 14,
-  DATASEC: 15,
-  FLOAT: 16,
-  DECL_TAG: 17,
-  TYPE_TAG: 18,
-  ENUM64: 19,
-} as const;
+/** BTF kinds: the BTF library's table (btf.h). */
+export const BtfKind = BTF_KIND;
 
 export interface BtfType {
   readonly id: number;

@@ -87,6 +87,9 @@ export const HELPER_PROTOS: Readonly<Record<number, FuncProto>> = {
   114: { ret: I, args: [UNINIT_MEM, Arg.CONST_SIZE_OR_ZERO, A], gplOnly: true },
   115: { ret: I, args: [UNINIT_MEM, Arg.CONST_SIZE_OR_ZERO, A], gplOnly: true },
   125: { ret: I, args: [] },
+  // bpf_ringbuf_output / bpf_ringbuf_query (reserve/submit/discard need reference tracking)
+  130: { ret: I, args: [Arg.CONST_MAP_PTR, RDONLY_MEM, Arg.CONST_SIZE_OR_ZERO, A] },
+  134: { ret: I, args: [Arg.CONST_MAP_PTR, A] },
   148: { ret: I, args: [UNINIT_MEM, Arg.CONST_SIZE_OR_ZERO, A], mightSleep: true },
   166: { ret: I, args: [A, RDONLY_MEM, Arg.CONST_SIZE] },
   167: { ret: I, args: [RDONLY_MEM, Arg.CONST_SIZE, A, A] },

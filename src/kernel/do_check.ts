@@ -13,7 +13,7 @@
  */
 import { disassembleLines } from "../insn/disasm.js";
 import { decodeInsns } from "../insn/insn.js";
-import { Limits } from "../uapi/constants.js";
+import { Limits, ProgType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { checkHelperCall, HELPER_PROTOS } from "./check_helper.js";
 import {
@@ -47,6 +47,7 @@ import {
   regWidth,
   zext32To64,
 } from "./reg_bounds.js";
+import { signedLoadHooks } from "./scheme_hooks.js";
 import {
   tnumAdd,
   tnumBswap,
@@ -56,6 +57,7 @@ import {
   tnumIsConst,
   tnumSub,
 } from "./tnum.js";
+import { kernelKfuncAllowed } from "./verifier_btf_prog.js";
 import type { VerifierEnv } from "./verifier_env.js";
 import { VerifierLogBuf } from "./verifier_log.js";
 import {
@@ -113,6 +115,11 @@ export interface DoCheckInput {
   readonly caps: Parameters<typeof helperAllowed>[3];
   /** Starts of the subprograms (0 first). */
   readonly subprogs: readonly number[];
+  /**
+   * kfuncs (vmlinux BTF ids, offset 0) the load path already accepted for this program: a call
+   * returns an unknown scalar and clobbers r1-r5 (their arguments are not checked here).
+   */
+  readonly kfuncs?: (btfId: number) => boolean;
 }
 
 export interface DoCheckResult {
@@ -1317,6 +1324,14 @@ class Analysis implements CheckEnv {
     }
     if (insn.src === 1) return this.checkFuncCall(insn);
     if (insn.src === 2) {
+      if (insn.off === 0 && this.input.kfuncs?.(insn.imm)) {
+        for (let i = 0; i <= 5; i++) {
+          markRegNotInit(this.regs[i]);
+          this.scratch(i);
+        }
+        markRegUnknown(this.regs[0]);
+        return { err: 0 };
+      }
       this.verbose(`kernel btf_id ${insn.imm} is not a function\n`);
       return { err: -Errno.EINVAL };
     }
@@ -2042,7 +2057,7 @@ const STATS = new WeakMap<object, DoCheckResult>();
  */
 export function runDoCheck(env: VerifierEnv): number {
   const { prog, attr, ctx } = env;
-  const r = doCheck({
+  const input = {
     insns: prog.insnsi,
     progType: prog.type,
     sleepable: prog.sleepable,
@@ -2051,10 +2066,17 @@ export function runDoCheck(env: VerifierEnv): number {
     logLevel: env.log.needed ? attr.log_level : 0,
     caps: ctx.proc.caps,
     subprogs: subprogStarts(prog.insnsi),
-  });
+    kfuncs: (id: number) =>
+      (prog.type === ProgType.SYSCALL && signedLoadHooks(ctx.kernel.profile).kfuncs.has(id)) ||
+      kernelKfuncAllowed(env, id),
+  };
+  const r = doCheck(input);
   STATS.set(env, r);
   // a successful load at log_level 1 keeps no trace, only the statistics line
   if (r.log && (r.err || attr.log_level & 2)) env.log.verbose(r.log);
+  // a failed load the model keeps a log of (a loader's inner load): the analysis again, logged
+  if (r.err && !env.log.needed && env.log.keep)
+    env.log.verbose(doCheck({ ...input, logLevel: 1 }).log);
   env.insn_processed = r.insnProcessed;
   if (!r.err) prog.aux.max_ctx_offset = r.maxCtxOffset;
   return r.err;

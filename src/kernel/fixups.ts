@@ -244,16 +244,17 @@ function writesR1(w: RawInsn): boolean {
   return false;
 }
 
+// Little-endian fields combined by hand: a DataView over a small (on-heap) buffer would first
+// move its bytes to a new ArrayBuffer, which costs more than the whole decode.
 function decode(b: Uint8Array): RawInsn[] {
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const out: RawInsn[] = [];
   for (let p = 0; p < b.length; p += 8) {
     out.push({
       code: b[p],
       dst: b[p + 1] & 0x0f,
       src: b[p + 1] >> 4,
-      off: dv.getInt16(p + 2, true),
-      imm: dv.getInt32(p + 4, true),
+      off: ((b[p + 2] | (b[p + 3] << 8)) << 16) >> 16,
+      imm: b[p + 4] | (b[p + 5] << 8) | (b[p + 6] << 16) | (b[p + 7] << 24),
     });
   }
   return out;
@@ -261,12 +262,16 @@ function decode(b: Uint8Array): RawInsn[] {
 
 function encode(insns: readonly RawInsn[]): Uint8Array {
   const b = new Uint8Array(insns.length * 8);
-  const dv = new DataView(b.buffer);
   insns.forEach((x, i) => {
-    b[i * 8] = x.code;
-    b[i * 8 + 1] = (x.dst & 0x0f) | (x.src << 4);
-    dv.setInt16(i * 8 + 2, x.off, true);
-    dv.setInt32(i * 8 + 4, x.imm, true);
+    const p = i * 8;
+    b[p] = x.code;
+    b[p + 1] = (x.dst & 0x0f) | (x.src << 4);
+    b[p + 2] = x.off;
+    b[p + 3] = x.off >> 8;
+    b[p + 4] = x.imm;
+    b[p + 5] = x.imm >> 8;
+    b[p + 6] = x.imm >> 16;
+    b[p + 7] = x.imm >> 24;
   });
   return b;
 }

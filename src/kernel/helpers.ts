@@ -29,6 +29,7 @@ export const HELPER_NAMES: Readonly<Record<number, string>> = {
   16: "bpf_get_current_comm",
   25: "bpf_perf_event_output",
   26: "bpf_skb_load_bytes",
+  35: "bpf_get_current_task",
   42: "bpf_get_numa_node_id",
   44: "bpf_xdp_adjust_head",
   112: "bpf_probe_read_user",
@@ -36,6 +37,15 @@ export const HELPER_NAMES: Readonly<Record<number, string>> = {
   114: "bpf_probe_read_user_str",
   115: "bpf_probe_read_kernel_str",
   125: "bpf_ktime_get_boot_ns",
+  127: "bpf_seq_write",
+  130: "bpf_ringbuf_output",
+  131: "bpf_ringbuf_reserve",
+  132: "bpf_ringbuf_submit",
+  133: "bpf_ringbuf_discard",
+  134: "bpf_ringbuf_query",
+  153: "bpf_per_cpu_ptr",
+  154: "bpf_this_cpu_ptr",
+  158: "bpf_get_current_task_btf",
   148: "bpf_copy_from_user",
   166: "bpf_sys_bpf",
   167: "bpf_btf_find_by_name_kind",
@@ -50,11 +60,11 @@ export function helperName(id: number): string {
 }
 
 /** bpf_base_func_proto() as far as the model implements it. */
-const BASE = [1, 2, 3, 5, 7, 8, 14, 42, 125];
+const BASE = [1, 2, 3, 5, 7, 8, 14, 42, 125, 130, 131, 132, 133, 134];
 /** Helpers of programs that see an sk_buff. */
 const SKB = [26];
 /** bpf_tracing_func_proto() as far as the model implements it (copy_from_user: sleepable only). */
-const TRACING = [15, 16, 112, 113, 114, 115];
+const TRACING = [15, 16, 25, 35, 112, 113, 114, 115, 127, 153, 154, 158];
 /** syscall_prog_func_proto()'s own helpers. */
 const SYSCALL = [167, 168, 179];
 
@@ -70,6 +80,8 @@ const TRACING_TYPES = new Set<number>([
   ProgType.PERF_EVENT,
   ProgType.RAW_TRACEPOINT,
   ProgType.SYSCALL,
+  ProgType.TRACING,
+  ProgType.LSM,
 ]);
 
 /**

@@ -82,7 +82,12 @@ export interface SystemKeyringConfig {
   readonly secondary: boolean;
   /** CONFIG_INTEGRITY_PLATFORM_KEYRING: without it, id 2 fails with ENOKEY. */
   readonly platform: boolean;
+  /** bpf-next: the `.bpf` keyring exists; `sealed`: nothing may be added to it. */
+  readonly bpf?: { readonly sealed: boolean };
 }
+
+/** KEY_SPEC_BPF_KEYRING: bpf-next's `.bpf` keyring. */
+export const KEY_SPEC_BPF_KEYRING = -9;
 
 export class KeyringSet {
   private readonly bySerial = new Map<number, Key>();
@@ -90,6 +95,10 @@ export class KeyringSet {
   readonly builtin: Key;
   readonly secondary: Key | null;
   readonly platform: Key | null;
+  /** bpf-next's `.bpf` keyring (KEY_SPEC_BPF_KEYRING), or null. */
+  readonly bpf: Key | null;
+  /** Whether `.bpf` refuses new links (bpf.keyring_unsealed not set). */
+  readonly bpfSealed: boolean;
   /** Per-uid user and user-session keyrings (the model runs everything as uid 0). */
   readonly user: Key;
   readonly userSession: Key;
@@ -106,6 +115,8 @@ export class KeyringSet {
     this.platform = config.platform
       ? this.create("keyring", ".platform", SYSTEM_KEYRING_PERM)
       : null;
+    this.bpf = config.bpf ? this.create("keyring", ".bpf", DEFAULT_KEYRING_PERM) : null;
+    this.bpfSealed = config.bpf?.sealed ?? true;
     this.user = this.create("keyring", "_uid.0", DEFAULT_KEYRING_PERM);
     this.userSession = this.create("keyring", "_uid_ses.0", DEFAULT_KEYRING_PERM);
     this.userSession.keys.push(this.user);
@@ -214,6 +225,10 @@ export class KeyringSet {
       case KeySpec.REQKEY_AUTH_KEY:
       case KeySpec.REQUESTOR_KEYRING:
         return -Errno.ENOKEY;
+      case KEY_SPEC_BPF_KEYRING:
+        if (!this.bpf) return -Errno.EINVAL;
+        key = this.bpf;
+        break;
       default:
         if (id < 1) return -Errno.EINVAL;
         key = this.bySerial.get(id);
@@ -269,6 +284,8 @@ export class KeyringSet {
     const ring = this.lookupUserKey(proc, dest, true);
     if (typeof ring === "number") return ring;
     if (!ring.isKeyring) return -Errno.ENOTDIR;
+    // A sealed keyring's restriction refuses every link (restrict_link_reject).
+    if (ring === this.bpf && this.bpfSealed) return -Errno.EPERM;
     if (!(ring.granted() & KeyPerm.WRITE)) return -Errno.EACCES;
 
     let asym: AsymmetricKey | null = null;
@@ -307,6 +324,8 @@ export class KeyringSet {
     const ring = this.lookupUserKey(proc, ringId, true);
     if (typeof ring === "number") return ring;
     if (!ring.isKeyring) return -Errno.ENOTDIR;
+    // A sealed keyring's restriction refuses every link (restrict_link_reject).
+    if (ring === this.bpf && this.bpfSealed) return -Errno.EPERM;
     if (!(ring.granted() & KeyPerm.WRITE)) return -Errno.EACCES;
     const i = ring.keys.indexOf(key);
     if (unlink) {

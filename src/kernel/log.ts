@@ -19,15 +19,17 @@ export class VerifierLog {
     readonly level: number,
     readonly ubuf: bigint,
     readonly len_total: number,
+    /** Keep the messages even without a buffer (the model's record of an inner load's log). */
+    readonly keep = false,
   ) {}
 
   /** bpf_vlog_init(): the log, or -EINVAL for an inconsistent level/buffer/size triple. */
-  static init(level: number, ubuf: bigint, len_total: number): VerifierLog | number {
+  static init(level: number, ubuf: bigint, len_total: number, keep = false): VerifierLog | number {
     if (!!ubuf !== !!len_total) return -Errno.EINVAL;
     if (ubuf && level === 0) return -Errno.EINVAL;
     if (level & ~Limits.LOG_MASK) return -Errno.EINVAL;
     if (len_total > Limits.LOG_SIZE_MAX) return -Errno.EINVAL;
-    return new VerifierLog(level, ubuf, len_total);
+    return new VerifierLog(level, ubuf, len_total, keep);
   }
 
   /** A log that records nothing (loads that never reach the verifier). */
@@ -42,7 +44,7 @@ export class VerifierLog {
 
   /** verbose(): appends one message (the caller supplies the trailing newline). */
   verbose(msg: string): void {
-    if (!this.needed) return;
+    if (!this.needed && !this.keep) return;
     this.chunks.push(msg);
     this.length += Buffer.byteLength(msg);
   }

@@ -21,6 +21,20 @@ const RINGBUF_CREATE_FLAG_MASK = MapFlag.NUMA_NODE;
 
 const roundUp8 = (n: number) => (n + 7) & ~7;
 
+/**
+ * RINGBUF storage, as the kernel lays out what user space mmaps: the consumer position (u64) at
+ * the start of page 0 (user space writes it), the producer position at the start of page 1,
+ * and from page 2 the data area. The kernel maps the data pages twice in a row so that a record
+ * that wraps around the end is contiguous; the model keeps 2 × max_entries bytes and lets both
+ * the producer and the consumer address a record at (pos & mask) contiguously, which is the same
+ * view (a record never overlaps a live one: the producer stays less than one ring ahead).
+ */
+export const RINGBUF_DATA = 2 * 4096;
+/** Record header bits of the length word (BPF_RINGBUF_BUSY_BIT / BPF_RINGBUF_DISCARD_BIT). */
+export const RINGBUF_BUSY = 0x80000000;
+export const RINGBUF_DISCARD = 0x40000000;
+export const RINGBUF_HDR_SZ = 8;
+
 export interface MapSpec {
   readonly map_type: number;
   readonly key_size: number;
@@ -53,6 +67,21 @@ export function checkMapSpec(s: MapSpec): number {
       if (s.max_entries === 0 || s.key_size === 0 || s.value_size === 0) return -Errno.EINVAL;
       if (s.key_size > MAX_BPF_STACK) return -Errno.E2BIG;
       if (s.value_size >= KMALLOC_MAX_SIZE - MAX_BPF_STACK - 48) return -Errno.E2BIG;
+      return 0;
+    }
+    case MapType.ARRAY_OF_MAPS:
+    case MapType.HASH_OF_MAPS: {
+      if (s.value_size !== 4 || s.max_entries === 0 || s.key_size === 0) return -Errno.EINVAL;
+      if (s.map_type === MapType.ARRAY_OF_MAPS && s.key_size !== 4) return -Errno.EINVAL;
+      const mask =
+        s.map_type === MapType.ARRAY_OF_MAPS ? ARRAY_CREATE_FLAG_MASK : HTAB_CREATE_FLAG_MASK;
+      if (f & ~mask || f & MapFlag.MMAPABLE) return -Errno.EINVAL;
+      return 0;
+    }
+    case MapType.PERF_EVENT_ARRAY: {
+      // fd_array_map_alloc_check(): the values are perf event fds (not modelled beyond creation)
+      if (s.max_entries === 0 || s.key_size !== 4 || s.value_size !== 4) return -Errno.EINVAL;
+      if (f & ~(MapFlag.NUMA_NODE | ACCESS_MASK | MapFlag.PRESERVE_ELEMS)) return -Errno.EINVAL;
       return 0;
     }
     case MapType.RINGBUF: {
@@ -110,6 +139,9 @@ export class BpfMap {
       this.storage = new Uint8Array(size);
     } else if (spec.map_type === MapType.PERCPU_ARRAY) {
       this.storage = new Uint8Array(this.elem_size * spec.max_entries * NR_CPUS);
+    } else if (spec.map_type === MapType.RINGBUF) {
+      // the consumer page, the producer page, then the data area twice (see RINGBUF_DATA)
+      this.storage = new Uint8Array(RINGBUF_DATA + 2 * spec.max_entries);
     } else {
       this.storage = new Uint8Array(0);
     }
@@ -157,7 +189,7 @@ export class BpfMap {
     return this.map_type === MapType.ARRAY;
   }
 
-  private arrayIndex(key: Uint8Array): number {
+  arrayIndex(key: Uint8Array): number {
     return new DataView(key.buffer, key.byteOffset, 4).getUint32(0, true);
   }
 
@@ -276,6 +308,112 @@ export class BpfMap {
       return this.hash.get(hexKey(key));
     }
     return undefined;
+  }
+
+  // ---- RINGBUF -------------------------------------------------------------------------------
+
+  // ---- map-in-map -----------------------------------------------------------------------------
+
+  /** ARRAY_OF_MAPS / HASH_OF_MAPS: the inner map template (inner_map_meta) and the slots. */
+  innerMeta: BpfMap | null = null;
+  readonly inner = new Map<string, BpfMap>();
+
+  get isMapInMap(): boolean {
+    return this.map_type === MapType.ARRAY_OF_MAPS || this.map_type === MapType.HASH_OF_MAPS;
+  }
+
+  /** bpf_map_meta_equal(): may `m` go into this outer map? */
+  innerCompatible(m: BpfMap): boolean {
+    const t = this.innerMeta;
+    if (!t || m.isMapInMap) return false;
+    const sameMax = (t.map_flags & MapFlag.INNER_MAP) !== 0 || t.max_entries === m.max_entries;
+    return (
+      t.map_type === m.map_type &&
+      t.key_size === m.key_size &&
+      t.value_size === m.value_size &&
+      (t.map_flags & ~MapFlag.INNER_MAP) === (m.map_flags & ~MapFlag.INNER_MAP) &&
+      sameMax
+    );
+  }
+
+  /** The inner map at `key`, or undefined. */
+  innerAt(key: Uint8Array): BpfMap | undefined {
+    return this.inner.get(hexKey(key));
+  }
+
+  /** Stores `m` at `key` (the caller took the reference); returns the map it replaced. */
+  setInner(key: Uint8Array, m: BpfMap, flags: bigint): BpfMap | undefined | number {
+    if (flags > 2n) return -Errno.EINVAL;
+    const k = hexKey(key);
+    if (this.map_type === MapType.ARRAY_OF_MAPS) {
+      if (this.arrayIndex(key) >= this.max_entries) return -Errno.E2BIG;
+      if (flags === 1n) return -Errno.EEXIST;
+    } else {
+      const exists = this.inner.has(k);
+      if (flags === 1n && exists) return -Errno.EEXIST;
+      if (flags === 2n && !exists) return -Errno.ENOENT;
+      if (!exists && this.inner.size >= this.max_entries) return -Errno.E2BIG;
+    }
+    const old = this.inner.get(k);
+    this.inner.set(k, m);
+    return old;
+  }
+
+  /** Reservations that found no room (the model's count; the kernel just returns NULL). */
+  ringbufDropped = 0;
+
+  private posAt(off: number): number {
+    return Number(
+      new DataView(this.storage.buffer, this.storage.byteOffset).getBigUint64(off, true),
+    );
+  }
+  private setPos(off: number, v: number): void {
+    new DataView(this.storage.buffer, this.storage.byteOffset).setBigUint64(off, BigInt(v), true);
+  }
+  get ringbufConsumerPos(): number {
+    return this.posAt(0);
+  }
+  get ringbufProducerPos(): number {
+    return this.posAt(4096);
+  }
+
+  /**
+   * __bpf_ringbuf_reserve(): the storage offset of a `size`-byte sample (its header is the 8
+   * bytes before it, length with the BUSY bit set), or -1 when the ring has no room.
+   */
+  ringbufReserve(size: number): number {
+    const mask = this.max_entries - 1;
+    const len = roundUp8(size + RINGBUF_HDR_SZ);
+    if (size > 0x3fffffff || len > this.max_entries) {
+      this.ringbufDropped++;
+      return -1;
+    }
+    const cons = this.ringbufConsumerPos;
+    const prod = this.ringbufProducerPos;
+    if (prod + len - cons > mask) {
+      this.ringbufDropped++;
+      return -1;
+    }
+    const hdr = RINGBUF_DATA + (prod & mask);
+    const dv = new DataView(this.storage.buffer, this.storage.byteOffset);
+    dv.setUint32(hdr, (size | RINGBUF_BUSY) >>> 0, true);
+    // pg_off: pages between the record and the start of the ring buffer's pages
+    dv.setUint32(hdr + 4, (hdr >> 12) >>> 0, true);
+    this.setPos(4096, prod + len);
+    return hdr + RINGBUF_HDR_SZ;
+  }
+
+  /** bpf_ringbuf_commit(): clears BUSY (and sets DISCARD for a discarded record). */
+  ringbufCommit(sampleOff: number, discard: boolean): boolean {
+    const hdr = sampleOff - RINGBUF_HDR_SZ;
+    if (hdr < RINGBUF_DATA || hdr >= RINGBUF_DATA + this.max_entries) return false;
+    const dv = new DataView(this.storage.buffer, this.storage.byteOffset);
+    const len = dv.getUint32(hdr, true);
+    if (!(len & RINGBUF_BUSY)) return false;
+    let v = len & ~RINGBUF_BUSY;
+    if (discard) v |= RINGBUF_DISCARD;
+    dv.setUint32(hdr, v >>> 0, true);
+    return true;
   }
 
   /** map_direct_value_addr(): the value of element 0 (ARRAY with one entry only). */

@@ -24,6 +24,7 @@ export interface Region {
 const BASE = 0x10000000;
 
 const pageAlign = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+const UTF8 = new TextDecoder();
 
 export class AddressSpace implements UserMemory {
   private regions: Region[] = [];
@@ -156,6 +157,15 @@ export class AddressSpace implements UserMemory {
 
   /** Reads a NUL-terminated string of at most `max` bytes (strncpy_from_user). */
   readCString(addr: number, max: number): string | undefined {
+    // the usual case: the string and its NUL inside one readable region
+    const r = this.find(addr);
+    if (r && r.prot & Prot.READ) {
+      const from = addr - r.start;
+      const to = Math.min(r.end - r.start, from + max);
+      const nul = r.buf.subarray(from, to).indexOf(0);
+      if (nul >= 0) return UTF8.decode(r.buf.subarray(from, from + nul));
+      if (to - from === max) return UTF8.decode(r.buf.subarray(from, to));
+    }
     const bytes: number[] = [];
     for (let i = 0; i < max; i++) {
       const b = this.view(addr + i, 1);
@@ -163,6 +173,6 @@ export class AddressSpace implements UserMemory {
       if (b[0] === 0) break;
       bytes.push(b[0]);
     }
-    return new TextDecoder().decode(new Uint8Array(bytes));
+    return UTF8.decode(new Uint8Array(bytes));
   }
 }

@@ -3,10 +3,11 @@
  * backend (BpfBackend). Its per-process state (fds, credentials, keyrings, memory) is a Task;
  * bpf() enters the syscall layer (syscall.ts).
  */
-import type { BpfBackend } from "../uapi/backend.js";
+import type { BpfBackend, InnerFailure } from "../uapi/backend.js";
 import { MapFlags, Prot } from "../uapi/backend.js";
-import { KeyctlOp } from "../uapi/constants.js";
+import { KeyctlOp, MapType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
+import type { BpfMap } from "./map.js";
 import { PAGE_SIZE } from "./memory.js";
 import type { KernelState } from "./state.js";
 import { sysBpf } from "./syscall.js";
@@ -26,6 +27,10 @@ export class ModelProcess extends Task implements BpfBackend {
     super(pid, caps, kernel.keyrings.newProcessKeyrings(), (file) => kernel.putFile(file));
   }
 
+  innerFailure(): InnerFailure | null {
+    return this.kernel.innerFailure;
+  }
+
   bpf(cmd: number, attr: Uint8Array, size = attr.length): number {
     return sysBpf({ kernel: this.kernel, proc: this, uaccess: this.uaccess }, cmd, attr, size);
   }
@@ -37,6 +42,7 @@ export class ModelProcess extends Task implements BpfBackend {
     if (file.kind !== "map") return BigInt(-Errno.ENODEV);
     const map = file.map;
     if (length <= 0 || offset % PAGE_SIZE) return BigInt(-Errno.EINVAL);
+    if (map.map_type === MapType.RINGBUF) return this.mmapRingbuf(map, length, prot, flags, offset);
     if (!map.hasMmap) return BigInt(-Errno.ENOTSUPP);
     if (!(flags & MapFlags.SHARED)) return BigInt(-Errno.EINVAL);
     const writable = (prot & Prot.WRITE) !== 0;
@@ -59,6 +65,32 @@ export class ModelProcess extends Task implements BpfBackend {
       },
     });
     // A mapping made without write access can never gain it (VM_MAYWRITE cleared).
+    region.mayWrite = writable;
+    return BigInt(region.start);
+  }
+
+  /**
+   * ringbuf_map_mmap_kern(): the consumer page may be mapped writable, everything from the
+   * producer page on only read-only; the whole area is consumer page, producer page and the
+   * data pages twice.
+   */
+  private mmapRingbuf(
+    map: BpfMap,
+    length: number,
+    prot: number,
+    flags: number,
+    offset: number,
+  ): bigint {
+    if (!(flags & MapFlags.SHARED)) return BigInt(-Errno.EINVAL);
+    const writable = (prot & Prot.WRITE) !== 0;
+    if (writable && offset + length > PAGE_SIZE) return BigInt(-Errno.EPERM);
+    if (offset + length > map.storage.length) return BigInt(-Errno.EINVAL);
+    this.kernel.getMap(map);
+    const region = this.memory.mapBuffer(map.storage.subarray(offset), prot, {
+      length,
+      mapped: { writable },
+      onUnmap: () => this.kernel.putMap(map),
+    });
     region.mayWrite = writable;
     return BigInt(region.start);
   }

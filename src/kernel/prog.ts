@@ -1,6 +1,7 @@
 /** BPF programs as the kernel keeps them: struct bpf_prog with its aux data and signature verdict. */
 import { Limits, SigKeyring, SigVerdict } from "../uapi/constants.js";
 import type { Btf } from "./btf.js";
+import type { AttachTarget } from "./btf_attach.js";
 import type { BpfMap } from "./map.js";
 
 /** prog->aux->sig: what the signature check recorded. */
@@ -17,6 +18,13 @@ export interface LdImmRef {
   readonly off?: number;
 }
 
+/** The last verdict reported to the post-integrity hook for this program (lsm.ts). */
+export interface ProgIntegrity {
+  readonly lsmId: string;
+  readonly scheme: string;
+  readonly verdict: string;
+}
+
 export interface ProgAux {
   id: number;
   name: string;
@@ -24,6 +32,8 @@ export interface ProgAux {
   used_maps: BpfMap[];
   used_btfs: Btf[];
   sig: ProgSig;
+  /** What the post-integrity hook was last told about this program, or null. */
+  integrity: ProgIntegrity | null;
   /** BPF tokens are not modelled: always null. */
   token: null;
   btf: Btf | null;
@@ -32,6 +42,10 @@ export interface ProgAux {
   /** The largest ctx offset the program reads (SYSCALL test runs need at least that much). */
   max_ctx_offset: number;
   verified_insns: number;
+  /** attach_btf_id of a program attached through BTF (TRACING, LSM), else 0. */
+  attach_btf_id: number;
+  /** What attach_btf_id resolved to (btf_attach.ts), or null. */
+  attach: AttachTarget | null;
 }
 
 export class BpfProg {
@@ -73,12 +87,15 @@ export class BpfProg {
       used_maps: [],
       used_btfs: [],
       sig: { verdict: SigVerdict.UNSIGNED, keyring_type: SigKeyring.NONE, keyring_serial: 0 },
+      integrity: null,
       token: null,
       btf: null,
       func_info_cnt: 0,
       line_info_cnt: 0,
       max_ctx_offset: 0,
       verified_insns: 0,
+      attach_btf_id: 0,
+      attach: null,
     };
   }
 

@@ -1,5 +1,6 @@
 /**
- * bpf_prog_verify_signature(): the signature check of BPF_PROG_LOAD in both profiles.
+ * bpf_prog_verify_signature(): the BPF core's signature checks. Which one runs, and where, is
+ * the profile's choice (scheme_hooks.ts); what is signed comes from src/scheme.
  *
  * v2 runs inside bpf_check() once fd_array is resolved: size cap, keyring resolution (logged),
  * copy of the signature, then every used map is folded into the signed buffer after the array /
@@ -11,6 +12,7 @@
  */
 import { verifyPkcs7Signature } from "../crypto/verify.js";
 import type { AsymmetricKey } from "../crypto/x509.js";
+import { v2SignedContent } from "../scheme/v2.js";
 import {
   Limits,
   MapType,
@@ -21,16 +23,20 @@ import {
 } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
-import type { Key } from "./keyring.js";
+import { KEY_SPEC_BPF_KEYRING, type Key } from "./keyring.js";
 import type { BpfProg } from "./prog.js";
 import type { SyscallCtx } from "./state.js";
 import type { VerifierEnv } from "./verifier_env.js";
 
 /** What keyring_id resolved to: a system keyring selector or a user key (bpf_key). */
-type BpfKey = { system: number } | { user: Key };
+export type BpfKey = { system: number } | { user: Key };
+
+/** BPF_SIG_KEYRING_BPF: the keyring type of a program verified against `.bpf`. */
+export const SIG_KEYRING_BPF = 5;
 
 /** bpf_classify_keyring(): the keyring type recorded for a signed program. */
-export function classifyKeyring(keyring_id: number): number {
+export function classifyKeyring(keyring_id: number, bpfKeyring = false): number {
+  if (bpfKeyring && keyring_id === KEY_SPEC_BPF_KEYRING) return SIG_KEYRING_BPF;
   switch (keyring_id) {
     case 0:
       return SigKeyring.BUILTIN;
@@ -43,11 +49,20 @@ export function classifyKeyring(keyring_id: number): number {
   }
 }
 
-/** bpf_lookup_system_key() / bpf_lookup_user_key(id, 0): null when it does not resolve. */
-function lookupKey(ctx: SyscallCtx, keyring_id: number): BpfKey | null {
+/**
+ * bpf_lookup_system_key() / bpf_lookup_user_key(id, 0): null when it does not resolve. With the
+ * `.bpf` keyring (bpf-next), KEY_SPEC_BPF_KEYRING names it, and when bpf.keyring_unsealed is
+ * set a caller-supplied keyring is refused: "EPERM".
+ */
+export function lookupKey(ctx: SyscallCtx, keyring_id: number): BpfKey | null | "EPERM" {
   // system_keyring_id_check() takes the s32 as a u64: every negative id is a user id.
   if (keyring_id >= 0 && keyring_id <= VERIFY_USE_PLATFORM_KEYRING) return { system: keyring_id };
-  const key = ctx.kernel.keyrings.lookupUserKey(ctx.proc.keyrings, keyring_id, false, true);
+  const { profile, keyrings } = ctx.kernel;
+  if (profile.bpfKeyring && keyring_id === KEY_SPEC_BPF_KEYRING) {
+    return keyrings.bpf ? { user: keyrings.bpf } : null;
+  }
+  if (profile.keyringUnsealed) return "EPERM";
+  const key = keyrings.lookupUserKey(ctx.proc.keyrings, keyring_id, false, true);
   return typeof key === "number" ? null : { user: key };
 }
 
@@ -90,17 +105,29 @@ function keySerial(key: BpfKey): number {
   return "user" in key ? key.user.serial : 0;
 }
 
-function recordVerdict(prog: BpfProg, keyring_id: number, key: BpfKey): void {
+function recordVerdict(
+  ctx: SyscallCtx,
+  prog: BpfProg,
+  keyring_id: number,
+  key: BpfKey,
+  verdict: number = SigVerdict.VERIFIED,
+): void {
   prog.aux.sig.keyring_serial = keySerial(key);
-  prog.aux.sig.keyring_type = classifyKeyring(keyring_id);
-  prog.aux.sig.verdict = SigVerdict.VERIFIED;
+  prog.aux.sig.keyring_type = classifyKeyring(keyring_id, ctx.kernel.profile.bpfKeyring);
+  prog.aux.sig.verdict = verdict;
 }
 
 /** The v2 signature step, called from bpf_check() after process_fd_array(). */
 export function bpfProgVerifySignature(env: VerifierEnv): number {
   const { attr, log, ctx, prog } = env;
   if (attr.signature_size > Limits.MAX_SIGNATURE_SIZE) return -Errno.EINVAL;
+  // bpf-next's selftest signature_zero_size: a signature pointer with size 0 is EINVAL.
+  if (ctx.kernel.profile.bpfKeyring && attr.signature_size === 0) return -Errno.EINVAL;
   const key = lookupKey(ctx, attr.keyring_id);
+  if (key === "EPERM") {
+    log.verbose("caller-supplied keyrings are not allowed: use the .bpf keyring\n");
+    return -Errno.EPERM;
+  }
   if (!key) {
     log.verbose(`cannot resolve signing keyring with keyring_id ${attr.keyring_id}\n`);
     return -Errno.EINVAL;
@@ -128,37 +155,43 @@ export function bpfProgVerifySignature(env: VerifierEnv): number {
     log.verbose(`signed payload too large: ${dataSize} bytes\n`);
     return -Errno.E2BIG;
   }
-  const content: Uint8Array[] = [prog.insnsi];
+  const values: Uint8Array[] = [];
   for (const map of env.used_maps) {
     const value = map.directValue(0);
     if (typeof value === "number") {
       log.verbose(`failed to read signed metadata map '${map.name}': ${value}\n`);
       return value;
     }
-    content.push(value);
+    values.push(value);
   }
+  const content = v2SignedContent({ insns: prog.insnsi, maps: values });
   const err = verifyWithKey(ctx, content, sig, key);
   if (err) {
     log.verbose(`signature verification failed: ${err}\n`);
     return err;
   }
   log.verbose("signature verification passed\n");
-  recordVerdict(prog, attr.keyring_id, key);
+  recordVerdict(ctx, prog, attr.keyring_id, key);
   return 0;
 }
 
-/** The mainline signature check in bpf_prog_load(): instructions only, no log. */
-export function bpfProgVerifySignatureMainline(
+/**
+ * The signature check in bpf_prog_load() over the instructions alone, no log: mainline's, and
+ * the kfunc scheme's admission check (which records `verdict` = BPF_SIG_OK).
+ */
+export function bpfProgVerifySignatureInsns(
   ctx: SyscallCtx,
   prog: BpfProg,
   attr: Values<typeof ProgLoadAttr>,
+  verdict: number = SigVerdict.VERIFIED,
 ): number {
   if (attr.signature_size > Limits.MAX_SIGNATURE_SIZE) return -Errno.EINVAL;
   const key = lookupKey(ctx, attr.keyring_id);
+  if (key === "EPERM") return -Errno.EPERM;
   if (!key) return -Errno.EINVAL;
   const sig = ctx.uaccess.read(attr.signature, attr.signature_size)?.slice();
   if (!sig) return -Errno.ENOMEM;
   const err = verifyWithKey(ctx, [prog.insnsi], sig, key);
-  if (!err) recordVerdict(prog, attr.keyring_id, key);
+  if (!err) recordVerdict(ctx, prog, attr.keyring_id, key, verdict);
   return err;
 }

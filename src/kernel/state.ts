@@ -4,17 +4,21 @@
  * the BPF_PROG_TEST_RUN runners and the trace buffer. Every bpf() command works on it through a
  * SyscallCtx; ModelKernel (kernel.ts) adds the processes that call it.
  */
+import type { InnerFailure } from "../uapi/backend.js";
 import type { TestRunAttr, Values } from "../uapi/layout.js";
-import type { Btf } from "./btf.js";
+import { Btf, parseBtf } from "./btf.js";
 import { KeyringSet } from "./keyring.js";
+import { Attachments, type BpfLink } from "./link.js";
+import { VerifierLog } from "./log.js";
 import { Lsm } from "./lsm.js";
 import type { BpfMap } from "./map.js";
 import type { KernelProfile, ProfileName } from "./profile.js";
 import { profile } from "./profile.js";
 import type { BpfProg } from "./prog.js";
-import type { Task } from "./task.js";
+import { Task } from "./task.js";
 import type { BpfFile } from "./types.js";
 import type { Uaccess } from "./uaccess.js";
+import { modelVmlinuxBtf, vmlinuxOptionsFor } from "./vmlinux_btf.js";
 
 /** Who runs a bpf() command: the kernel, the calling process and how its pointers are read. */
 export interface SyscallCtx {
@@ -35,6 +39,8 @@ export interface KernelOptions {
   readonly unprivileged_bpf_disabled?: number;
   /** net.core.bpf_jit_enable (default 1, as on this machine; 0 keeps helper calls as calls). */
   readonly bpf_jit_enable?: number;
+  /** bpf-next: bpf.keyring_unsealed (default false). */
+  readonly keyringUnsealed?: boolean;
   /** Seed of key serial numbers. */
   readonly seed?: number;
 }
@@ -91,23 +97,51 @@ export class KernelState {
   readonly progs = new IdTable<BpfProg>();
   readonly maps = new IdTable<BpfMap>();
   readonly btfs = new IdTable<Btf>();
+  readonly links = new IdTable<BpfLink>();
+  /** The kernel's own BTF (vmlinux_btf.ts) as the kernel's BTF code holds it. */
+  readonly vmlinux: Btf;
+  /** Programs attached through BTF (LSM hooks, tracing points), by point, in attach order. */
+  readonly attachments = new Attachments();
   readonly testRunners = new Map<number, TestRunner>();
   /** The trace buffer (what bpf_trace_printk writes; tracefs trace_pipe lines). */
   readonly trace: string[] = [];
   /** Why the last program run that failed with EFAULT stopped (an interpreter error). */
   lastRunError: Error | null = null;
+  /**
+   * The last bpf_sys_bpf command a program's run saw fail (a loader's inner MAP_CREATE,
+   * PROG_LOAD, ...), with the verifier's messages of a failed inner load; cleared at each
+   * BPF_PROG_TEST_RUN of a SYSCALL program.
+   */
+  innerFailure: InnerFailure | null = null;
+  /** The verifier messages of the last failed kernel-path (bpf_sys_bpf) program load. */
+  lastLoadLog = "";
+  /** `current`: the process whose bpf() call is running (null outside any call). */
+  current: Task | null = null;
+  private idle: Task | null = null;
+
+  /** The task hooks run as when no process called (pid 0). */
+  idleTask(): Task {
+    this.idle ??= new Task(0, {}, this.keyrings.newProcessKeyrings(), (f) => this.putFile(f));
+    return this.idle;
+  }
   private readonly boot = process.hrtime.bigint();
 
   constructor(opts: KernelOptions = {}) {
-    this.profile = profile(opts.profile ?? "v2");
+    this.profile = profile(opts.profile ?? "v2", { keyringUnsealed: opts.keyringUnsealed });
     this.keyrings = new KeyringSet(
-      { secondary: opts.secondaryKeyring ?? true, platform: opts.platformKeyring ?? true },
+      {
+        secondary: opts.secondaryKeyring ?? true,
+        platform: opts.platformKeyring ?? true,
+        ...(this.profile.bpfKeyring ? { bpf: { sealed: !this.profile.keyringUnsealed } } : {}),
+      },
       opts.seed,
     );
     this.sysctl = {
       unprivileged_bpf_disabled: opts.unprivileged_bpf_disabled ?? 2,
       bpf_jit_enable: opts.bpf_jit_enable ?? 1,
     };
+    // btf_vmlinux (not in the id table: BTF_GET_FD_BY_ID does not reach it in the model)
+    this.vmlinux = kernelVmlinuxBtf(this.profile);
   }
 
   /** ktime_get_boottime_ns() */
@@ -168,5 +202,31 @@ export class KernelState {
     if (file.kind === "map") this.putMap(file.map);
     else if (file.kind === "prog") this.putProg(file.prog);
     else if (file.kind === "btf") this.putBtf(file.btf);
+    else if (file.kind === "link") this.putLink(file.link);
   }
+
+  /** bpf_link_put(): the last reference detaches the program and drops it. */
+  putLink(link: BpfLink): void {
+    if (--link.refcnt > 0) return;
+    this.attachments.remove(link);
+    if (link.id) {
+      this.links.free(link.id);
+      link.id = 0;
+    }
+    this.putProg(link.prog);
+  }
+}
+
+const vmlinuxObjects = new Map<boolean, Btf>();
+
+/** The profile's vmlinux BTF as the kernel's BTF object (parsed once per variant). */
+export function kernelVmlinuxBtf(p: KernelProfile): Btf {
+  const opts = vmlinuxOptionsFor(p);
+  let btf = vmlinuxObjects.get(opts.sig);
+  if (btf) return btf;
+  const parsed = parseBtf(modelVmlinuxBtf(opts).rawData(), VerifierLog.none());
+  if (typeof parsed === "number") throw new Error(`model vmlinux BTF does not parse (${parsed})`);
+  btf = new Btf(parsed.data, parsed.types, true, "vmlinux");
+  vmlinuxObjects.set(opts.sig, btf);
+  return btf;
 }

@@ -13,17 +13,20 @@ import {
   GetIdAttr,
   InfoAttr,
   LAST_FIELD_END,
+  LinkCreateAttr,
   MapCreateAttr,
   MapElemAttr,
   MapFreezeAttr,
   MapNextKeyAttr,
   ProgLoadAttr,
+  RawTracepointOpenAttr,
   TestRunAttr,
 } from "../uapi/layout.js";
 import type { SyscallCtx } from "./state.js";
 import { btfLoad } from "./syscall_btf.js";
 import { btfGetFdById, getNextId, mapGetFdById, progGetFdById } from "./syscall_id.js";
 import { objGetInfoByFd } from "./syscall_info.js";
+import { linkCreate, rawTracepointOpen } from "./syscall_link.js";
 import {
   mapCreate,
   mapDeleteElem,
@@ -36,6 +39,16 @@ import { bpfProgLoad, bpfProgTestRun } from "./syscall_prog.js";
 
 /** __sys_bpf(cmd, uattr, size) */
 export function sysBpf(ctx: SyscallCtx, cmd: number, uattr: Uint8Array, size: number): number {
+  const prev = ctx.kernel.current;
+  ctx.kernel.current = ctx.proc;
+  try {
+    return sysBpfCurrent(ctx, cmd, uattr, size);
+  } finally {
+    ctx.kernel.current = prev;
+  }
+}
+
+function sysBpfCurrent(ctx: SyscallCtx, cmd: number, uattr: Uint8Array, size: number): number {
   if (size > Limits.PAGE_SIZE) return -Errno.E2BIG;
   if (size > uattr.length) return -Errno.EFAULT;
   for (let i = Limits.ATTR_SIZE; i < size; i++) if (uattr[i]) return -Errno.E2BIG;
@@ -80,6 +93,14 @@ export function sysBpf(ctx: SyscallCtx, cmd: number, uattr: Uint8Array, size: nu
       return getNextId(ctx, cmd, attr, uattr, size);
     case BpfCmd.BTF_LOAD:
       return btfLoad(ctx, decode(BtfLoadAttr, attr), uattr, size);
+    case BpfCmd.RAW_TRACEPOINT_OPEN: {
+      const a = decode(RawTracepointOpenAttr, attr);
+      return rawTracepointOpen(ctx, a.name, a.prog_fd);
+    }
+    case BpfCmd.LINK_CREATE: {
+      const a = decode(LinkCreateAttr, attr);
+      return linkCreate(ctx, a.prog_fd, a.target_fd, a.attach_type, a.flags);
+    }
     default:
       return -Errno.EINVAL;
   }

@@ -53,6 +53,15 @@ export function mapCreate(ctx: SyscallCtx, a: Values<typeof MapCreateAttr>): num
   const name = objName(a.map_name);
   if (typeof name === "number") return name;
   const map = new BpfMap({ ...spec, name }, ctx.proc.caps.perfmon || ctx.proc.caps.sys_admin);
+  if (map.isMapInMap) {
+    // bpf_map_meta_alloc(): the template the inner maps must match
+    const inner = mapFile(ctx, a.inner_map_fd);
+    if (typeof inner === "number") return inner;
+    if (inner.map.isMapInMap) return -Errno.EINVAL;
+    map.innerMeta = inner.map;
+  } else if (a.inner_map_fd) {
+    return -Errno.EINVAL;
+  }
   if (a.btf_key_type_id || a.btf_value_type_id || a.btf_vmlinux_value_type_id) {
     const f = ctx.proc.file(a.btf_fd);
     if (f?.kind !== "btf") return f ? -Errno.EINVAL : -Errno.EBADF;
@@ -90,6 +99,14 @@ export function mapLookupElem(ctx: SyscallCtx, a: Values<typeof MapElemAttr>): n
   if (a.flags & BigInt(UpdateFlag.F_LOCK)) return -Errno.EINVAL;
   const key = ctx.uaccess.read(a.key, f.map.key_size);
   if (!key) return -Errno.EFAULT;
+  if (f.map.isMapInMap) {
+    // the user reads the inner map's id
+    const inner = f.map.innerAt(key);
+    if (!inner) return -Errno.ENOENT;
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setUint32(0, inner.id, true);
+    return ctx.uaccess.write(a.value, out) ? 0 : -Errno.EFAULT;
+  }
   const v = f.map.lookup(key);
   if (typeof v === "number") return v;
   return ctx.uaccess.write(a.value, v) ? 0 : -Errno.EFAULT;
@@ -109,6 +126,21 @@ export function mapUpdateElem(ctx: SyscallCtx, a: Values<typeof MapElemAttr>): n
   if (!key) return -Errno.EFAULT;
   const value = ctx.uaccess.read(a.value, f.map.userValueSize);
   if (!value) return -Errno.EFAULT;
+  if (f.map.isMapInMap) {
+    const fd = new DataView(value.buffer, value.byteOffset, 4).getInt32(0, true);
+    const inner = mapFile(ctx, fd);
+    if (typeof inner === "number") return inner;
+    if (!f.map.innerCompatible(inner.map)) return -Errno.EINVAL;
+    ctx.kernel.getMap(inner.map);
+    const old = f.map.setInner(key, inner.map, a.flags);
+    if (typeof old === "number") {
+      ctx.kernel.putMap(inner.map);
+      return old;
+    }
+    if (old) ctx.kernel.putMap(old);
+    return 0;
+  }
+  if (f.map.map_type === MapType.PERF_EVENT_ARRAY) return -Errno.EBADF; // no perf event fds
   return f.map.update(key, value, a.flags);
 }
 
@@ -118,6 +150,13 @@ export function mapDeleteElem(ctx: SyscallCtx, a: Values<typeof MapElemAttr>): n
   if (!canWrite(f)) return -Errno.EPERM;
   const key = ctx.uaccess.read(a.key, f.map.key_size);
   if (!key) return -Errno.EFAULT;
+  if (f.map.isMapInMap) {
+    const inner = f.map.innerAt(key);
+    if (!inner) return -Errno.ENOENT;
+    f.map.inner.delete(Buffer.from(key).toString("hex"));
+    ctx.kernel.putMap(inner);
+    return 0;
+  }
   return f.map.delete(key);
 }
 

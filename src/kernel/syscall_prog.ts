@@ -1,12 +1,15 @@
 /**
  * The program commands of bpf(): BPF_PROG_LOAD (bpf_prog_load(): flags, capabilities, the
- * mainline signature check, then bpf_check() in verifier.ts) and BPF_PROG_TEST_RUN.
+ * profile's entry check (scheme_hooks.ts: mainline's and kfunc's signature check, Hornet's
+ * integrity hook), the admission hook where the profile has it, then bpf_check() in
+ * verifier.ts) and BPF_PROG_TEST_RUN.
  */
 import { Limits, ProgFlag, ProgType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, TestRunAttr, Values } from "../uapi/layout.js";
+import { attachesThroughBtf, checkExpectedAttach } from "./btf_attach.js";
 import { BpfProg } from "./prog.js";
-import { bpfProgVerifySignatureMainline } from "./signature.js";
+import { signedLoadHooks } from "./scheme_hooks.js";
 import type { SyscallCtx } from "./state.js";
 import { bpfCapable, objName, progNewFd, putU32 } from "./syscall_common.js";
 import { bpfCheck } from "./verifier.js";
@@ -34,6 +37,8 @@ const MODEL_PROG_TYPES = new Set<number>([
   ProgType.CGROUP_SKB,
   ProgType.RAW_TRACEPOINT,
   ProgType.SYSCALL,
+  ProgType.TRACING,
+  ProgType.LSM,
 ]);
 const NET_ADMIN_TYPES = new Set<number>([
   ProgType.SCHED_CLS,
@@ -85,10 +90,10 @@ export function bpfProgLoad(
     return -Errno.EPERM;
   if (PERFMON_TYPES.has(a.prog_type) && !(proc.caps.perfmon || proc.caps.sys_admin))
     return -Errno.EPERM;
-  if (a.attach_btf_id || a.attach_prog_fd) {
-    // Attach targets (TRACING, LSM, EXT, STRUCT_OPS) are not modelled.
-    return -Errno.EINVAL;
-  }
+  // attaching to another program (EXT, fentry on a BPF program) and module BTF are not modelled
+  if (a.attach_prog_fd) return -Errno.EINVAL;
+  if (a.attach_btf_id && !attachesThroughBtf(a.prog_type)) return -Errno.EINVAL;
+  if (checkExpectedAttach(a.prog_type, a.expected_attach_type)) return -Errno.EINVAL;
   if (
     (a.prog_type === ProgType.SYSCALL || a.prog_type === ProgType.EXT) &&
     a.expected_attach_type
@@ -107,9 +112,9 @@ export function bpfProgLoad(
     isGplCompatible(license),
     license,
   );
-  const mainline = kernel.profile.name === "mainline-6.18";
-  if (mainline && a.signature) {
-    const err = bpfProgVerifySignatureMainline(ctx, prog, a);
+  const hooks = signedLoadHooks(kernel.profile);
+  {
+    const err = hooks.atProgLoad(ctx, prog, a);
     if (err) return err;
   }
   if (!MODEL_PROG_TYPES.has(a.prog_type)) return -Errno.EINVAL;
@@ -117,7 +122,8 @@ export function bpfProgLoad(
   const name = objName(a.prog_name);
   if (typeof name === "number") return name;
   prog.aux.name = name;
-  if (mainline) {
+  prog.aux.attach_btf_id = a.attach_btf_id;
+  if (hooks.admissionAtEntry) {
     const err = kernel.lsm.bpf_prog_load(prog, a, ctx.uaccess.is_kernel);
     if (err) {
       kernel.lsm.bpf_prog_free(prog);

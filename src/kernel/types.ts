@@ -3,6 +3,7 @@
  * fd refers to and the credentials of a caller.
  */
 import type { Btf } from "./btf.js";
+import type { BpfLink } from "./link.js";
 import type { BpfMap } from "./map.js";
 import type { BpfProg } from "./prog.js";
 
@@ -16,6 +17,7 @@ export type BpfFile =
     }
   | { readonly kind: "prog"; readonly prog: BpfProg }
   | { readonly kind: "btf"; readonly btf: Btf }
+  | { readonly kind: "link"; readonly link: BpfLink }
   /** A file that is no BPF object (the stdio fds): lookups of it as a map/prog/BTF give EINVAL. */
   | { readonly kind: "other"; readonly name: string };
 

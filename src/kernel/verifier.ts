@@ -6,7 +6,7 @@
  * analysis proper (do_check) is not modelled.
  */
 import { progDigest } from "../insn/digest.js";
-import { Limits, MapType, ProgType, Pseudo, SigVerdict } from "../uapi/constants.js";
+import { Limits, MapType, ProgType, Pseudo } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
 import type { Btf } from "./btf.js";
@@ -17,8 +17,10 @@ import { BPF_FUNC_MAX_ID, helperAllowed, helperName } from "./helpers.js";
 import { VerifierLog } from "./log.js";
 import type { BpfMap } from "./map.js";
 import type { BpfProg } from "./prog.js";
-import { bpfProgVerifySignature } from "./signature.js";
+import { bpfProgVerifySignature, type SignedLoadHooks, signedLoadHooks } from "./scheme_hooks.js";
 import type { SyscallCtx } from "./state.js";
+import type { BpfFile } from "./types.js";
+import { checkBtfProgram, checkPseudoBtfId, kernelKfuncAllowed } from "./verifier_btf_prog.js";
 import type { VerifierEnv } from "./verifier_env.js";
 
 const LD_IMM64 = 0x18;
@@ -57,12 +59,13 @@ const SLEEPABLE_PROG_TYPES = new Set<number>([
   ProgType.SYSCALL,
 ]);
 
-/** Field reads of instruction `i` of a raw instruction buffer, without decoding them all. */
+/**
+ * Field reads of instruction `i` of a raw instruction buffer, without decoding them all. Bytes
+ * are combined by hand: a DataView over a small (on-heap) buffer would first move its bytes to a
+ * new ArrayBuffer.
+ */
 class InsnReader {
-  private readonly dv: DataView;
-  constructor(private readonly b: Uint8Array) {
-    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  }
+  constructor(private readonly b: Uint8Array) {}
   code(i: number): number {
     return this.b[i * 8];
   }
@@ -73,10 +76,13 @@ class InsnReader {
     return this.b[i * 8 + 1] >> 4;
   }
   off(i: number): number {
-    return this.dv.getInt16(i * 8 + 2, true);
+    const b = this.b;
+    return ((b[i * 8 + 2] | (b[i * 8 + 3] << 8)) << 16) >> 16;
   }
   imm(i: number): number {
-    return this.dv.getInt32(i * 8 + 4, true);
+    const b = this.b;
+    const p = i * 8 + 4;
+    return b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
   }
   insn(i: number) {
     return {
@@ -151,8 +157,9 @@ export function bpfCheck(
   uattr: Uint8Array,
   uattrSize: number,
 ): number {
-  const log = VerifierLog.init(attr.log_level, attr.log_buf, attr.log_size);
+  const log = VerifierLog.init(attr.log_level, attr.log_buf, attr.log_size, ctx.uaccess.is_kernel);
   if (typeof log === "number") return log;
+  const hooks = signedLoadHooks(ctx.kernel.profile);
   const env: VerifierEnv = {
     ctx,
     prog,
@@ -160,11 +167,12 @@ export function bpfCheck(
     log,
     used_maps: [],
     used_btfs: [],
-    check_signature: ctx.kernel.profile.name === "v2" && attr.signature !== 0n,
+    check_signature: hooks.signsInVerifier && attr.signature !== 0n,
     ldImm: new Map(),
     insn_processed: 0,
+    fd_array_cache: hooks.cacheFdArray ? new Map() : null,
   };
-  let ret = checkAll(env);
+  let ret = checkAll(env, hooks);
   log.verbose(statsLine(env));
   const { err, trueSize } = log.finalize({ write: (a, d) => ctx.uaccess.write(a, d) });
   if (err) ret = err;
@@ -183,18 +191,19 @@ export function bpfCheck(
     prog.fixedUp = fixed.insns;
     prog.fixedUpLdImm = fixed.ldImm;
   } else {
+    if (log.keep) ctx.kernel.lastLoadLog = log.text;
     for (const m of env.used_maps) ctx.kernel.putMap(m, prog.sleepable);
     for (const b of env.used_btfs) ctx.kernel.putBtf(b);
   }
   return ret;
 }
 
-function checkAll(env: VerifierEnv): number {
+function checkAll(env: VerifierEnv, hooks: SignedLoadHooks): number {
   const { prog, ctx } = env;
   let signedMapCnt = 0;
-  if (env.check_signature) prog.digest.set(progDigest(prog.insnsi));
+  if (env.attr.signature && hooks.digestUpFront) prog.digest.set(progDigest(prog.insnsi));
 
-  let ret = processFdArray(env);
+  let ret = processFdArray(env, hooks);
   if (ret) return ret;
 
   if (env.check_signature) {
@@ -202,31 +211,23 @@ function checkAll(env: VerifierEnv): number {
     if (ret) return ret;
     signedMapCnt = env.used_maps.length;
   }
-  if (ctx.kernel.profile.name === "v2") {
+  ret = hooks.afterSignature(env);
+  if (ret) return ret;
+  if (!hooks.admissionAtEntry) {
     ret = ctx.kernel.lsm.bpf_prog_load(prog, env.attr, ctx.uaccess.is_kernel);
     if (ret) return ret;
   }
 
-  ret = addSubprogsAndKfuncs(env);
+  ret = addSubprogsAndKfuncs(env, hooks);
   if (ret) return ret;
   ret = checkBtfInfo(env);
   if (ret) return ret;
-  ret = checkAndResolveInsns(env);
+  ret = checkBtfProgram(env); // CO-RE, attach target, tracing ctx (verifier_btf_prog.ts)
   if (ret) return ret;
-
-  if (
-    prog.aux.sig.verdict === SigVerdict.VERIFIED &&
-    (env.used_maps.length !== signedMapCnt || env.used_btfs.length)
-  ) {
-    const what =
-      env.used_maps.length !== signedMapCnt
-        ? env.used_btfs.length
-          ? "maps and BTF"
-          : "maps"
-        : "BTF";
-    env.log.verbose(`signed program uses ${what} not covered by the signature\n`);
-    return -Errno.EACCES;
-  }
+  ret = checkAndResolveInsns(env, hooks);
+  if (ret) return ret;
+  ret = hooks.afterResolve(env, signedMapCnt);
+  if (ret) return ret;
 
   ret = checkAttachBtfId(env);
   if (ret) return ret;
@@ -241,9 +242,29 @@ function checkAll(env: VerifierEnv): number {
   return analysed ? runDoCheck(env) : 0;
 }
 
+/**
+ * fd_array[i]: the fd read from user memory and the file it names. With the bpf-next cache the
+ * first read of a slot is kept for the rest of the load, so a later rewrite of user memory does
+ * not change what the slot names.
+ */
+function fdArraySlot(
+  env: VerifierEnv,
+  i: number,
+): { fd: number; file: BpfFile | undefined } | number {
+  const cached = env.fd_array_cache?.get(i);
+  if (cached) return cached;
+  const { attr, ctx } = env;
+  const raw = ctx.uaccess.read(attr.fd_array + BigInt(i) * 4n, 4);
+  if (!raw) return -Errno.EFAULT;
+  const fd = raw[0] | (raw[1] << 8) | (raw[2] << 16) | (raw[3] << 24);
+  const slot = { fd, file: ctx.proc.file(fd) };
+  env.fd_array_cache?.set(i, slot);
+  return slot;
+}
+
 /** process_fd_array(): binds fd_array[0..fd_array_cnt) when fd_array_cnt is given. */
-function processFdArray(env: VerifierEnv): number {
-  const { attr, log, ctx } = env;
+function processFdArray(env: VerifierEnv, hooks: SignedLoadHooks): number {
+  const { attr, log } = env;
   const cnt = attr.fd_array_cnt;
   if (!cnt) return 0;
   if (cnt >= Math.floor(U32_MAX / 4)) {
@@ -251,17 +272,16 @@ function processFdArray(env: VerifierEnv): number {
     return -Errno.EINVAL;
   }
   for (let i = 0; i < cnt; i++) {
-    const raw = ctx.uaccess.read(attr.fd_array + BigInt(i * 4), 4);
-    if (!raw) return -Errno.EFAULT;
-    const fd = new DataView(raw.buffer, raw.byteOffset, 4).getInt32(0, true);
-    const file = ctx.proc.file(fd);
+    const slot = fdArraySlot(env, i);
+    if (typeof slot === "number") return slot;
+    const { fd, file } = slot;
     if (file?.kind === "map") {
-      const r = addUsedMap(env, file.map);
+      const r = addUsedMap(env, file.map, hooks);
       if (r < 0) return r;
       continue;
     }
     if (file?.kind === "btf") {
-      const r = addUsedBtf(env, file.btf);
+      const r = addUsedBtf(env, file.btf, hooks);
       if (r < 0) return r;
       continue;
     }
@@ -272,9 +292,11 @@ function processFdArray(env: VerifierEnv): number {
 }
 
 /** __add_used_map(): the map's index in used_maps, or a negative errno. */
-function addUsedMap(env: VerifierEnv, map: BpfMap): number {
+function addUsedMap(env: VerifierEnv, map: BpfMap, hooks: SignedLoadHooks): number {
   const at = env.used_maps.indexOf(map);
   if (at >= 0) return at;
+  const refused = hooks.bindMap(env, map);
+  if (refused) return refused;
   if (env.used_maps.length >= Limits.MAX_USED_MAPS) {
     env.log.verbose(
       `The total number of maps per program has reached the limit of ${Limits.MAX_USED_MAPS}\n`,
@@ -289,18 +311,24 @@ function addUsedMap(env: VerifierEnv, map: BpfMap): number {
 }
 
 /** add_used_map() for an ld_imm64 fd. */
-function addUsedMapFd(env: VerifierEnv, fd: number): { map: BpfMap } | number {
-  const file = env.ctx.proc.file(fd);
+function addUsedMapFd(
+  env: VerifierEnv,
+  fd: number,
+  file: BpfFile | undefined,
+  hooks: SignedLoadHooks,
+): { map: BpfMap } | number {
   if (file?.kind !== "map") {
     env.log.verbose(`fd ${fd} is not pointing to valid bpf_map\n`);
     return file ? -Errno.EINVAL : -Errno.EBADF;
   }
-  const r = addUsedMap(env, file.map);
+  const r = addUsedMap(env, file.map, hooks);
   return r < 0 ? r : { map: file.map };
 }
 
-function addUsedBtf(env: VerifierEnv, btf: Btf): number {
+function addUsedBtf(env: VerifierEnv, btf: Btf, hooks: SignedLoadHooks): number {
   if (env.used_btfs.includes(btf)) return 0;
+  const refused = hooks.bindBtf(env, btf);
+  if (refused) return refused;
   if (env.used_btfs.length >= Limits.MAX_USED_BTFS) {
     env.log.verbose(
       `The total number of btfs per program has reached the limit of ${Limits.MAX_USED_BTFS}\n`,
@@ -330,7 +358,7 @@ function checkMapProgCompatibility(env: VerifierEnv, map: BpfMap): number {
  * add_subprog_and_kfunc() + check_subprogs(): bpf-to-bpf call and function-pointer targets,
  * kfunc BTF fds, jump ranges within each subprogram, and the last instruction of each.
  */
-function addSubprogsAndKfuncs(env: VerifierEnv): number {
+function addSubprogsAndKfuncs(env: VerifierEnv, hooks: SignedLoadHooks): number {
   const { prog, log } = env;
   const r = new InsnReader(prog.insnsi);
   const len = prog.len;
@@ -349,7 +377,7 @@ function addSubprogsAndKfuncs(env: VerifierEnv): number {
       }
       starts.add(target);
     } else if (isCall && insn.src === Pseudo.KFUNC_CALL) {
-      const r = checkKfuncCall(env, insn.imm, insn.off);
+      const r = checkKfuncCall(env, insn.imm, insn.off, hooks);
       if (r) return r;
     }
     if (insn.code === LD_IMM64) i++;
@@ -383,9 +411,19 @@ function addSubprogsAndKfuncs(env: VerifierEnv): number {
   return 0;
 }
 
-/** add_kfunc_call(): the model's vmlinux has no kfuncs, and it loads no kernel modules. */
-function checkKfuncCall(env: VerifierEnv, btfId: number, offset: number): number {
-  const { log, attr, ctx } = env;
+/**
+ * add_kfunc_call(): the model's vmlinux offers only the kfuncs of the profile's hooks (the kfunc
+ * scheme's bpf_loader_verify_metadata, to SYSCALL programs), and it loads no kernel modules.
+ */
+function checkKfuncCall(
+  env: VerifierEnv,
+  btfId: number,
+  offset: number,
+  hooks: SignedLoadHooks,
+): number {
+  const { log, attr, prog } = env;
+  if (offset === 0 && hooks.kfuncs.has(btfId) && prog.type === ProgType.SYSCALL) return 0;
+  if (offset === 0 && kernelKfuncAllowed(env, btfId)) return 0; // verifier_btf_prog.ts
   if (offset < 0) {
     log.verbose("negative offset disallowed for kernel module function call\n");
     return -Errno.EINVAL;
@@ -395,14 +433,16 @@ function checkKfuncCall(env: VerifierEnv, btfId: number, offset: number): number
       log.verbose("kfunc offset > 0 without fd_array is invalid\n");
       return -Errno.EPROTO;
     }
-    const raw = ctx.uaccess.read(attr.fd_array + BigInt(offset * 4), 4);
-    if (!raw) return -Errno.EFAULT;
-    const fd = new DataView(raw.buffer, raw.byteOffset, 4).getInt32(0, true);
-    const file = ctx.proc.file(fd);
+    const slot = fdArraySlot(env, offset);
+    if (typeof slot === "number") return slot;
+    const { file } = slot;
     if (file?.kind !== "btf") {
       log.verbose("invalid module BTF fd specified\n");
       return file ? -Errno.EINVAL : -Errno.EBADF;
     }
+    // bpf-next refuses the module BTF of a signed program here, when it would be bound.
+    const refused = hooks.bindBtf(env, file.btf);
+    if (refused) return refused;
     log.verbose("BTF fd for kfunc is not a module BTF\n");
     return -Errno.EINVAL;
   }
@@ -449,7 +489,7 @@ function checkBtfInfo(env: VerifierEnv): number {
  * check_and_resolve_insns(): computes the digest, then walks the instructions checking
  * registers, opcodes and ld_imm64 forms and binding the maps they name.
  */
-function checkAndResolveInsns(env: VerifierEnv): number {
+function checkAndResolveInsns(env: VerifierEnv, hooks: SignedLoadHooks): number {
   const { prog, log, attr, ctx } = env;
   prog.digest.set(progDigest(prog.insnsi));
   const r = new InsnReader(prog.insnsi);
@@ -486,12 +526,20 @@ function checkAndResolveInsns(env: VerifierEnv): number {
       case Pseudo.FUNC:
         break;
       case Pseudo.BTF_ID: {
+        if (!hi.imm) {
+          const ret = checkPseudoBtfId(env, i, insn.imm); // verifier_btf_prog.ts
+          if (ret) return ret;
+          break;
+        }
         if (hi.imm) {
           const file = ctx.proc.file(hi.imm);
           if (file?.kind !== "btf") {
             log.verbose("invalid module BTF object FD specified.\n");
             return -Errno.EINVAL;
           }
+          // bpf-next refuses a ksym's module BTF for a signed program when it would be bound.
+          const refused = hooks.bindBtf(env, file.btf);
+          if (refused) return refused;
           log.verbose(`BTF fd ${hi.imm} is not a module BTF\n`);
           return -Errno.EINVAL;
         }
@@ -510,16 +558,22 @@ function checkAndResolveInsns(env: VerifierEnv): number {
           return -Errno.EINVAL;
         }
         let fd = insn.imm;
+        let file: BpfFile | undefined;
         if (insn.src === Pseudo.MAP_IDX || insn.src === Pseudo.MAP_IDX_VALUE) {
           if (!attr.fd_array) {
             log.verbose("fd_idx without fd_array is invalid\n");
             return -Errno.EPROTO;
           }
-          const raw = ctx.uaccess.read(attr.fd_array + BigInt(insn.imm >>> 0) * 4n, 4);
-          if (!raw) return -Errno.EFAULT;
-          fd = new DataView(raw.buffer, raw.byteOffset, 4).getInt32(0, true);
+          const slot = fdArraySlot(env, insn.imm >>> 0);
+          if (typeof slot === "number") return slot;
+          fd = slot.fd;
+          file = slot.file;
+        } else {
+          const refused = hooks.rawMapFd(env);
+          if (refused) return refused;
+          file = ctx.proc.file(fd);
         }
-        const used = addUsedMapFd(env, fd);
+        const used = addUsedMapFd(env, fd, file, hooks);
         if (typeof used === "number") return used;
         const map = used.map;
         if (isValue) {
@@ -636,7 +690,13 @@ function checkAttachBtfId(env: VerifierEnv): number {
 function convertPseudoLdImm64(insns: Uint8Array, env: VerifierEnv): Uint8Array {
   if (!env.used_maps.length && !env.used_btfs.length) return insns;
   const out = insns.slice();
-  const dv = new DataView(out.buffer);
+  // little-endian stores by hand (no DataView over a small buffer, see InsnReader)
+  const put32 = (at: number, v: number) => {
+    out[at] = v;
+    out[at + 1] = v >>> 8;
+    out[at + 2] = v >>> 16;
+    out[at + 3] = v >>> 24;
+  };
   for (let i = 0; i < out.length / 8; i++) {
     const p = i * 8;
     if (out[p] !== LD_IMM64) continue;
@@ -645,8 +705,8 @@ function convertPseudoLdImm64(insns: Uint8Array, env: VerifierEnv): Uint8Array {
     const ref = env.ldImm.get(i);
     if (ref) {
       const addr = mapKernelAddress(ref.map) + BigInt(ref.off ?? 0);
-      dv.setUint32(p + 4, Number(addr & 0xffffffffn), true);
-      dv.setUint32(p + 12, Number(addr >> 32n), true);
+      put32(p + 4, Number(addr & 0xffffffffn));
+      put32(p + 12, Number(addr >> 32n));
     }
     i++;
   }

@@ -8,6 +8,7 @@ import type { VerifierLog } from "./log.js";
 import type { BpfMap } from "./map.js";
 import type { BpfProg, LdImmRef } from "./prog.js";
 import type { SyscallCtx } from "./state.js";
+import type { BpfFile } from "./types.js";
 
 export interface VerifierEnv {
   readonly ctx: SyscallCtx;
@@ -19,4 +20,6 @@ export interface VerifierEnv {
   readonly check_signature: boolean;
   readonly ldImm: Map<number, LdImmRef>;
   insn_processed: number;
+  /** bpf-next: fd_array slots as first read (fd and file), or null when the profile re-reads. */
+  readonly fd_array_cache: Map<number, { fd: number; file: BpfFile | undefined }> | null;
 }

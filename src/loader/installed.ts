@@ -7,7 +7,6 @@
 import type { BpfBackend } from "../uapi/backend.js";
 import { Bpf } from "../uapi/bpf.js";
 import { enumName, MapType, ProgType } from "../uapi/constants.js";
-import type { LoadedSkeleton } from "./load_and_run.js";
 
 export interface InstalledMap {
   name: string;
@@ -32,7 +31,13 @@ export interface Installed {
   progs: InstalledProg[];
 }
 
-export function describeInstalled(backend: BpfBackend, loaded: LoadedSkeleton): Installed {
+/** What was loaded: map and program fds (a loader's result, or a direct object load). */
+export interface LoadedObjects {
+  maps: readonly { fd: number }[];
+  progs: readonly { fd: number }[];
+}
+
+export function describeInstalled(backend: BpfBackend, loaded: LoadedObjects): Installed {
   const bpf = new Bpf(backend);
   return {
     maps: loaded.maps.map((m) => {

@@ -6,12 +6,13 @@
  * the skeleton's ctx; the loader creates the real maps and programs and writes their fds into
  * the ctx. Works on any BpfBackend: nothing here knows whether the kernel is the model or the host.
  */
-import type { BpfBackend } from "../uapi/backend.js";
+import type { BpfBackend, InnerFailure } from "../uapi/backend.js";
 import { MapFlags, Prot } from "../uapi/backend.js";
 import { Bpf } from "../uapi/bpf.js";
 import { MapType, ProgFlag, ProgType } from "../uapi/constants.js";
 import { BpfError } from "../uapi/errno.js";
 import { decodeLoaderCtx, encodeLoaderCtx, type MapDescInput } from "./ctx.js";
+import { describeInnerFailure } from "./inner_failure.js";
 
 /** The `errstr` of each step, as skel_internal.h sets it. */
 export const LoaderStep = {
@@ -32,9 +33,17 @@ export type LoaderStepName = (typeof LoaderStep)[keyof typeof LoaderStep];
  */
 export class LoaderError extends BpfError {
   readonly step: LoaderStepName;
-  constructor(step: LoaderStepName, errno: number, log = "") {
-    super(`bpf_load_and_run: ${step}`, errno, log, step === LoaderStep.RETVAL ? "" : undefined);
+  /** The loader's inner command that failed, when the backend could tell (the model). */
+  readonly inner: InnerFailure | null;
+  constructor(step: LoaderStepName, errno: number, log = "", inner: InnerFailure | null = null) {
+    super(
+      `bpf_load_and_run: ${step}`,
+      errno,
+      inner ? inner.log : log,
+      step === LoaderStep.RETVAL ? (inner ? `: ${describeInnerFailure(inner)}` : "") : undefined,
+    );
     this.step = step;
+    this.inner = inner;
   }
 }
 
@@ -191,7 +200,10 @@ export function loadAndRun(
     } catch (e) {
       fail(LoaderStep.RUN_PROG, e, load.log);
     }
-    if (run.retval < 0) throw new LoaderError(LoaderStep.RETVAL, -run.retval, load.log);
+    if (run.retval < 0) {
+      const inner = backend.innerFailure?.() ?? null;
+      throw new LoaderError(LoaderStep.RETVAL, -run.retval, load.log, inner);
+    }
     if (!run.ctx) throw new Error("BPF_PROG_RUN of the loader returned no ctx");
     const out = decodeLoaderCtx(run.ctx, image.maps.length, image.progs.length);
 

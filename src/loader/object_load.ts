@@ -12,72 +12,32 @@
  * (the host's /sys/kernel/btf/vmlinux, or the model's) and passes the lookups in.
  */
 
+import { MAX_USED_MAPS } from "../gen/gen_loader.js";
+import { objectNameFromFile } from "../gen/skeleton_header.js";
+import { loadObject } from "../object/load.js";
+import type {
+  CoreRelo,
+  KernelBtfRef,
+  KernelSymbols,
+  MapCreateAttr,
+  ObjectLoadOps,
+  ProgLoadAttr,
+} from "../object/load_ops.js";
+import { openObject } from "../object/object.js";
+import { kernelAttachTarget } from "../object/section_def.js";
+import type { OpenOptions } from "../object/types.js";
 import type { BpfBackend } from "../uapi/backend.js";
 import { Bpf } from "../uapi/bpf.js";
-import { BpfCmd, enumName, Limits, MapType, ProgType } from "../uapi/constants.js";
+import { BpfCmd, enumName, Limits, MapType, ProgType, Pseudo } from "../uapi/constants.js";
 import { BpfError, Errno, errnoName } from "../uapi/errno.js";
-import { cString, encode, MapCreateAttr, ProgLoadAttr } from "../uapi/layout.js";
+import {
+  cString,
+  encode,
+  MapCreateAttr as MapCreateLayout,
+  ProgLoadAttr as ProgLoadLayout,
+} from "../uapi/layout.js";
 
-/** BTF kinds the loader looks up (btf.h). */
-const BTF_KIND_TYPEDEF = 8;
-const BTF_KIND_FUNC = 12;
-/** ld_imm64 pseudo source registers. */
-const BPF_PSEUDO_BTF_ID = 3;
-/** Attach types whose targets carry a prefix in the kernel's BTF (btf_get_kernel_prefix_kind). */
-const BPF_TRACE_RAW_TP = 23;
-const BPF_LSM_MAC = 27;
-const BPF_TRACE_ITER = 28;
-const BPF_LSM_CGROUP = 43;
-/** Slots of fd_array reserved for maps; kfunc BTF fds follow (gen_loader's MAX_USED_MAPS). */
-const MAX_USED_MAPS = 64;
-
-/** The map-creation attributes the walker passes (object/load_ops.ts). */
-export interface DirectMapCreateAttr {
-  btfKeyTypeId: number;
-  btfValueTypeId: number;
-  btfVmlinuxValueTypeId: number;
-  mapFlags: number;
-  mapExtra: bigint;
-  numaNode: number;
-  mapIfindex: number;
-}
-
-/** The program-load attributes the walker passes (object/load_ops.ts). */
-export interface DirectProgLoadAttr {
-  expectedAttachType: number;
-  progFlags: number;
-  progIfindex: number;
-  kernVersion: number;
-  attachBtfId: number;
-  attachBtfObjFd: number;
-  funcInfo: Uint8Array | null;
-  funcInfoCnt: number;
-  funcInfoRecSize: number;
-  lineInfo: Uint8Array | null;
-  lineInfoCnt: number;
-  lineInfoRecSize: number;
-}
-
-export interface DirectCoreRelo {
-  insnOff: number;
-  typeId: number;
-  accessStrOff: number;
-  kind: number;
-}
-
-/** A type found in the kernel's BTF: its id and the fd of the BTF object (0 = vmlinux). */
-export interface KernelBtfRef {
-  btfId: number;
-  btfObjFd: number;
-}
-
-/** What the loader program would ask the kernel; absent lookups fail the load that needs them. */
-export interface KernelSymbols {
-  /** bpf_btf_find_by_name_kind(): null when the kernel's BTF has no such type. */
-  findBtf?(name: string, kind: number): KernelBtfRef | null;
-  /** bpf_kallsyms_lookup_name(): null when the symbol is unknown. */
-  kallsyms?(name: string): bigint | null;
-}
+export type { KernelBtfRef, KernelSymbols };
 
 /**
  * A load step this back-end cannot take, or a kernel refusal, naming the command and the object.
@@ -85,8 +45,10 @@ export interface KernelSymbols {
  * LOAD_SYMBOL_NOT_FOUND (the kernel lacks a ksym, kfunc or attach target) and LOAD_NO_KERNEL_BTF
  * (a lookup was needed and no kernel BTF was given).
  */
+export type ObjectLoadErrorCode = `BPF_${string}` | "LOAD_SYMBOL_NOT_FOUND" | "LOAD_NO_KERNEL_BTF";
+
 export class ObjectLoadError extends Error {
-  readonly code: string;
+  readonly code: ObjectLoadErrorCode;
   readonly errno: number;
   readonly log: string;
   constructor(
@@ -132,14 +94,23 @@ export interface DirectLoadOptions {
   logSize?: number;
 }
 
+/** libbpf_strlcpy into a 16-byte name: at most 15 bytes and the NUL. */
+function objNameBytes(name: string): Uint8Array {
+  const out = cString(name, Limits.OBJ_NAME_LEN);
+  out[Limits.OBJ_NAME_LEN - 1] = 0;
+  return out;
+}
+
 function errnoText(errno: number): string {
   return `${errnoName(errno)} (${errno})`;
 }
 
-const MAP_TYPE_NAME: Record<number, string> = { 12: "ARRAY_OF_MAPS", 13: "HASH_OF_MAPS" };
+/** Map types whose create takes an inner map template. */
+const isMapInMap = (mapType: number): boolean =>
+  mapType === MapType.ARRAY_OF_MAPS || mapType === MapType.HASH_OF_MAPS;
 
 /** Runs the walker's calls against a backend; maps and programs stay open until close(). */
-export class DirectObjectLoad {
+export class DirectObjectLoad implements ObjectLoadOps {
   readonly maps: DirectMap[] = [];
   readonly progs: DirectProg[] = [];
   private readonly bpf: Bpf;
@@ -148,7 +119,7 @@ export class DirectObjectLoad {
   private readonly mapFds: number[] = [];
   private attachTarget: { name: string; kind: number } | null = null;
   private externs: ExternRelo[] = [];
-  private coreRelos: DirectCoreRelo[] = [];
+  private coreRelos: CoreRelo[] = [];
 
   constructor(
     readonly backend: BpfBackend,
@@ -169,21 +140,21 @@ export class DirectObjectLoad {
     keySize: number,
     valueSize: number,
     maxEntries: number,
-    attr: DirectMapCreateAttr,
+    attr: MapCreateAttr,
     mapIdx: number,
   ): void {
     const withBtf = attr.btfValueTypeId !== 0;
     const bytes = encode(
-      MapCreateAttr,
+      MapCreateLayout,
       {
         map_type: mapType,
         key_size: keySize,
         value_size: valueSize,
         max_entries: maxEntries,
         map_flags: attr.mapFlags,
-        inner_map_fd: MAP_TYPE_NAME[mapType] ? this.innerMapFd : 0,
+        inner_map_fd: isMapInMap(mapType) ? this.innerMapFd : 0,
         numa_node: attr.numaNode,
-        map_name: cString(name, Limits.OBJ_NAME_LEN),
+        map_name: objNameBytes(name),
         map_ifindex: attr.mapIfindex,
         btf_fd: withBtf ? this.btfFd : 0,
         btf_key_type_id: attr.btfKeyTypeId,
@@ -201,7 +172,7 @@ export class DirectObjectLoad {
     }
     this.mapFds[mapIdx] = fd;
     this.maps.push({ index: mapIdx, name, fd });
-    if (MAP_TYPE_NAME[mapType] && this.innerMapFd > 0) {
+    if (isMapInMap(mapType) && this.innerMapFd > 0) {
       this.bpf.close(this.innerMapFd);
       this.innerMapFd = 0;
     }
@@ -231,13 +202,7 @@ export class DirectObjectLoad {
   }
 
   recordAttachTarget(name: string, attachType: number): void {
-    if (attachType === BPF_TRACE_RAW_TP)
-      this.attachTarget = { name: `btf_trace_${name}`, kind: BTF_KIND_TYPEDEF };
-    else if (attachType === BPF_LSM_MAC || attachType === BPF_LSM_CGROUP)
-      this.attachTarget = { name: `bpf_lsm_${name}`, kind: BTF_KIND_FUNC };
-    else if (attachType === BPF_TRACE_ITER)
-      this.attachTarget = { name: `bpf_iter_${name}`, kind: BTF_KIND_FUNC };
-    else this.attachTarget = { name, kind: BTF_KIND_FUNC };
+    this.attachTarget = kernelAttachTarget(name, attachType);
   }
 
   recordExtern(
@@ -251,7 +216,7 @@ export class DirectObjectLoad {
     this.externs.push({ name, isWeak, isTypeless, isLd64, kind, insnIdx });
   }
 
-  recordReloCore(relo: DirectCoreRelo): void {
+  recordReloCore(relo: CoreRelo): void {
     this.coreRelos.push(relo);
   }
 
@@ -260,7 +225,7 @@ export class DirectObjectLoad {
     name: string,
     license: string,
     insns: Uint8Array,
-    attr: DirectProgLoadAttr,
+    attr: ProgLoadAttr,
     progIdx: number,
   ): void {
     const code = new Uint8Array(insns);
@@ -300,7 +265,7 @@ export class DirectObjectLoad {
       });
       const logBuf = logSize ? put(logSize) : 0n;
       const bytes = encode(
-        ProgLoadAttr,
+        ProgLoadLayout,
         {
           prog_type: progType,
           insn_cnt: code.length / 8,
@@ -311,7 +276,7 @@ export class DirectObjectLoad {
           log_buf: logBuf,
           kern_version: attr.kernVersion,
           prog_flags: attr.progFlags,
-          prog_name: cString(name, Limits.OBJ_NAME_LEN),
+          prog_name: objNameBytes(name),
           prog_ifindex: attr.progIfindex,
           expected_attach_type: attr.expectedAttachType,
           prog_btf_fd: this.btfFd,
@@ -360,7 +325,10 @@ export class DirectObjectLoad {
   close(): void {
     for (const p of this.progs) this.bpf.close(p.fd);
     for (const mp of this.maps) this.bpf.close(mp.fd);
+    if (this.innerMapFd > 0) this.bpf.close(this.innerMapFd);
     if (this.btfFd > 0) this.bpf.close(this.btfFd);
+    this.innerMapFd = 0;
+    this.btfFd = 0;
     this.progs.length = 0;
     this.maps.length = 0;
   }
@@ -372,7 +340,9 @@ export class DirectObjectLoad {
     for (const e of this.externs) {
       const at = e.insnIdx * 8;
       if (e.isLd64 && e.isTypeless) {
-        const addr = this.options.symbols?.kallsyms?.(e.name) ?? null;
+        // 0 is what /proc/kallsyms shows for every symbol under kptr_restrict: not an address
+        const found = this.options.symbols?.kallsyms?.(e.name) ?? null;
+        const addr = found === 0n ? null : found;
         if (addr === null && !e.isWeak) throw this.missing(`ksym '${e.name}' of program '${prog}'`);
         const v = addr ?? 0n;
         dv.setUint32(at + 4, Number(v & 0xffffffffn), true);
@@ -385,8 +355,8 @@ export class DirectObjectLoad {
         dv.setUint32(at + 4, ref?.btfId ?? 0, true);
         dv.setUint32(at + 12, ref?.btfObjFd ?? 0, true);
         if (!ref) code[at + 1] = code[at + 1] & 0x0f;
-        else if (code[at + 1] >> 4 !== BPF_PSEUDO_BTF_ID)
-          code[at + 1] = (code[at + 1] & 0x0f) | (BPF_PSEUDO_BTF_ID << 4);
+        else if (code[at + 1] >> 4 !== Pseudo.BTF_ID)
+          code[at + 1] = (code[at + 1] & 0x0f) | (Pseudo.BTF_ID << 4);
         continue;
       }
       dv.setInt32(at + 4, ref?.btfId ?? 0, true);
@@ -448,4 +418,34 @@ export class DirectObjectLoad {
   private refused(what: string, errno: number, log = ""): ObjectLoadError {
     return new ObjectLoadError("LOAD_KERNEL_REFUSED", `${what}: ${errnoText(errno)}`, errno, log);
   }
+}
+
+export interface LoadObjectFileOptions extends DirectLoadOptions {
+  /** The machine facts the object layer asks for (kallsyms, kconfig, …). */
+  facts?: OpenOptions;
+  /** The object name (internal map names derive from it); default bpftool's name for the file. */
+  name?: string;
+}
+
+/**
+ * Loads a BPF ELF object straight into `backend` through the load walker (libbpf's
+ * bpf_object__load(), without a loader program). On failure everything created so far is
+ * closed and the error is rethrown; on success the caller closes the result.
+ */
+export function loadObjectFile(
+  backend: BpfBackend,
+  bytes: Uint8Array,
+  file: string,
+  options: LoadObjectFileOptions = {},
+): DirectObjectLoad {
+  const name = options.name ?? objectNameFromFile(file);
+  const obj = openObject(bytes, name, options.facts ?? {}, file);
+  const ops = new DirectObjectLoad(backend, options);
+  try {
+    loadObject(obj, ops);
+  } catch (e) {
+    ops.close();
+    throw e;
+  }
+  return ops;
 }

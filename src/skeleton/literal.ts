@@ -74,11 +74,7 @@ const ESCAPES = (() => {
   return t;
 })();
 
-/**
- * Where the last `encodeLine`/`decodeLine` stopped in the text, and how many lines `decodeBody`
- * read: module-level slots, so the hot per-line calls return one small integer.
- */
-let lineEnd = 0;
+/** How many body lines the last `decodeBody` read (a module-level slot: it returns the count). */
 let bodyLines = 0;
 
 /** byte → its `\xhh` escape as one 32-bit unit in this platform's byte order (0 for byte 0). */
@@ -118,43 +114,49 @@ export function encodedLiteralLength(bytes: Uint8Array): number {
 }
 
 /**
- * Writes the tokens of `bytes[i..]` that fit in one body line from text offset `k` of `body`;
- * returns the next byte index and sets `lineEnd` to the text offset after the line.
- */
-function encodeLine(bytes: Uint8Array, i: number, body: DataView, k: number): number {
-  const end = bytes.length;
-  const limit = k + LITERAL_WIDTH;
-  const escapes = ESCAPE32;
-  while (i < end) {
-    const b = bytes[i];
-    if (b === 0) {
-      if (k + 2 > limit) break;
-      body.setUint16(k, UNIT_ZERO, LITTLE);
-      k += 2;
-    } else {
-      if (k + 4 > limit) break;
-      body.setUint32(k, escapes[b], LITTLE);
-      k += 4;
-    }
-    i++;
-  }
-  lineEnd = k;
-  return i;
-}
-
-/**
  * Writes the literal body for `bytes` into `out` at `pos` (exactly `encodedLiteralLength(bytes)`
- * bytes, no quotes) and returns the position after it.
+ * bytes, no quotes) and returns the position after it. Each token is one 16/32-bit store from a
+ * table; three non-zero bytes that fit in the line are written in one turn.
  */
 export function encodeLiteralInto(bytes: Uint8Array, out: Uint8Array, pos: number): number {
   const body = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const escapes = ESCAPE32;
+  const n = bytes.length;
+  let i = 0;
   let k = pos;
-  let i = encodeLine(bytes, 0, body, k);
-  k = lineEnd;
-  while (i < bytes.length) {
-    body.setUint16(k, UNIT_SPLICE, LITTLE);
-    i = encodeLine(bytes, i, body, k + 2);
-    k = lineEnd;
+  let limit = k + LITERAL_WIDTH;
+  while (i < n) {
+    const b = bytes[i];
+    if (b !== 0) {
+      if (k + 12 <= limit && i + 2 < n) {
+        const b1 = bytes[i + 1];
+        const b2 = bytes[i + 2];
+        if (b1 !== 0 && b2 !== 0) {
+          body.setUint32(k, escapes[b], LITTLE);
+          body.setUint32(k + 4, escapes[b1], LITTLE);
+          body.setUint32(k + 8, escapes[b2], LITTLE);
+          k += 12;
+          i += 3;
+          continue;
+        }
+      }
+      if (k + 4 > limit) {
+        body.setUint16(k, UNIT_SPLICE, LITTLE);
+        k += 2;
+        limit = k + LITERAL_WIDTH;
+      }
+      body.setUint32(k, escapes[b], LITTLE);
+      k += 4;
+    } else {
+      if (k + 2 > limit) {
+        body.setUint16(k, UNIT_SPLICE, LITTLE);
+        k += 2;
+        limit = k + LITERAL_WIDTH;
+      }
+      body.setUint16(k, UNIT_ZERO, LITTLE);
+      k += 2;
+    }
+    i++;
   }
   return k;
 }
@@ -193,72 +195,87 @@ export function decodeLiteral(text: Uint8Array, pos: number, startLine: number):
     );
   }
   // Every byte takes at least 2 text bytes, so half the span bounds the output; the buffer starts
-  // zeroed, so `\0` tokens only advance the count.
+  // zeroed (nothing of the process's memory shows past the decoded bytes), so `\0` tokens only
+  // advance the count.
   const span = quote - pos;
   const out = new Uint8Array(span >> 1);
-  if ((span & 1) === 0) {
-    const body = new DataView(text.buffer, text.byteOffset + pos, span);
-    const n = decodeBody(body, out);
+  // the fast path reads up to 12 bytes from a token start (three tokens at a time), so it needs
+  // 12 bytes after the quote (a real header always has them)
+  if (quote + LOOKAHEAD <= text.length) {
+    const body = new DataView(text.buffer, text.byteOffset + pos, span + LOOKAHEAD);
+    const n = decodeBody(body, span, out);
     if (n >= 0) return { bytes: out.subarray(0, n), end: quote, continuations: bodyLines - 1 };
   }
-  // Not what bpftool writes: find and report the first offence.
+  // Not what bpftool writes (or a header that ends right after the quote): the exact decoder
+  // finds and reports the first offence.
   return decodeExact(text, pos, startLine, quote, out);
 }
 
-/**
- * Decodes the tokens of one body line, text offsets `[k, limit)` of `body`, into `out` from `n`;
- * stops at the first 16-bit unit that is neither `\x` nor `\0`, or at `limit`. Returns the new
- * count (and sets `lineEnd` to where it stopped; a `\xhh` that would run past `limit` stops it
- * too), or -1 for a `\x` not followed by two lowercase hex digits of a non-zero byte.
- */
-function decodeLine(body: DataView, k: number, limit: number, out: Uint8Array, n: number): number {
-  const pair = HEX_PAIR16;
-  while (k < limit) {
-    const t = body.getUint16(k, LITTLE);
-    if (t === UNIT_X && k + 4 <= limit) {
-      const v = pair[body.getUint16(k + 2, LITTLE)];
-      if (v > 0) {
-        out[n++] = v;
-        k += 4;
-        continue;
-      }
-      return -1;
-    }
-    if (t !== UNIT_ZERO) break;
-    n++;
-    k += 2;
-  }
-  lineEnd = k;
-  return n;
-}
+/** How far past the closing quote the fast decoder may read. */
+const LOOKAHEAD = 12;
 
 /**
- * The accepting path, one body line (at most 78 columns) at a time, over a body of even length:
- * the decoded length (and `bodyLines`), or -1 when the body is not exactly what `print_hex`
+ * The accepting path over a body of `span` bytes (the view reaches LOOKAHEAD bytes past it): each
+ * token is one 32-bit read whose low half says which it is and whose high half is the hex pair; a body
+ * line runs to the first unit that is not a token, and only then is the line checked (at most 78
+ * columns, then the closing quote or a continuation that bpftool would have written). Returns
+ * the decoded length (and sets `bodyLines`), or -1 when the body is not exactly what `print_hex`
  * writes (the caller then runs `decodeExact` for the error). Accepts exactly what `decodeExact`
  * accepts.
  */
-function decodeBody(body: DataView, out: Uint8Array): number {
-  const span = body.byteLength;
+function decodeBody(body: DataView, span: number, out: Uint8Array): number {
+  const pair = HEX_PAIR16;
   let n = 0;
   let lines = 1;
   let k = 0;
   for (;;) {
     const lineStart = k;
-    const limit = Math.min(lineStart + LITERAL_WIDTH, span);
-    n = decodeLine(body, k, limit, out, n);
-    k = lineEnd;
-    if (n < 0) return -1;
-    if (k >= span) break;
+    for (;;) {
+      const t = body.getUint32(k, LITTLE);
+      const head = LITTLE ? t & 0xffff : t >>> 16;
+      if (head === UNIT_X) {
+        // `\xhh` tokens come in runs: three at a time when the next two are `\xhh` as well
+        const t1 = body.getUint32(k + 4, LITTLE);
+        const t2 = body.getUint32(k + 8, LITTLE);
+        if (
+          (LITTLE ? t1 & 0xffff : t1 >>> 16) === UNIT_X &&
+          (LITTLE ? t2 & 0xffff : t2 >>> 16) === UNIT_X
+        ) {
+          const a = pair[LITTLE ? t >>> 16 : t & 0xffff];
+          const b = pair[LITTLE ? t1 >>> 16 : t1 & 0xffff];
+          const c = pair[LITTLE ? t2 >>> 16 : t2 & 0xffff];
+          // each is 1..255, or 0 / -1 for `\x00` / not two lowercase hex digits
+          if (((a - 1) | (b - 1) | (c - 1)) < 0) return -1;
+          out[n] = a;
+          out[n + 1] = b;
+          out[n + 2] = c;
+          n += 3;
+          k += 12;
+          continue;
+        }
+        const v = pair[LITTLE ? t >>> 16 : t & 0xffff];
+        if (v <= 0) return -1;
+        out[n++] = v;
+        k += 4;
+      } else if (head === UNIT_ZERO) {
+        n++;
+        k += 2;
+      } else break;
+    }
+    const width = k - lineStart;
+    if (width > LITERAL_WIDTH) return -1;
+    if (k >= span) {
+      if (k !== span) return -1;
+      bodyLines = lines;
+      return n;
+    }
     // a continuation, only where the next token would not fit and something follows it
     if (k + 2 >= span || body.getUint16(k, LITTLE) !== UNIT_SPLICE) return -1;
-    const nextWidth = k + 4 <= span && body.getUint16(k + 2, LITTLE) === UNIT_ZERO ? 2 : 4;
-    if (k - lineStart + nextWidth <= LITERAL_WIDTH) return -1;
+    const nextWidth = body.getUint16(k + 2, LITTLE) === UNIT_ZERO ? 2 : 4;
+    if (width + nextWidth <= LITERAL_WIDTH) return -1;
     lines++;
     k += 2;
   }
-  bodyLines = lines;
-  return n;
 }
 
 /**

@@ -20,6 +20,22 @@ export interface UserMemory {
 export const Prot = { NONE: 0, READ: 1, WRITE: 2, EXEC: 4 } as const;
 export const MapFlags = { SHARED: 0x01, PRIVATE: 0x02 } as const;
 
+/** A bpf() command a loader program issued from inside the kernel (bpf_sys_bpf) that failed. */
+export interface InnerFailure {
+  readonly cmd: number;
+  /** The attr as the command saw it (sizeof(union bpf_attr) bytes). */
+  readonly attr: Uint8Array;
+  /** Positive errno. */
+  readonly errno: number;
+  /** The verifier log of a failed inner PROG_LOAD ("" otherwise). */
+  readonly log: string;
+  /**
+   * Set when the loader's failing step was a lookup helper, not a command (`cmd` is -1):
+   * bpf_btf_find_by_name_kind (with the BTF kind) or bpf_kallsyms_lookup_name, and the name.
+   */
+  readonly lookup?: { readonly helper: string; readonly name: string; readonly kind?: number };
+}
+
 export interface BpfBackend {
   /** "model" or "host". */
   readonly kind: "model" | "host";
@@ -38,4 +54,9 @@ export interface BpfBackend {
   keyctl(op: number, ...args: number[]): number;
   /** keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): the new session keyring's serial or -errno. */
   joinSessionKeyring(name: string | null): number;
+  /**
+   * The inner command that failed during the last run of a loader program, when the backend
+   * can see inside the kernel (the model); the host cannot and leaves this out.
+   */
+  innerFailure?(): InnerFailure | null;
 }

@@ -70,21 +70,36 @@ export function readField(buf: Uint8Array, f: Field): number | bigint | Uint8Arr
   }
 }
 
+/** Little-endian stores by byte: no DataView, so a small (on-heap) buffer never has its
+ * ArrayBuffer materialised, which costs more than the whole encode. */
+function put32(buf: Uint8Array, off: number, v: number): void {
+  buf[off] = v;
+  buf[off + 1] = v >>> 8;
+  buf[off + 2] = v >>> 16;
+  buf[off + 3] = v >>> 24;
+}
+
 export function writeField(buf: Uint8Array, f: Field, value: number | bigint | Uint8Array): void {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   switch (f.kind) {
     case "u8":
-      dv.setUint8(f.off, Number(value));
+      buf[f.off] = Number(value);
       return;
     case "u32":
-      dv.setUint32(f.off, Number(value) >>> 0, true);
-      return;
     case "s32":
-      dv.setInt32(f.off, Number(value) | 0, true);
+      put32(buf, f.off, Number(value));
       return;
-    case "u64":
-      dv.setBigUint64(f.off, BigInt.asUintN(64, BigInt(value as number | bigint)), true);
+    case "u64": {
+      const n = Number(value);
+      if (n >= 0 && Number.isSafeInteger(n)) {
+        put32(buf, f.off, n >>> 0);
+        put32(buf, f.off + 4, Math.floor(n / 0x100000000));
+      } else {
+        const v = BigInt.asUintN(64, BigInt(value as number | bigint));
+        put32(buf, f.off, Number(v & 0xffffffffn));
+        put32(buf, f.off + 4, Number(v >> 32n));
+      }
       return;
+    }
     case "bytes": {
       const v = value as Uint8Array;
       const len = f.len ?? 0;
@@ -118,7 +133,8 @@ export function encode<L extends Layout>(
   size: number,
 ): Uint8Array {
   const buf = new Uint8Array(size);
-  for (const [name, v] of Object.entries(values)) {
+  for (const name in values) {
+    const v = values[name];
     if (v === undefined) continue;
     const f = layout[name];
     if (!f) throw new TypeError(`no field ${name} in layout`);
@@ -211,6 +227,21 @@ export const ProgLoadAttr = {
   signature: u64(152),
   signature_size: u32(160),
   keyring_id: s32(164),
+} as const satisfies Layout;
+
+/** BPF_RAW_TRACEPOINT_OPEN's raw_tracepoint struct. */
+export const RawTracepointOpenAttr = {
+  name: u64(0),
+  prog_fd: u32(8),
+  cookie: u64(16),
+} as const satisfies Layout;
+
+/** BPF_LINK_CREATE's common head. */
+export const LinkCreateAttr = {
+  prog_fd: u32(0),
+  target_fd: u32(4),
+  attach_type: u32(8),
+  flags: u32(12),
 } as const satisfies Layout;
 
 export const TestRunAttr = {

@@ -5,20 +5,27 @@
  * bpf_kallsyms_lookup_name). Which program type may call which is the verifier's business
  * (src/kernel/helpers.ts); this table implements every id listed there.
  */
-import type { BpfMap } from "../kernel/map.js";
+
+import { BTF_KIND } from "../btf/btf.js";
+import { bpfLoaderVerifyMetadata } from "../kernel/kfunc_verify.js";
+import { type BpfMap, RINGBUF_DATA } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import type { KernelState } from "../kernel/state.js";
 import { sysBpf } from "../kernel/syscall.js";
 import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
-import { BpfCmd, Helper as H } from "../uapi/constants.js";
+import { COMMON_KFUNCS } from "../kernel/verifier_btf_prog.js";
+import { modelVmlinuxBtf, vmlinuxOptionsFor } from "../kernel/vmlinux_btf.js";
+import { KFUNC_BTF_ID } from "../scheme/kfunc.js";
+import type { InnerFailure } from "../uapi/backend.js";
+import { BpfCmd, Helper as H, Limits, MapType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { VmError } from "./errors.js";
 import { KALLSYMS } from "./kallsyms.js";
+import { KernelObjects } from "./kernel_objects.js";
 import type { Helper, Machine } from "./machine.js";
 import { TASK_SIZE } from "./memory.js";
 import { formatTracePrintk } from "./printk.js";
-import { vmlinuxBtf } from "./vmlinux.js";
 
 /** What helpers see of the running program. */
 export interface ProgEnv {
@@ -28,6 +35,8 @@ export interface ProgEnv {
   readonly prog: BpfProg;
   /** skb programs: the packet from skb->data on (what bpf_skb_load_bytes reads). */
   readonly skbData: Uint8Array | null;
+  /** The kernel objects mapped for this run (tracing and LSM programs), created on demand. */
+  objects?: KernelObjects;
 }
 
 type M = Machine<ProgEnv>;
@@ -65,13 +74,24 @@ function cString(m: M, addr: bigint, size: number): string | number {
 /** The map an ARG_CONST_MAP_PTR argument names (one of the program's used maps). */
 function mapArg(m: M): BpfMap {
   const addr = m.reg(1);
-  const map = m.env.prog.aux.used_maps.find((mp) => mapKernelAddress(mp) === addr);
+  const map = reachableMaps(m.env.prog).find((mp) => mapKernelAddress(mp) === addr);
   if (!map) throw new VmError(m.pc, `r1 = 0x${addr.toString(16)} is not a map the program uses`);
   return map;
 }
 
+/** The program's maps and the maps inside its map-in-map maps. */
+export function reachableMaps(prog: BpfProg): BpfMap[] {
+  const out = [...prog.aux.used_maps];
+  for (const map of prog.aux.used_maps) if (map.isMapInMap) out.push(...map.inner.values());
+  return out;
+}
+
 function mapLookup(m: M): bigint {
   const map = mapArg(m);
+  if (map.isMapInMap) {
+    const inner = map.innerAt(mem(m, m.reg(2), map.key_size));
+    return inner ? mapKernelAddress(inner) : 0n;
+  }
   const value = map.valueRef(mem(m, m.reg(2), map.key_size));
   if (!value) return 0n;
   if (map.isArray) return mapKernelAddress(map) + BigInt(value.byteOffset - map.storage.byteOffset);
@@ -203,11 +223,24 @@ function sysBpfHelper(m: M): number {
   const attr = mem(m, m.reg(2), size);
   if (!SYS_BPF_CMDS.has(cmd)) return -Errno.EINVAL;
   const { kernel, proc } = m.env;
-  return sysBpf({ kernel, proc, uaccess: m.memory.uaccess() }, cmd, attr, size);
+  kernel.lastLoadLog = "";
+  const copy = new Uint8Array(Limits.ATTR_SIZE);
+  copy.set(attr.subarray(0, Math.min(size, Limits.ATTR_SIZE)));
+  const r = sysBpf({ kernel, proc, uaccess: m.memory.uaccess() }, cmd, attr, size);
+  if (r < 0) {
+    const log = cmd === BpfCmd.PROG_LOAD ? kernel.lastLoadLog : "";
+    kernel.innerFailure = { cmd, attr: copy, errno: -r, log };
+  }
+  return r;
 }
 
 function sysClose(m: M): number {
   return m.env.proc.close(s32(m, 1));
+}
+
+/** Records a failed lookup of a loader (a weak symbol's may be expected: the last one counts). */
+function lookupFailed(m: M, lookup: InnerFailure["lookup"], ret: number): void {
+  m.env.kernel.innerFailure = { cmd: -1, attr: new Uint8Array(0), errno: -ret, log: "", lookup };
 }
 
 /** bpf_btf_find_by_name_kind(name, name_sz, kind, flags): the vmlinux type id (no module BTF). */
@@ -215,7 +248,10 @@ function btfFindByNameKind(m: M): number {
   const name = cString(m, m.reg(1), s32(m, 2) < 0 ? 0 : u32(m, 2));
   if (m.reg(4) !== 0n) return -Errno.EINVAL;
   if (typeof name === "number") return name;
-  return vmlinuxBtf().findByNameKind(name, u32(m, 3));
+  const kind = u32(m, 3);
+  const id = m.env.kernel.vmlinux.findByNameKind(name, kind);
+  if (id < 0) lookupFailed(m, { helper: "bpf_btf_find_by_name_kind", name, kind }, id);
+  return id;
 }
 
 /** bpf_kallsyms_lookup_name(name, name_sz, flags, res) */
@@ -230,9 +266,74 @@ function kallsymsLookupName(m: M): number {
   // bpf_dump_raw_ok(): kallsyms_show_value() needs CAP_SYSLOG; the model uses CAP_SYS_ADMIN.
   if (!m.env.proc.caps.sys_admin) return -Errno.EPERM;
   const addr = KALLSYMS.get(name);
-  if (addr === undefined) return -Errno.ENOENT;
+  if (addr === undefined) {
+    lookupFailed(m, { helper: "bpf_kallsyms_lookup_name", name }, -Errno.ENOENT);
+    return -Errno.ENOENT;
+  }
   new DataView(res.buffer, res.byteOffset, 8).setBigUint64(0, addr, true);
   return 0;
+}
+
+/** The RINGBUF map whose data area holds `addr`, and the storage offset. */
+function ringbufOf(m: M, addr: bigint): { map: BpfMap; off: number } {
+  for (const map of m.env.prog.aux.used_maps) {
+    if (map.map_type !== MapType.RINGBUF) continue;
+    const off = Number(addr - mapKernelAddress(map));
+    if (off >= RINGBUF_DATA && off < map.storage.length) return { map, off };
+  }
+  throw new VmError(m.pc, `0x${addr.toString(16)} is not a reserved ring buffer record`);
+}
+
+function ringbufReserve(m: M): bigint {
+  const map = mapArg(m);
+  if (map.map_type !== MapType.RINGBUF || m.reg(3) !== 0n) return 0n;
+  const off = map.ringbufReserve(u32(m, 2));
+  return off < 0 ? 0n : mapKernelAddress(map) + BigInt(off);
+}
+
+function ringbufCommit(discard: boolean) {
+  return (m: M): number => {
+    const { map, off } = ringbufOf(m, m.reg(1));
+    if (!map.ringbufCommit(off, discard))
+      throw new VmError(m.pc, "ring buffer record submitted or discarded twice");
+    return 0;
+  };
+}
+
+function ringbufOutput(m: M): number {
+  const map = mapArg(m);
+  const size = u32(m, 3);
+  const data = mem(m, m.reg(2), size);
+  if (map.map_type !== MapType.RINGBUF || m.reg(4) & ~3n) return -Errno.EINVAL;
+  const off = map.ringbufReserve(size);
+  if (off < 0) return -Errno.EAGAIN;
+  map.storage.set(data, off);
+  map.ringbufCommit(off, false);
+  return 0;
+}
+
+function ringbufQuery(m: M): bigint {
+  const map = mapArg(m);
+  switch (m.reg(2)) {
+    case 0n:
+      return BigInt(map.ringbufProducerPos - map.ringbufConsumerPos);
+    case 1n:
+      return BigInt(map.max_entries);
+    case 2n:
+      return BigInt(map.ringbufConsumerPos);
+    case 3n:
+      return BigInt(map.ringbufProducerPos);
+    default:
+      return 0n;
+  }
+}
+
+function objects(m: M): KernelObjects {
+  m.env.objects ??= new KernelObjects(
+    modelVmlinuxBtf(vmlinuxOptionsFor(m.env.kernel.profile)),
+    m.memory,
+  );
+  return m.env.objects;
 }
 
 /** Helper implementations by id. */
@@ -259,4 +360,42 @@ export const HELPERS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Hel
   [H.btf_find_by_name_kind, btfFindByNameKind],
   [H.sys_close, sysClose],
   [H.kallsyms_lookup_name, kallsymsLookupName],
+  [130, ringbufOutput],
+  [131, ringbufReserve],
+  [132, ringbufCommit(false)],
+  [133, ringbufCommit(true)],
+  [134, ringbufQuery],
+  [35, (m) => objects(m).task(m.env.proc)],
+  // bpf_seq_write(seq, data, len): iterators are not run by the model; nothing is written
+  [
+    127,
+    (m) => {
+      mem(m, m.reg(2), u32(m, 3));
+      return 0;
+    },
+  ],
+  // bpf_perf_event_output: the model opens no perf events, so every slot is empty
+  [25, (m) => (mapArg(m).map_type === MapType.PERF_EVENT_ARRAY ? -Errno.ENOENT : -Errno.EINVAL)],
+  // bpf_per_cpu_ptr(ptr, cpu) / bpf_this_cpu_ptr(ptr): the model runs everything on CPU 0
+  [153, (m) => (m.reg(2) === 0n ? m.reg(1) : 0n)],
+  [154, (m) => m.reg(1)],
+  [158, (m) => objects(m).task(m.env.proc)],
+]);
+
+/**
+ * kfuncs by BTF id. The verifier lets a program call one only when the profile offers it
+ * (scheme_hooks.ts); this table is what the interpreter runs: bpf_loader_verify_metadata(map,
+ * hash, hash_size) of the kfunc scheme.
+ */
+export const KFUNCS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Helper<ProgEnv>>([
+  // the common kfuncs of the model's vmlinux BTF (the same ids in every variant)
+  ...COMMON_KFUNCS.map(
+    (name) =>
+      [modelVmlinuxBtf().findByName(name, BTF_KIND.FUNC), () => 0] as [number, Helper<ProgEnv>],
+  ),
+  [
+    KFUNC_BTF_ID,
+    (m) =>
+      bpfLoaderVerifyMetadata(m.env.kernel, m.env.prog, mapArg(m), mem(m, m.reg(2), u32(m, 3))),
+  ],
 ]);

@@ -5,8 +5,15 @@
  */
 import { type KernelOptions, ModelKernel } from "../kernel/kernel.js";
 import { ProgType } from "../uapi/constants.js";
-import { type RunnerOptions, skbTestRunner, syscallTestRunner } from "./test_run.js";
+import { BpfLsm } from "./bpf_lsm.js";
+import {
+  type RunnerOptions,
+  rawTpTestRunner,
+  skbTestRunner,
+  syscallTestRunner,
+} from "./test_run.js";
 
+export { BpfLsm, type BpfLsmDecision } from "./bpf_lsm.js";
 export * from "./errors.js";
 export { type ExecuteOptions, type ExecuteResult, execute } from "./execute.js";
 export { HELPERS, type ProgEnv, SYS_BPF_CMDS } from "./helpers.js";
@@ -38,6 +45,8 @@ export function installInterpreter(
   kernel.testRunners.set(ProgType.CGROUP_SKB, skbTestRunner(false, opts));
   kernel.testRunners.set(ProgType.SCHED_CLS, skbTestRunner(true, opts));
   kernel.testRunners.set(ProgType.SCHED_ACT, skbTestRunner(true, opts));
+  kernel.testRunners.set(ProgType.RAW_TRACEPOINT, rawTpTestRunner(opts));
+  kernel.lsm.setBpfLsm(new BpfLsm(kernel));
   return kernel;
 }
 

@@ -28,6 +28,8 @@ export interface MachineOptions<E> {
   readonly env: E;
   /** Helper implementations by id. */
   readonly helpers?: ReadonlyMap<number, Helper<E>>;
+  /** kfunc implementations by BTF id (calls with src_reg BPF_PSEUDO_KFUNC_CALL, off 0). */
+  readonly kfuncs?: ReadonlyMap<number, Helper<E>>;
   /** Instructions one run may execute before it is stopped (default DEFAULT_BUDGET). */
   readonly budget?: number;
   /** Memory besides the stack (ctx, maps...). Default: a fresh, empty one. */
@@ -199,6 +201,7 @@ export class Machine<E = unknown> {
   /** Set for socket programs: what LD_ABS / LD_IND read. */
   packet: LegacyPacket | null = null;
   private readonly helpers: (Helper<E> | undefined)[] = [];
+  private readonly kfuncs: ReadonlyMap<number, Helper<E>>;
   private cur: Region = NO_REGION;
   private readonly frameRet = new Int32Array(MAX_CALL_FRAMES);
   private readonly frameSave = new Int32Array(MAX_CALL_FRAMES * 10);
@@ -212,6 +215,7 @@ export class Machine<E = unknown> {
     this.memory = opts.memory ?? new KernelMemory();
     this.memory.map("stack", KernelAddr.STACK, this.stack);
     for (const [id, h] of opts.helpers ?? []) this.helpers[id] = h;
+    this.kfuncs = opts.kfuncs ?? new Map();
   }
 
   /** Register `i` as an unsigned 64-bit value. */
@@ -805,6 +809,11 @@ export class Machine<E = unknown> {
           case 0x85: {
             if (s === 0) {
               this.callHelper(pc, k);
+              break;
+            }
+            if (s === 2 && this.kfuncs.has(k)) {
+              this.pc = pc;
+              this.setReg(0, (this.kfuncs.get(k) as Helper<E>)(this));
               break;
             }
             if (s !== 1) {

@@ -3,12 +3,15 @@
  * with its used maps mapped at their kernel addresses, its context at KernelAddr.CTX and the
  * kernel's helpers.
  */
+
+import { KALLSYMS, KERNEL_VARS } from "../kernel/kallsyms.js";
+import { RINGBUF_DATA } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import type { KernelState } from "../kernel/state.js";
 import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
-import { MapFlag } from "../uapi/constants.js";
-import { HELPERS, type ProgEnv } from "./helpers.js";
+import { MapFlag, MapType } from "../uapi/constants.js";
+import { HELPERS, KFUNCS, type ProgEnv, reachableMaps } from "./helpers.js";
 import { Machine } from "./machine.js";
 import { KernelAddr, KernelMemory } from "./memory.js";
 import { decodeProgram, type Program } from "./program.js";
@@ -22,6 +25,22 @@ export interface RunOptions {
 }
 
 const decoded = new WeakMap<BpfProg, Program>();
+const vars = new WeakMap<KernelState, Map<string, Uint8Array>>();
+
+/** The storage of a kernel variable (one per model kernel, zero-initialised). */
+function kernelVar(kernel: KernelState, name: string, size: number): Uint8Array {
+  let m = vars.get(kernel);
+  if (!m) {
+    m = new Map();
+    vars.set(kernel, m);
+  }
+  let v = m.get(name);
+  if (!v) {
+    v = new Uint8Array(size);
+    m.set(name, v);
+  }
+  return v;
+}
 
 /** The interpreter's form of a program (decoded once and cached). */
 export function programOf(prog: BpfProg): Program {
@@ -41,17 +60,28 @@ export function progMachine(
   opts: RunOptions,
 ): Machine<ProgEnv> {
   const memory = new KernelMemory();
-  for (const map of prog.aux.used_maps) {
+  for (const map of reachableMaps(prog)) {
     if (!map.storage.length) continue;
+    if (map.map_type === MapType.RINGBUF) {
+      // programs reach the data area only, through the records bpf_ringbuf_reserve hands out
+      const data = map.storage.subarray(RINGBUF_DATA);
+      memory.map(`ringbuf ${map.name}`, mapKernelAddress(map) + BigInt(RINGBUF_DATA), data);
+      continue;
+    }
     const readOnly = (map.map_flags & MapFlag.RDONLY_PROG) !== 0;
     memory.map(`map ${map.name || map.id}`, mapKernelAddress(map), map.storage, !readOnly);
   }
   if (opts.ctx) memory.map("ctx", KernelAddr.CTX, opts.ctx);
+  for (const v of KERNEL_VARS) {
+    const addr = KALLSYMS.get(v.name);
+    if (addr !== undefined) memory.map(v.name, addr, kernelVar(kernel, v.name, v.size), false);
+  }
   const skbData = opts.skbData ?? null;
   if (skbData) memory.map("packet", KernelAddr.PACKET, skbData, false);
   const m = new Machine<ProgEnv>(programOf(prog), {
     env: { kernel, proc, prog, skbData },
     helpers: HELPERS,
+    kfuncs: KFUNCS,
     budget: opts.budget,
     memory,
   });

@@ -40,12 +40,41 @@ export function syscallTestRunner(opts: RunnerOptions = {}): TestRunner {
       return -Errno.EINVAL;
     }
     const ctxBuf = io.ctx_in ? io.ctx_in.slice() : null;
+    ctx.kernel.innerFailure = null;
     const r0 = guarded(ctx, () =>
       runProg(ctx.kernel, ctx.proc, prog, { ctx: ctxBuf, budget: opts.budget }),
     );
     if (typeof r0 === "number") return r0;
     io.retval = Number(r0 & 0xffffffffn);
     io.ctx_out = ctxBuf;
+    return 0;
+  };
+}
+
+/** MAX_BPF_FUNC_ARGS */
+const MAX_ARGS = 12;
+
+/**
+ * bpf_prog_test_run_raw_tp(): runs a raw tracepoint program once with ctx_in as the
+ * tracepoint's arguments (u64 each); no data, no ctx_out, no repeat.
+ */
+export function rawTpTestRunner(opts: RunnerOptions = {}): TestRunner {
+  return (ctx: SyscallCtx, prog: BpfProg, io: TestRunIo): number => {
+    const a = io.attr;
+    if (a.data_in || a.data_out || a.ctx_out || a.duration || a.repeat || a.batch_size) {
+      return -Errno.EINVAL;
+    }
+    if (a.ctx_size_in < prog.aux.max_ctx_offset || a.ctx_size_in > MAX_ARGS * 8) {
+      return -Errno.EINVAL;
+    }
+    if (a.flags & ~1 || (!(a.flags & 1) && a.cpu)) return -Errno.EINVAL;
+    const args = new Uint8Array(MAX_ARGS * 8);
+    if (io.ctx_in) args.set(io.ctx_in.subarray(0, a.ctx_size_in));
+    const r0 = guarded(ctx, () =>
+      runProg(ctx.kernel, ctx.proc, prog, { ctx: args, budget: opts.budget }),
+    );
+    if (typeof r0 === "number") return r0;
+    io.retval = Number(r0 & 0xffffffffn);
     return 0;
   };
 }

@@ -3,40 +3,18 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import type { CliIo } from "../../src/cli/output.js";
-import { run } from "../../src/cli/program.js";
+import { parseKeyringId } from "../../src/cli/commands/load.js";
 import {
   parseLightSkeleton,
   writeSignedSkeleton,
   writeUnsignedSkeleton,
 } from "../../src/skeleton/index.js";
 import { buildLightSkeleton, toolchainMissing } from "../support/bpftool.js";
+import { cli, type Ran } from "../support/cli.js";
 import { hostCaps, hostSkip } from "../support/host.js";
 import { makeTempDir } from "../support/openssl.js";
 import { vectorSkeleton } from "../support/vector_skeleton.js";
 import { readVector, skipVectors, VECTORS_DIR } from "../support/vectors.js";
-
-interface Ran {
-  code: number;
-  out: string;
-  err: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Ran {
-  let out = "";
-  let err = "";
-  const io: CliIo = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    env,
-  };
-  const code = run(args, io);
-  return { code, out, err };
-}
 
 function json(r: Ran): Record<string, unknown> {
   return JSON.parse(r.out) as Record<string, unknown>;
@@ -64,9 +42,9 @@ function signedVectorHeader(
 
 describe("bpfsign verify", { skip: skipVectors }, () => {
   const dir = makeTempDir();
-  test("a signed vector header verifies with its certificate (exit 0, JSON fields)", () => {
+  test("a signed vector header verifies with its certificate (exit 0, JSON fields)", async () => {
     const h = signedVectorHeader(dir, "prog_b");
-    const r = cli(["verify", h, "--cert", cert("rsa2048"), "--json"]);
+    const r = await cli(["verify", h, "--cert", cert("rsa2048"), "--json"]);
     assert.equal(r.code, 0, r.err);
     const j = json(r);
     assert.equal(j.result, "VERIFIED");
@@ -77,16 +55,16 @@ describe("bpfsign verify", { skip: skipVectors }, () => {
     assert.equal(j.metadataBytes, 3696);
     assert.equal(j.exclHashMatches, true);
   });
-  test("another key's certificate: UNTRUSTED, ENOKEY, exit 2; several certs: the right one verifies", () => {
+  test("another key's certificate: UNTRUSTED, ENOKEY, exit 2; several certs: the right one verifies", async () => {
     const h = signedVectorHeader(dir, "prog_a", "ecp256");
-    const r = cli(["verify", h, "--cert", cert("rsa2048", "der"), "--json"]);
+    const r = await cli(["verify", h, "--cert", cert("rsa2048", "der"), "--json"]);
     assert.equal(r.code, 2);
     assert.deepEqual([json(r).result, json(r).errno], ["UNTRUSTED", "ENOKEY"]);
-    const ok = cli(["verify", h, "--cert", cert("rsa2048"), "--cert", cert("ecp256")]);
+    const ok = await cli(["verify", h, "--cert", cert("rsa2048"), "--cert", cert("ecp256")]);
     assert.equal(ok.code, 0, ok.err);
     assert.match(ok.out, /VERIFIED/);
   });
-  test("raw inputs: one flipped metadata bit is BAD_SIGNATURE (exit 1); a wrong excl hash exit 4", () => {
+  test("raw inputs: one flipped metadata bit is BAD_SIGNATURE (exit 1); a wrong excl hash exit 4", async () => {
     const data = new Uint8Array(readVector("prog_d", "data.bin"));
     data[100] ^= 4;
     const dataPath = join(dir, "data.flipped");
@@ -97,12 +75,20 @@ describe("bpfsign verify", { skip: skipVectors }, () => {
       "--sig",
       join(VECTORS_DIR, "prog_d/sig.rsa3072.der"),
     ];
-    const bad = cli(["verify", ...raw, "--data", dataPath, "--cert", cert("rsa3072"), "--json"]);
+    const bad = await cli([
+      "verify",
+      ...raw,
+      "--data",
+      dataPath,
+      "--cert",
+      cert("rsa3072"),
+      "--json",
+    ]);
     assert.equal(bad.code, 1);
     assert.deepEqual([json(bad).result, json(bad).errno], ["BAD_SIGNATURE", "EKEYREJECTED"]);
     const wrong = join(dir, "excl.wrong");
     writeFileSync(wrong, new Uint8Array(32));
-    const r = cli([
+    const r = await cli([
       "verify",
       ...raw,
       "--data",
@@ -117,40 +103,40 @@ describe("bpfsign verify", { skip: skipVectors }, () => {
     assert.equal(json(r).result, "EXCL_HASH_MISMATCH");
     assert.equal(json(r).exclHashMatches, false);
   });
-  test("an unsigned header is UNSIGNED (exit 3)", () => {
+  test("an unsigned header is UNSIGNED (exit 3)", async () => {
     const p = join(dir, "unsigned.lskel.h");
     writeFileSync(p, writeUnsignedSkeleton(vectorSkeleton("prog_b", false)));
-    const r = cli(["verify", p, "--cert", cert("rsa2048")]);
+    const r = await cli(["verify", p, "--cert", cert("rsa2048")]);
     assert.equal(r.code, 3);
     assert.match(r.out, /UNSIGNED/);
   });
-  test("a malformed header exits 65 naming the file, line and column; a missing file exits 66", () => {
+  test("a malformed header exits 65 naming the file, line and column; a missing file exits 66", async () => {
     const h = readFileSync(signedVectorHeader(dir, "prog_a"), "latin1");
     const at = h.indexOf("\\x", h.indexOf("opts_insn"));
     const p = join(dir, "broken.lskel.h");
     writeFileSync(p, `${h.slice(0, at)}\\q${h.slice(at + 2)}`, "latin1");
-    const r = cli(["verify", p, "--cert", cert("rsa2048")]);
+    const r = await cli(["verify", p, "--cert", cert("rsa2048")]);
     assert.equal(r.code, 65);
     assert.match(r.err, /malformed light skeleton '.*broken\.lskel\.h': line \d+, column \d+: /);
-    const m = cli(["verify", join(dir, "nope.lskel.h"), "--cert", cert("rsa2048")]);
+    const m = await cli(["verify", join(dir, "nope.lskel.h"), "--cert", cert("rsa2048")]);
     assert.equal(m.code, 66);
     assert.match(m.err, /cannot read light skeleton '.*nope\.lskel\.h': no such file \(ENOENT\)/);
   });
-  test("usage errors exit 64", () => {
-    assert.equal(cli(["verify"]).code, 64);
-    assert.equal(cli(["frobnicate"]).code, 64);
-    assert.equal(cli(["verify", "x.h", "--insns", "y"]).code, 64);
-    assert.equal(cli(["--version"]).code, 0);
+  test("usage errors exit 64", async () => {
+    assert.equal((await cli(["verify"])).code, 64);
+    assert.equal((await cli(["frobnicate"])).code, 64);
+    assert.equal((await cli(["verify", "x.h", "--insns", "y"])).code, 64);
+    assert.equal((await cli(["--version"])).code, 0);
   });
 });
 
 describe("bpfsign sign", { skip: skipVectors }, () => {
   const dir = makeTempDir();
-  test("re-signing a signed header with RSA gives the vector signature byte for byte, and verifies", () => {
+  test("re-signing a signed header with RSA gives the vector signature byte for byte, and verifies", async () => {
     const src = signedVectorHeader(dir, "prog_b", "rsa3072");
     const out = join(dir, "resigned.lskel.h");
     const det = join(dir, "resigned.p7s");
-    const r = cli([
+    const r = await cli([
       "sign",
       src,
       "--key",
@@ -169,9 +155,27 @@ describe("bpfsign sign", { skip: skipVectors }, () => {
       readFileSync(out, "latin1"),
       readFileSync(signedVectorHeader(dir, "prog_b", "rsa2048"), "latin1"),
     );
-    assert.equal(cli(["verify", out, "--cert", cert("rsa2048")]).code, 0);
+    assert.equal((await cli(["verify", out, "--cert", cert("rsa2048")])).code, 0);
   });
-  test("raw inputs need --detached; the detached signature equals the vector's", () => {
+  test("an -o that cannot be written (exit 73) leaves no --detached signature behind", async () => {
+    const src = signedVectorHeader(dir, "prog_b", "rsa3072");
+    const det = join(dir, "half.p7s");
+    const r = await cli([
+      "sign",
+      src,
+      "--key",
+      key("rsa2048"),
+      "--cert",
+      cert("rsa2048"),
+      "-o",
+      join(dir, "no-such-dir", "out.lskel.h"),
+      "--detached",
+      det,
+    ]);
+    assert.equal(r.code, 73, r.err);
+    assert.equal(existsSync(det), false, "no detached signature");
+  });
+  test("raw inputs need --detached; the detached signature equals the vector's", async () => {
     const raw = [
       "--insns",
       join(VECTORS_DIR, "prog_a/insns.signed.bin"),
@@ -179,11 +183,11 @@ describe("bpfsign sign", { skip: skipVectors }, () => {
       join(VECTORS_DIR, "prog_a/data.bin"),
     ];
     assert.equal(
-      cli(["sign", ...raw, "--key", key("rsa2048"), "--cert", cert("rsa2048")]).code,
+      (await cli(["sign", ...raw, "--key", key("rsa2048"), "--cert", cert("rsa2048")])).code,
       64,
     );
     const det = join(dir, "a.p7s");
-    const r = cli([
+    const r = await cli([
       "sign",
       ...raw,
       "--key",
@@ -201,18 +205,18 @@ describe("bpfsign sign", { skip: skipVectors }, () => {
       Buffer.from(readVector("prog_a", "excl_hash.bin")).toString("hex"),
     );
   });
-  test("an unsigned loader that takes host overrides is refused (exit 64) unless --allow-host-overrides", () => {
+  test("an unsigned loader that takes host overrides is refused (exit 64) unless --allow-host-overrides", async () => {
     const p = join(dir, "prog_d.unsigned.lskel.h");
     writeFileSync(p, writeUnsignedSkeleton(vectorSkeleton("prog_d", false)));
     const out = join(dir, "prog_d.signed.lskel.h");
-    const r = cli(["sign", p, "--key", key("ecp256"), "--cert", cert("ecp256"), "-o", out]);
+    const r = await cli(["sign", p, "--key", key("ecp256"), "--cert", cert("ecp256"), "-o", out]);
     assert.equal(r.code, 64);
     assert.match(
       r.err,
       /without gen_hash.*slots\.max_entries.*data\.initial_value.*--allow-host-overrides/,
     );
     assert.equal(existsSync(out), false, "nothing written");
-    const ok = cli([
+    const ok = await cli([
       "sign",
       p,
       "--key",
@@ -226,11 +230,11 @@ describe("bpfsign sign", { skip: skipVectors }, () => {
     assert.equal(ok.code, 0, ok.err);
     const s = parseLightSkeleton(readFileSync(out));
     assert.ok(s.signature && s.hasKeyringId);
-    assert.equal(cli(["verify", out, "--cert", cert("ecp256")]).code, 0);
+    assert.equal((await cli(["verify", out, "--cert", cert("ecp256")])).code, 0);
   });
-  test("a key that does not match the certificate exits 65; a missing key 66", () => {
+  test("a key that does not match the certificate exits 65; a missing key 66", async () => {
     const src = signedVectorHeader(dir, "prog_a");
-    const r = cli([
+    const r = await cli([
       "sign",
       src,
       "--key",
@@ -243,11 +247,11 @@ describe("bpfsign sign", { skip: skipVectors }, () => {
     assert.equal(r.code, 65);
     assert.equal(existsSync(join(dir, "x.h")), false);
     assert.equal(
-      cli(["sign", src, "--key", join(dir, "none.pem"), "--cert", cert("rsa2048")]).code,
+      (await cli(["sign", src, "--key", join(dir, "none.pem"), "--cert", cert("rsa2048")])).code,
       66,
     );
   });
-  test("an encrypted key takes its passphrase from the environment, never from the command line", () => {
+  test("an encrypted key takes its passphrase from the environment, never from the command line", async () => {
     const enc = join(dir, "enc.pem");
     execFileSync("openssl", [
       "pkcs8",
@@ -274,13 +278,16 @@ describe("bpfsign sign", { skip: skipVectors }, () => {
       "-o",
       join(dir, "e.h"),
     ];
-    const none = cli(args);
+    const none = await cli(args);
     assert.equal(none.code, 65);
     assert.doesNotMatch(none.err, /s3cret/);
-    assert.equal(cli(args, { BPFSIGN_PASSPHRASE: "wrong" }).code, 65);
-    assert.equal(cli(args, { BPFSIGN_PASSPHRASE: "s3cret" }).code, 0);
-    assert.equal(cli([...args, "--passphrase-env", "MY_PASS"], { MY_PASS: "s3cret" }).code, 0);
-    assert.equal(cli([...args, "--passphrase-env", "UNSET_PASS"]).code, 64);
+    assert.equal((await cli(args, { BPFSIGN_PASSPHRASE: "wrong" })).code, 65);
+    assert.equal((await cli(args, { BPFSIGN_PASSPHRASE: "s3cret" })).code, 0);
+    assert.equal(
+      (await cli([...args, "--passphrase-env", "MY_PASS"], { MY_PASS: "s3cret" })).code,
+      0,
+    );
+    assert.equal((await cli([...args, "--passphrase-env", "UNSET_PASS"])).code, 64);
   });
 });
 
@@ -288,9 +295,9 @@ describe("bpfsign keygen", () => {
   for (const type of ["rsa2048", "ec-p256"])
     test(`${type}: key (0600) and certificate; the identity signs and verifies`, {
       skip: skipVectors,
-    }, () => {
+    }, async () => {
       const dir = join(makeTempDir(), "id");
-      const r = cli(["keygen", "--out", dir, "--type", type, "--json"]);
+      const r = await cli(["keygen", "--out", dir, "--type", type, "--json"]);
       assert.equal(r.code, 0, r.err);
       const j = json(r);
       assert.equal(statSync(join(dir, "signing_key.pem")).mode & 0o777, 0o600);
@@ -308,7 +315,7 @@ describe("bpfsign keygen", () => {
         new RegExp((j.subjectKeyId as string).toUpperCase().replace(/(..)(?!$)/g, "$1:")),
       );
       const h = join(dir, "a.lskel.h");
-      const s = cli([
+      const s = await cli([
         "sign",
         signedVectorHeader(dir, "prog_a"),
         "--key",
@@ -319,22 +326,26 @@ describe("bpfsign keygen", () => {
         h,
       ]);
       assert.equal(s.code, 0, s.err);
-      const v = cli(["verify", h, "--cert", join(dir, "signing_cert.pem"), "--json"]);
+      const v = await cli(["verify", h, "--cert", join(dir, "signing_cert.pem"), "--json"]);
       assert.equal(json(v).signer, j.subjectKeyId);
       assert.equal(v.code, 0);
-      assert.equal(cli(["keygen", "--out", dir]).code, 64, "existing files kept without --force");
-      assert.equal(cli(["keygen", "--out", dir, "--force"]).code, 0);
+      assert.equal(
+        (await cli(["keygen", "--out", dir])).code,
+        64,
+        "existing files kept without --force",
+      );
+      assert.equal((await cli(["keygen", "--out", dir, "--force"])).code, 0);
     });
-  test("an unknown type is a usage error", () => {
-    assert.equal(cli(["keygen", "--out", makeTempDir(), "--type", "dsa"]).code, 64);
+  test("an unknown type is a usage error", async () => {
+    assert.equal((await cli(["keygen", "--out", makeTempDir(), "--type", "dsa"])).code, 64);
   });
 });
 
 describe("bpfsign inspect", { skip: skipVectors }, () => {
   const dir = makeTempDir();
-  test("a signed header: struct, excl hash check, signature fields, metadata records, disassembly", () => {
+  test("a signed header: struct, excl hash check, signature fields, metadata records, disassembly", async () => {
     const h = signedVectorHeader(dir, "prog_d");
-    const r = cli(["inspect", h]);
+    const r = await cli(["inspect", h]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /light skeleton:\s+prog_d \(signed\)/);
     assert.match(r.out, /maps:\s+slots, data \[rw 8B\], rodata \[ro 4B\]/);
@@ -343,22 +354,22 @@ describe("bpfsign inspect", { skip: skipVectors }, () => {
     assert.match(r.out, /skid 744bf0b23fea78c2706cc5b2237f025aa4be3235/i);
     assert.match(r.out, /3264\s+8\s+map_value\s+initial value of 'prog_d.data'/);
     assert.match(r.out, /call .*166|sys_bpf/);
-    const j = json(cli(["inspect", h, "--json", "--no-disasm"]));
+    const j = json(await cli(["inspect", h, "--json", "--no-disasm"]));
     assert.equal(j.exclHashMatches, true);
     assert.equal(j.disassembly, undefined);
     assert.equal((j.metadata as { progs: { name: string }[] }).progs[0].name, "ret_magic");
   });
-  test("an unsigned header lists its host overrides; a signature file and raw instructions are recognized", () => {
+  test("an unsigned header lists its host overrides; a signature file and raw instructions are recognized", async () => {
     const p = join(dir, "b.lskel.h");
     writeFileSync(p, writeUnsignedSkeleton(vectorSkeleton("prog_b", false)));
     assert.match(
-      cli(["inspect", p]).out,
+      (await cli(["inspect", p])).out,
       /host overrides \(not covered by a signature\):\n\s+counters\.max_entries/,
     );
-    const sig = cli(["inspect", join(VECTORS_DIR, "prog_b/sig.ecp256.der"), "--json"]);
+    const sig = await cli(["inspect", join(VECTORS_DIR, "prog_b/sig.ecp256.der"), "--json"]);
     assert.equal(sig.code, 0, sig.err);
     assert.equal(json(sig).kind, "signature");
-    const raw = cli(["inspect", join(VECTORS_DIR, "prog_b/insns.unsigned.bin"), "--json"]);
+    const raw = await cli(["inspect", join(VECTORS_DIR, "prog_b/insns.unsigned.bin"), "--json"]);
     assert.equal(json(raw).kind, "loader instructions");
     assert.deepEqual(json(raw).hostOverrides, ["map #0.max_entries"]);
   });
@@ -366,9 +377,9 @@ describe("bpfsign inspect", { skip: skipVectors }, () => {
 
 describe("bpfsign load", { skip: skipVectors }, () => {
   const dir = makeTempDir();
-  test("a signed vector header on the model: VERIFIED by the session keyring, installs and runs", () => {
+  test("a signed vector header on the model: VERIFIED by the session keyring, installs and runs", async () => {
     const h = signedVectorHeader(dir, "prog_d", "rsa3072");
-    const r = cli(["load", h, "--cert", cert("rsa3072"), "--run", "--json"]);
+    const r = await cli(["load", h, "--cert", cert("rsa3072"), "--run", "--json"]);
     assert.equal(r.code, 0, r.err);
     const j = json(r) as {
       verdict: string;
@@ -386,16 +397,28 @@ describe("bpfsign load", { skip: skipVectors }, () => {
     assert.equal(j.progs[0].tag, "8209bdc16cf4e498");
     assert.equal(j.runs[0].retval, 0xabad1ded | 0);
   });
-  test("without a trusted certificate the load fails with the errno name and exit 2", () => {
+  test("without a trusted certificate the load fails with the errno name and exit 2", async () => {
     const h = signedVectorHeader(dir, "prog_a");
-    const r = cli(["load", h]);
+    const r = await cli(["load", h]);
     assert.equal(r.code, 2);
     assert.match(r.err, /failed to load loader prog failed with ENOKEY/);
   });
-  test("an unsigned vector header loads UNSIGNED", () => {
+  test("--keyring takes a number or audit's names; 'user' is the session keyring --cert fills", async () => {
+    const h = signedVectorHeader(dir, "prog_d", "rsa3072");
+    const r = await cli(["load", h, "--cert", cert("rsa3072"), "--keyring", "user", "--json"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(json(r).keyring_id, -3);
+    assert.equal(json(r).verdict, "VERIFIED");
+    for (const bad of ["", " ", "1e3", "0x10", "builtin:3", "2147483648"]) {
+      const b = await cli(["load", h, "--cert", cert("rsa3072"), "--keyring", bad]);
+      assert.equal(b.code, 64, `--keyring '${bad}'`);
+      assert.match(b.err, /--keyring must be/);
+    }
+  });
+  test("an unsigned vector header loads UNSIGNED", async () => {
     const p = join(dir, "a.lskel.h");
     writeFileSync(p, writeUnsignedSkeleton(vectorSkeleton("prog_a", false)));
-    const r = cli(["load", p, "--run"]);
+    const r = await cli(["load", p, "--run"]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /verdict:\s+UNSIGNED/);
     assert.match(r.out, /prog ret_const\s+SOCKET_FILTER\s+2 insns tag 76b761cdf4203894/);
@@ -406,26 +429,46 @@ describe("bpfsign load", { skip: skipVectors }, () => {
 describe("bpfsign on real Debian bpftool 7.1 headers", {
   skip: toolchainMissing() ?? skipVectors,
 }, () => {
-  test("inspect and load each, signing the one without host overrides", () => {
+  test("inspect and load each, signing the one without host overrides", async () => {
     const dir = makeTempDir();
     const b = buildLightSkeleton("const_ret");
     const signed = join(dir, "const_ret.signed.lskel.h");
     assert.equal(
-      cli(["sign", b.headerPath, "--key", key("rsa2048"), "--cert", cert("rsa2048"), "-o", signed])
-        .code,
+      (
+        await cli([
+          "sign",
+          b.headerPath,
+          "--key",
+          key("rsa2048"),
+          "--cert",
+          cert("rsa2048"),
+          "-o",
+          signed,
+        ])
+      ).code,
       0,
     );
-    const r = cli(["load", signed, "--cert", cert("rsa2048"), "--run", "--json"]);
+    const r = await cli(["load", signed, "--cert", cert("rsa2048"), "--run", "--json"]);
     assert.equal(r.code, 0, r.err);
     assert.equal(json(r).verdict, "VERIFIED");
     for (const name of ["array_count", "global_data"] as const) {
       const h = buildLightSkeleton(name).headerPath;
       assert.equal(
-        cli(["sign", h, "--key", key("rsa2048"), "--cert", cert("rsa2048"), "-o", join(dir, "x.h")])
-          .code,
+        (
+          await cli([
+            "sign",
+            h,
+            "--key",
+            key("rsa2048"),
+            "--cert",
+            cert("rsa2048"),
+            "-o",
+            join(dir, "x.h"),
+          ])
+        ).code,
         64,
       );
-      const l = cli(["load", h, "--run", "--json"]);
+      const l = await cli(["load", h, "--run", "--json"]);
       assert.equal(l.code, 0, l.err);
       assert.equal(json(l).verdict, "UNSIGNED");
     }
@@ -436,9 +479,9 @@ describe("bpfsign load --backend host", () => {
   const skip = hostSkip("bpf", "syscallProg", "testRun") || toolchainMissing() || false;
   test("an unsigned Debian-bpftool skeleton loads into the running kernel and its filter runs", {
     skip,
-  }, () => {
+  }, async () => {
     const h = buildLightSkeleton("const_ret").headerPath;
-    const r = cli(["load", h, "--backend", "host", "--run", "--json"]);
+    const r = await cli(["load", h, "--backend", "host", "--run", "--json"]);
     assert.equal(r.code, 0, r.err);
     const j = json(r) as {
       backend: string;
@@ -459,10 +502,23 @@ describe("bpfsign load --backend host", () => {
       skip ||
       skipVectors ||
       (hostCaps().signatureVerification.available ? "this kernel verifies signatures" : false),
-  }, () => {
+  }, async () => {
     const h = signedVectorHeader(makeTempDir(), "prog_a");
-    const r = cli(["load", h, "--backend", "host", "--cert", cert("rsa2048")]);
+    const r = await cli(["load", h, "--backend", "host", "--cert", cert("rsa2048")]);
     assert.equal(r.code, 69);
     assert.match(r.err, /failed to load loader prog failed with EOPNOTSUPP/);
   });
+});
+
+test("parseKeyringId: numbers (negative KEY_SPEC values too) and builtin/secondary/platform/user[:SERIAL]", () => {
+  assert.equal(parseKeyringId("-3"), -3);
+  assert.equal(parseKeyringId("0"), 0);
+  assert.equal(parseKeyringId("212804"), 212804);
+  assert.equal(parseKeyringId("builtin"), 0);
+  assert.equal(parseKeyringId("Secondary"), 1);
+  assert.equal(parseKeyringId("platform"), 2);
+  assert.equal(parseKeyringId("user"), -3);
+  assert.equal(parseKeyringId("user:77"), 77);
+  for (const bad of ["", " ", "1e3", "1.0", "-", "platform:2", "user:", "-2147483649"])
+    assert.throws(() => parseKeyringId(bad), /--keyring must be/, bad);
 });

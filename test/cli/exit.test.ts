@@ -170,3 +170,19 @@ test("the object-file layers' codes (ELF_, BTF_, OBJECT_, GEN_) mean malformed i
   );
   assert.equal(getExitCode({ kind: "error", error: null }), 70);
 });
+
+test("attack: 0 when every cell is as expected, ATTACK_UNEXPECTED (6) otherwise", () => {
+  assert.equal(ExitCode.ATTACK_UNEXPECTED, 6);
+  assert.equal(getExitCode({ kind: "attack", mismatches: 0 }), 0);
+  assert.equal(getExitCode({ kind: "attack", mismatches: 3 }), 6);
+  const used = Object.entries(ExitCode).filter(([k, v]) => v === 6 && k !== "ATTACK_UNEXPECTED");
+  assert.deepEqual(used, [], "6 means nothing else");
+});
+
+test("codeOf: a string code property, else null (audit's batch lines use it too)", async () => {
+  const { codeOf } = await import("../../src/cli/exit.js");
+  assert.equal(codeOf(new OutputError("f", "ENOSPC")), "CLI_OUTPUT_UNWRITABLE");
+  assert.equal(codeOf({ code: 7 }), null);
+  assert.equal(codeOf("x"), null);
+  assert.equal(codeOf(null), null);
+});

@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "
 import { join } from "node:path";
 import { test } from "node:test";
 import { InputError, OutputError } from "../../src/cli/errors.js";
-import { readInput, writeAtomic } from "../../src/cli/io.js";
+import { readInput, writeAtomic, writeAtomicAll } from "../../src/cli/io.js";
 import { makeTempDir } from "../support/openssl.js";
 
 test("readInput returns the bytes and names the input and errno when it cannot", () => {
@@ -54,4 +54,26 @@ test("writeAtomic into an unwritable place throws OutputError and leaves the tar
   } finally {
     chmodSync(ro, 0o700);
   }
+});
+
+test("writeAtomicAll writes every file or none of them", () => {
+  const dir = makeTempDir();
+  const a = join(dir, "a.h");
+  const b = join(dir, "b.p7s");
+  writeAtomicAll([
+    { path: a, data: "A" },
+    { path: b, data: Buffer.from([1, 2]) },
+  ]);
+  assert.equal(readFileSync(a, "utf8"), "A");
+  assert.deepEqual([...readFileSync(b)], [1, 2]);
+  const c = join(dir, "c.p7s");
+  assert.throws(
+    () =>
+      writeAtomicAll([
+        { path: c, data: "C" },
+        { path: join(dir, "missing", "d.h"), data: "D" },
+      ]),
+    (e) => e instanceof OutputError && /missing.*ENOENT/.test(e.message),
+  );
+  assert.deepEqual(readdirSync(dir).sort(), ["a.h", "b.p7s"]);
 });

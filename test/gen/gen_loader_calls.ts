@@ -3,12 +3,8 @@
  * decoder (gen_loader_blob.ts) and the trace reader (gen_loader_trace.ts).
  */
 
-import {
-  BpfGen,
-  type CoreRelo,
-  type MapCreateAttr,
-  type ProgLoadAttr,
-} from "../../src/gen/gen_loader.js";
+import { BpfGen } from "../../src/gen/gen_loader.js";
+import type { CoreRelo, MapCreateAttr, ProgLoadAttr } from "../../src/object/load_ops.js";
 
 export type GenCall =
   | { op: "init"; nrProgs: number; nrMaps: number }

@@ -58,6 +58,52 @@ describe("host backend", { skip }, () => {
     }
   });
 
+  test("native memory: small allocations are zeroed on reuse, distinct, and what the kernel reads", () => {
+    const b = new HostBackend();
+    const bpf = new Bpf(b);
+    try {
+      const sizes = [0, 1, 4, 8, 15, 16, 17, 100, 512, 513, 4096];
+      const addrs = sizes.map((n) => b.memory.alloc(n));
+      assert.equal(new Set(addrs).size, addrs.length);
+      for (const [i, a] of addrs.entries()) {
+        assert.deepEqual([...b.memory.read(a, sizes[i])], new Array(sizes[i]).fill(0));
+        if (sizes[i]) b.memory.write(a, new Uint8Array(sizes[i]).fill(0xaa));
+      }
+      // no allocation overlaps another
+      for (const [i, a] of addrs.entries()) {
+        if (sizes[i]) assert.ok(b.memory.read(a, sizes[i]).every((x) => x === 0xaa));
+      }
+      for (const a of addrs) b.memory.free(a);
+      assert.equal(b.memory.liveAllocations(), 0);
+      // the same sizes again (reused slots) read as zero, and Uint8Array inits are copied
+      const again = sizes.map((n) => b.memory.alloc(n));
+      for (const [i, a] of again.entries())
+        assert.ok(b.memory.read(a, sizes[i]).every((x) => x === 0));
+      const init = b.memory.alloc(Uint8Array.of(5, 6, 7));
+      assert.deepEqual([...b.memory.read(init, 3)], [5, 6, 7]);
+      // the kernel reads a key from and writes a value into slab memory
+      const fd = bpf.mapCreate({
+        map_type: MapType.ARRAY,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 2,
+      });
+      bpf.mapUpdate(fd, Uint8Array.of(1, 0, 0, 0), Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+      assert.deepEqual(
+        [...bpf.mapLookup(fd, Uint8Array.of(1, 0, 0, 0), 8)],
+        [1, 2, 3, 4, 5, 6, 7, 8],
+      );
+      assert.deepEqual(
+        [...bpf.mapLookup(fd, Uint8Array.of(0, 0, 0, 0), 8)],
+        [0, 0, 0, 0, 0, 0, 0, 0],
+      );
+      assert.throws(() => b.memory.free(init + 1n), RangeError);
+    } finally {
+      b.dispose();
+    }
+    assert.equal(b.memory.liveAllocations(), 0);
+  });
+
   test("bpf(): fds, errno, attr size rules and write-back", () => {
     const b = new HostBackend();
     const bpf = new Bpf(b);

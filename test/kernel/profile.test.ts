@@ -53,10 +53,19 @@ function rawSigned(
 
 describe("profile()", () => {
   test("v2 verifies signatures; mainline-6.18 has no CONFIG_SYSTEM_DATA_VERIFICATION", () => {
-    assert.deepEqual(profile("v2"), { name: "v2", systemDataVerification: true });
+    assert.deepEqual(profile("v2"), {
+      name: "v2",
+      scheme: "v2",
+      systemDataVerification: true,
+      bpfKeyring: false,
+      keyringUnsealed: false,
+    });
     assert.deepEqual(profile("mainline-6.18"), {
       name: "mainline-6.18",
+      scheme: "mainline",
       systemDataVerification: false,
+      bpfKeyring: false,
+      keyringUnsealed: false,
     });
     assert.equal(profile().name, "v2");
     assert.equal(world().kernel.profile.name, "v2", "the kernel's default");

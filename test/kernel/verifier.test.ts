@@ -213,8 +213,9 @@ describe("structural checks and their log lines", () => {
     fail(insns(kfuncCall(5, 0), RET0), Errno.EINVAL, "kernel btf_id 5 is not a function");
   });
 
-  test("BPF_PSEUDO_BTF_ID cannot resolve in the model (no vmlinux BTF) → EINVAL", () => {
-    fail(insns(ldBtfId(1, 5, 0), RET0), Errno.EINVAL, "kernel is missing BTF");
+  test("BPF_PSEUDO_BTF_ID: a vmlinux type that is no VAR/FUNC → EINVAL; an unknown id → EINVAL", () => {
+    fail(insns(ldBtfId(1, 5, 0), RET0), Errno.EINVAL, "isn't KIND_VAR or KIND_FUNC");
+    fail(insns(ldBtfId(1, 100000, 0), RET0), Errno.EINVAL, "invalid btf_id 100000");
   });
 
   test("helper calls and a plain ld_imm64 constant are accepted", () => {

@@ -40,12 +40,21 @@ function referenceDecode(body: string): Uint8Array | null {
   return referenceEncode(out) === body ? out : null;
 }
 
-/** Decodes `body` placed at `offset` in a buffer; null when refused with a SkeletonParseError. */
+/**
+ * Decodes `body` placed at `offset` in a buffer, followed by `";\n` and `tail` more bytes of
+ * token-like text (the fast decoder reads up to 12 bytes from a token start, so it runs only when
+ * 12 bytes follow the quote, tail >= 9; with fewer the exact decoder does the work); null when
+ * refused with a SkeletonParseError.
+ */
 function decodeAt(
   body: string,
   offset: number,
+  tail = 9,
 ): { bytes: Uint8Array; continuations: number } | null {
-  const text = Buffer.from(`${"a".repeat(offset)}${body}";\n`, "latin1");
+  const text = Buffer.from(
+    `${"a".repeat(offset)}${body}";\n${"\\x0".repeat(4).slice(0, tail)}`,
+    "latin1",
+  );
   try {
     const lit = decodeLiteral(text, offset, 1);
     assert.equal(lit.end, offset + body.length);
@@ -79,7 +88,7 @@ describe("print_hex literals, line at a time", () => {
     );
   });
 
-  test("property (1500 runs): an edited body is accepted exactly when it is canonical", () => {
+  test("property (1500 runs): an edited body is accepted exactly when it is canonical, at every offset mod 8, by the fast and the exact decoder", () => {
     const edit = fc.record({
       at: fc.nat(),
       op: fc.constantFrom("replace", "insert", "delete"),
@@ -89,8 +98,9 @@ describe("print_hex literals, line at a time", () => {
       fc.property(
         someBytes,
         fc.array(edit, { maxLength: 2 }),
-        fc.integer({ min: 0, max: 3 }),
-        (bytes, edits, offset) => {
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 0, max: 12 }),
+        (bytes, edits, offset, tail) => {
           let body = referenceEncode(bytes);
           for (const { at, op, ch } of edits) {
             const k = body.length === 0 ? 0 : at % (body.length + (op === "insert" ? 1 : 0));
@@ -99,7 +109,7 @@ describe("print_hex literals, line at a time", () => {
               body = body.slice(0, k) + (op === "replace" ? ch : "") + body.slice(k + 1);
           }
           const want = referenceDecode(body);
-          const got = decodeAt(body, offset);
+          const got = decodeAt(body, offset, tail);
           if (want === null) assert.equal(got, null, `accepted ${JSON.stringify(body)}`);
           else {
             assert.ok(got, `refused ${JSON.stringify(body)}`);
@@ -109,6 +119,25 @@ describe("print_hex literals, line at a time", () => {
         },
       ),
       { numRuns: 1500 },
+    );
+  });
+
+  test("property (300 runs): fast decoder = exact decoder = the bytes, random bytes at offsets 0..7", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 400 }),
+        fc.integer({ min: 0, max: 7 }),
+        (bytes, offset) => {
+          const body = referenceEncode(bytes);
+          const fast = decodeAt(body, offset, 9);
+          const exact = decodeAt(body, offset, 0);
+          assert.ok(fast && exact);
+          assert.deepEqual(fast.bytes, bytes);
+          assert.deepEqual(exact.bytes, bytes);
+          assert.equal(fast.continuations, exact.continuations);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

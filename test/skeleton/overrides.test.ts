@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { encodeInsns, exit, ldxMem, mov64Reg, program, Size } from "../../src/insn/index.js";
+import {
+  encodeInsns,
+  exit,
+  InsnFormatError,
+  ldxMem,
+  mov64Reg,
+  program,
+  Size,
+} from "../../src/insn/index.js";
 import { detectHostOverrides, parseLightSkeleton } from "../../src/skeleton/index.js";
 import { buildLightSkeleton, toolchainMissing } from "../support/bpftool.js";
 import { readVector, skipVectors } from "../support/vectors.js";
@@ -132,4 +140,16 @@ describe("the pass itself", () => {
     // with only two maps, offset 76 is in the prog descs: not a map field
     assert.equal(detectHostOverrides(insns, { maps: ["a", "b"] }).overridable, false);
   });
+});
+
+test("a loader naming a register above r10 is malformed input, not a crash", () => {
+  const insns = new Uint8Array(16);
+  insns[0] = 0xbf; // r? = r?
+  insns[1] = 0x0b; // dst r11
+  insns[8] = 0x95; // exit
+  assert.throws(
+    () => detectHostOverrides(insns),
+    (e: unknown) =>
+      e instanceof InsnFormatError && e.code === "INSN_BAD_FIELD" && /r11/.test(e.message),
+  );
 });

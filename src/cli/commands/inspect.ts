@@ -7,12 +7,14 @@ import { describeSignature, type SignatureDescription } from "../../crypto/pkcs7
 import { disassembleLines, formatInsnListing } from "../../insn/disasm.js";
 import { decodeInsns } from "../../insn/insn.js";
 import { type MetadataLayout, metadataLayout } from "../../loader/metadata_layout.js";
-import { type LightSkeleton, loaderExclHash } from "../../skeleton/index.js";
+import type { LightSkeleton } from "../../skeleton/skeleton.js";
+import { loaderExclHash } from "../../skeleton/writer.js";
 import { MalformedInputError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
-import { hostOverrides, readInsns, readSkeleton } from "../inputs.js";
+import { readInsns } from "../inputs.js";
 import { readInput } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
+import { hostOverrides, readSkeleton } from "../skeleton_input.js";
 
 export interface InspectOptions {
   json?: boolean;
@@ -22,7 +24,7 @@ export interface InspectOptions {
 type Kind = "light skeleton" | "signature" | "loader instructions";
 
 /** Sniffs the file: a C header, a DER SEQUENCE, else raw instructions. */
-export function sniff(bytes: Uint8Array): Kind {
+function sniff(bytes: Uint8Array): Kind {
   let i = 0;
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x09)) i++;
   const head = Buffer.from(bytes.subarray(i, i + 16)).toString("latin1");

@@ -2,34 +2,44 @@
  * `bpfsign sign`: signs a light skeleton's loader as `bpftool gen skeleton -L -S` would and
  * writes the signed v2 header (and/or the detached CMS). An unsigned skeleton's loader lets the
  * host override map sizes and initial values outside the signature; that is refused unless
- * --allow-host-overrides.
+ * --allow-host-overrides. The key may be a PEM file, a PKCS#11 token object or an external
+ * signer command (cli/signer_input.ts); the signature is verified against the certificate
+ * before anything is written.
  */
-import { signLoader } from "../../crypto/sign.js";
-import { writeSignedSkeleton } from "../../skeleton/index.js";
+import { type SignedLoader, signLoader } from "../../crypto/sign.js";
+import { loaderInsnsFor } from "../../scheme/index.js";
+import { kfuncLoaderHash } from "../../scheme/kfunc.js";
+import { writeSignedSkeleton } from "../../skeleton/writer.js";
 import { RefusedError, UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
-import { hostOverrides, type RawOptions, readLoaderInputs } from "../inputs.js";
-import { readInput, writeAtomic } from "../io.js";
+import { type RawOptions, readLoaderInputs } from "../inputs.js";
+import { writeAtomicAll } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
+import { parseScheme } from "../scheme_option.js";
+import { checkSignerChoice, resolveSigner, type SignerChoice } from "../signer_input.js";
+import { hostOverrides } from "../skeleton_input.js";
 
-export interface SignOptions extends RawOptions {
-  key: string;
-  cert: string;
+/** The key comes from SignerChoice: --key FILE|pkcs11:URI, --cert, --signer-cmd, … */
+export interface SignOptions extends RawOptions, SignerChoice {
   output?: string;
   detached?: string;
-  passphraseEnv?: string;
   allowHostOverrides?: boolean;
+  /** v2 (default), kfunc or hornet: what the signature covers (src/scheme). */
+  scheme?: string;
   json?: boolean;
 }
 
-export const DEFAULT_PASSPHRASE_ENV = "BPFSIGN_PASSPHRASE";
-
-export function runSign(io: CliIo, file: string | undefined, o: SignOptions): CliOutcome {
+export async function runSign(
+  io: CliIo,
+  file: string | undefined,
+  o: SignOptions,
+): Promise<CliOutcome> {
+  checkSignerChoice(o);
   if (!file && !o.detached)
     throw new UsageError(
       "raw inputs (--insns/--data) have no header to write: pass --detached OUT.p7s",
     );
-  const inputs = readLoaderInputs(file, o);
+  const inputs = await readLoaderInputs(file, o);
   const overrides = hostOverrides(inputs.insns, inputs.skeleton);
   if (overrides.length && !o.allowHostOverrides) {
     const what = overrides.join(", ");
@@ -37,39 +47,57 @@ export function runSign(io: CliIo, file: string | undefined, o: SignOptions): Cl
       `${inputs.source}: the loader was generated without gen_hash and takes values from the host at load time, outside what a signature covers (${what}). Regenerate it as a signed skeleton, or pass --allow-host-overrides to sign it anyway`,
     );
   }
-  const passEnv = o.passphraseEnv ?? DEFAULT_PASSPHRASE_ENV;
-  const passphrase = io.env[passEnv];
-  if (o.passphraseEnv && passphrase === undefined)
-    throw new UsageError(`--passphrase-env ${o.passphraseEnv}: the variable is not set`);
-  const signed = signLoader({
-    insns: inputs.insns,
-    metadata: inputs.data,
-    key: readInput(o.key, "private key"),
-    cert: readInput(o.cert, "certificate"),
-    passphrase,
-    keyName: o.key,
-    certName: o.cert,
-  });
+  const scheme = parseScheme(o.scheme);
+  // The kfunc scheme's loader carries its check: the header gets the new instructions; raw
+  // instructions must already carry it (there is no header to write them into).
+  const insns = loaderInsnsFor(scheme, inputs.insns, inputs.data);
+  if (!inputs.skeleton && scheme === "kfunc" && !kfuncLoaderHash(inputs.insns))
+    throw new UsageError(
+      "--scheme kfunc with raw --insns: the instructions must already start with the bpf_loader_verify_metadata check (sign the header instead)",
+    );
+  // The signature is verified against the certificate inside signLoader, before anything is
+  // written below.
+  const resolved = resolveSigner(o, io.env);
+  let signed: SignedLoader;
+  try {
+    signed = signLoader({
+      scheme,
+      insns,
+      metadata: inputs.data,
+      signer: resolved.signer,
+      cert: resolved.cert,
+      certName: resolved.certName,
+    });
+  } finally {
+    resolved.close();
+  }
   let header: Uint8Array | null = null;
   if (inputs.skeleton) {
-    header = writeSignedSkeleton(inputs.skeleton, {
-      signature: signed.signature,
-      exclHash: signed.exclHash,
-    });
+    header = writeSignedSkeleton(
+      { ...inputs.skeleton, insns },
+      {
+        signature: signed.signature,
+        exclHash: signed.exclHash,
+      },
+    );
   }
-  if (o.detached) writeAtomic(o.detached, signed.signature);
-  if (header !== null) {
-    if (o.output) writeAtomic(o.output, header);
-    else if (!o.json) io.stdout(Buffer.from(header).toString("latin1"));
-  }
+  // Both outputs or neither: a detached signature without its header (or the reverse) would be
+  // half of a failed command.
+  const files: { path: string; data: Uint8Array }[] = [];
+  if (header !== null && o.output) files.push({ path: o.output, data: header });
+  if (o.detached) files.push({ path: o.detached, data: signed.signature });
+  writeAtomicAll(files);
+  if (header !== null && !o.output && !o.json) io.stdout(Buffer.from(header).toString("latin1"));
   const summary = {
     source: inputs.source,
+    scheme,
     output: o.output ?? (header !== null && !o.json ? "-" : null),
     detached: o.detached ?? null,
     signer: signed.signer,
+    signedWith: resolved.signer.name,
     signatureBytes: signed.signature.length,
     exclHash: hex(signed.exclHash),
-    insnsBytes: inputs.insns.length,
+    insnsBytes: insns.length,
     metadataBytes: inputs.data.length,
     hostOverrides: overrides,
   };
@@ -78,6 +106,7 @@ export function runSign(io: CliIo, file: string | undefined, o: SignOptions): Cl
     printFields(io, [
       ["signed", summary.source],
       ["signer (SKID)", summary.signer],
+      ["signed with", summary.signedWith],
       [
         "signature",
         `${summary.signatureBytes} bytes${summary.detached ? ` -> ${summary.detached}` : ""}`,

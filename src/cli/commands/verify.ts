@@ -3,13 +3,15 @@ import { type OfflineReport, verifyOffline } from "../../crypto/offline.js";
 import type { CliOutcome } from "../exit.js";
 import { type RawOptions, readCertificate, readLoaderInputs } from "../inputs.js";
 import { type CliIo, printFields, printJson } from "../output.js";
+import { parseScheme } from "../scheme_option.js";
 
 export interface VerifyOptions extends RawOptions {
   cert: string[];
+  scheme?: string;
   json?: boolean;
 }
 
-export function verifyJson(source: string, r: OfflineReport) {
+function verifyJson(source: string, r: OfflineReport) {
   return {
     source,
     result: r.result,
@@ -22,11 +24,17 @@ export function verifyJson(source: string, r: OfflineReport) {
     metadataBytes: r.metadataBytes,
     exclHashMatches: r.exclHashMatches,
     reason: r.reason,
+    scheme: r.scheme,
+    schemeVerdict: r.schemeVerdict,
   };
 }
 
-export function runVerify(io: CliIo, file: string | undefined, o: VerifyOptions): CliOutcome {
-  const inputs = readLoaderInputs(file, o);
+export async function runVerify(
+  io: CliIo,
+  file: string | undefined,
+  o: VerifyOptions,
+): Promise<CliOutcome> {
+  const inputs = await readLoaderInputs(file, o);
   const trusted = o.cert.map(readCertificate);
   const report = verifyOffline({
     insns: inputs.insns,
@@ -34,6 +42,7 @@ export function runVerify(io: CliIo, file: string | undefined, o: VerifyOptions)
     signature: inputs.signature,
     exclHash: inputs.exclHash,
     trusted,
+    scheme: parseScheme(o.scheme),
   });
   if (o.json) printJson(io, verifyJson(inputs.source, report));
   else {
@@ -42,6 +51,7 @@ export function runVerify(io: CliIo, file: string | undefined, o: VerifyOptions)
       io,
       [
         ["reason", report.reason],
+        ["scheme", `${report.scheme} (verdict ${report.schemeVerdict ?? "none"})`],
         ["kernel errno", report.errno ?? "none"],
         ["signer (SKID)", report.signer],
         ["trusted key", report.trustedKey],

@@ -10,11 +10,11 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateSigningIdentity } from "./crypto/certgen.js";
-import { type SignerIdentity, signCms, signerIdentity } from "./crypto/sign.js";
-import { encodeInsns, exit, ldMapIdxValue, ldxMem, Size } from "./insn/index.js";
-import type { Bpf, ProgLoadResult } from "./uapi/bpf.js";
-import { BPF_F_SLEEPABLE, KeySpec, MapType, ProgType } from "./uapi/constants.js";
+import { generateSigningIdentity } from "../src/crypto/certgen.js";
+import { type SignerIdentity, signCms, signerIdentity } from "../src/crypto/sign.js";
+import { encodeInsns, exit, ldMapIdxValue, ldxMem, Size } from "../src/insn/index.js";
+import type { Bpf, ProgLoadResult } from "../src/uapi/bpf.js";
+import { BPF_F_SLEEPABLE, KeySpec, MapType, ProgType } from "../src/uapi/constants.js";
 
 export function openssl(args: string[]): Buffer {
   return execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 26 });
