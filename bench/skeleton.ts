@@ -10,12 +10,14 @@
  * filled), which is the floor any writer returning fresh memory pays.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { closeSync, openSync, writeSync } from "node:fs";
 import {
   type LightSkeleton,
   loaderCtxSize,
   parseLightSkeleton,
   SIGNED_DIALECT,
   writeSignedSkeleton,
+  writeSignedSkeletonChunks,
 } from "../src/skeleton/index.js";
 import { goal, interleavedMedians, ms, row } from "./util.js";
 
@@ -64,14 +66,22 @@ export function run(): void {
     ],
     ROUNDS,
   );
-  const [write, shaText2, touch] = interleavedMedians(
+  // the chunked writer as a file writer uses it: every 1 MiB piece written to a descriptor
+  // (/dev/null, so that the page cache's copy, the same for any writer, is not counted)
+  const devNull = openSync("/dev/null", "w");
+  const [write, shaText2, touch, chunked] = interleavedMedians(
     [
       () => void writeSignedSkeleton(skel, { signature: new Uint8Array(375) }),
       sha,
       () => void Buffer.allocUnsafe(header.length).fill(0x5c),
+      () => {
+        for (const c of writeSignedSkeletonChunks(skel, { signature: new Uint8Array(375) }))
+          writeSync(devNull, c);
+      },
     ],
     ROUNDS,
   );
+  closeSync(devNull);
   const rate = (t: number): string => `${((mb / t) * 1000).toFixed(0)} MB/s`;
   console.log(
     `light skeleton: signed v2 header with a 15 MiB blob (${mb.toFixed(1)} MB of text), median of ${ROUNDS}`,
@@ -80,6 +90,7 @@ export function run(): void {
   console.log(row(["", "time", "text rate"], w));
   console.log(row(["parse (parseLightSkeleton)", ms(parse), rate(parse)], w));
   console.log(row(["write (writeSignedSkeleton)", ms(write), rate(write)], w));
+  console.log(row(["write in 1 MiB pieces to a fd (…Chunks)", ms(chunked), rate(chunked)], w));
   console.log(row(["sha256 of the header text", ms(shaText), rate(shaText)], w));
   console.log(row(["  (again, in the write rounds)", ms(shaText2), rate(shaText2)], w));
   console.log(row(["sha256 of the 15 MiB blob", ms(shaBlob), ""], w));
@@ -94,11 +105,11 @@ export function run(): void {
   });
   goal({
     name: "header write",
-    value: shaText2 / write,
+    value: shaText2 / chunked,
     unit: "x",
     kind: "min",
     target: 1.0,
-    what: `write rate / SHA-256 rate; a new buffer of the header's size, filled, alone is ${(shaText2 / touch).toFixed(2)}x`,
+    what: `chunked write to a fd / SHA-256 rate; into one new buffer ${(shaText2 / write).toFixed(2)}x, a new buffer of the header's size, filled, alone ${(shaText2 / touch).toFixed(2)}x`,
   });
 }
 

@@ -646,6 +646,9 @@ export function encodeOid(dotted: string): Uint8Array {
 /** Decode OID content bytes into dotted form, or null when they are not a valid encoding. */
 export function decodeOid(bytes: Uint8Array): string | null {
   if (bytes.length === 0 || bytes[bytes.length - 1] & 0x80) return null;
+  // the common case, every arc below 2^28, in plain numbers; otherwise arbitrary precision
+  const small = decodeSmallOid(bytes);
+  if (small !== undefined) return small;
   const arcs: bigint[] = [];
   let v = 0n;
   let first = true;
@@ -662,6 +665,28 @@ export function decodeOid(bytes: Uint8Array): string | null {
   const a0 = arcs[0];
   const head = a0 < 40n ? [0n, a0] : a0 < 80n ? [1n, a0 - 40n] : [2n, a0 - 80n];
   return [...head, ...arcs.slice(1)].join(".");
+}
+
+/** decodeOid for OIDs whose arcs all take at most four bytes; undefined when one takes more. */
+function decodeSmallOid(bytes: Uint8Array): string | null | undefined {
+  let out = "";
+  let v = 0;
+  let len = 0;
+  let first = true;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (len === 0 && b === 0x80) return null; // non-minimal arc
+    if (++len > 4) return undefined;
+    v = v * 128 + (b & 0x7f);
+    if (!(b & 0x80)) {
+      if (first) out = v < 40 ? `0.${v}` : v < 80 ? `1.${v - 40}` : `2.${v - 80}`;
+      else out += `.${v}`;
+      first = false;
+      v = 0;
+      len = 0;
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -87,16 +87,25 @@ export const OID = {
 
 export type OidName = keyof typeof OID;
 
-const byHex = new Map<string, OidName>(
-  (Object.entries(OID) as [OidName, string][]).map(([name, dotted]) => [
-    toHex(encodeOid(dotted)),
-    name,
-  ]),
-);
+/** The registry's encoded OIDs by content length (a few per length), searched byte by byte. */
+const byLength: [Uint8Array, OidName][][] = [];
+for (const [name, dotted] of Object.entries(OID) as [OidName, string][]) {
+  const bytes = encodeOid(dotted);
+  const bucket = byLength[bytes.length] ?? [];
+  bucket.push([bytes, name]);
+  byLength[bytes.length] = bucket;
+}
 
 /** The registry name of OID content bytes (look_up_OID), or null when unknown. */
 export function lookUpOid(content: Uint8Array): OidName | null {
-  return byHex.get(toHex(content)) ?? null;
+  const bucket = byLength[content.length];
+  if (!bucket) return null;
+  const n = content.length;
+  next: for (const [bytes, name] of bucket) {
+    for (let i = n - 1; i >= 0; i--) if (bytes[i] !== content[i]) continue next;
+    return name;
+  }
+  return null;
 }
 
 /** The name of OID content bytes, or the dotted form (or hex, if undecodable) for messages. */

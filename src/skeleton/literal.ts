@@ -115,16 +115,22 @@ export function encodedLiteralLength(bytes: Uint8Array): number {
 
 /**
  * Writes the literal body for `bytes` into `out` at `pos` (exactly `encodedLiteralLength(bytes)`
- * bytes, no quotes) and returns the position after it. Each token is one 16/32-bit store from a
+ * bytes, no quotes) and returns the position after it. `width` is the columns the current body
+ * line already holds (0 at the start of a literal; `literalEndWidth()` to continue one). Each token is one 16/32-bit store from a
  * table; three non-zero bytes that fit in the line are written in one turn.
  */
-export function encodeLiteralInto(bytes: Uint8Array, out: Uint8Array, pos: number): number {
+export function encodeLiteralInto(
+  bytes: Uint8Array,
+  out: Uint8Array,
+  pos: number,
+  width = 0,
+): number {
   const body = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const escapes = ESCAPE32;
   const n = bytes.length;
   let i = 0;
   let k = pos;
-  let limit = k + LITERAL_WIDTH;
+  let limit = k + LITERAL_WIDTH - width;
   while (i < n) {
     const b = bytes[i];
     if (b !== 0) {
@@ -158,7 +164,19 @@ export function encodeLiteralInto(bytes: Uint8Array, out: Uint8Array, pos: numbe
     }
     i++;
   }
+  endWidth = LITERAL_WIDTH - (limit - k);
   return k;
+}
+
+let endWidth = 0;
+
+/**
+ * The columns the last body line written by the latest `encodeLiteralInto` call holds: pass it
+ * as `width` to continue the same literal with the bytes that follow (a literal encoded in
+ * pieces this way is byte for byte the literal encoded in one call).
+ */
+export function literalEndWidth(): number {
+  return endWidth;
 }
 
 /** The literal body for `bytes` as a string (for small literals and tests). */

@@ -9,7 +9,7 @@
 
 import { createHash } from "node:crypto";
 import { SkeletonWriteError } from "./errors.js";
-import { encodedLiteralBound, encodeLiteralInto } from "./literal.js";
+import { encodedLiteralBound, encodeLiteralInto, literalEndWidth } from "./literal.js";
 import {
   headerGuard,
   type LightSkeleton,
@@ -294,6 +294,80 @@ export function serializeLines(lines: readonly HeaderLine[]): Uint8Array {
   return new Uint8Array(out.buffer, out.byteOffset, pos);
 }
 
+/** The size of the pieces `serializeChunks` yields by default (1 MiB). */
+export const HEADER_CHUNK = 1 << 20;
+
+/**
+ * The same header bytes as `serializeLines`, as a sequence of pieces of about `chunkSize` bytes
+ * (the last may be shorter; a head line longer than a piece comes as a piece of its own). Every
+ * piece is a view of one buffer that is reused: consume (write, hash, copy) each piece before
+ * asking for the next. Big literals are encoded a slice at a time into that buffer, so writing a
+ * header to a file touches `chunkSize` bytes of fresh memory, not the header's size.
+ */
+export function* serializeChunks(
+  lines: readonly HeaderLine[],
+  chunkSize = HEADER_CHUNK,
+): Generator<Uint8Array, void, undefined> {
+  if (!(chunkSize >= 64)) throw new RangeError(`chunk size ${chunkSize} is below 64 bytes`);
+  const buf = Buffer.allocUnsafe(chunkSize);
+  // the pieces are plain views (a Buffer's slice() would not copy)
+  const view = new Uint8Array(buf.buffer, buf.byteOffset, chunkSize);
+  let pos = 0;
+  // literal bytes per slice: at most 4 text bytes each plus a continuation per 19 of them
+  const put = function* (text: string): Generator<Uint8Array, void, undefined> {
+    if (pos + text.length > chunkSize) {
+      if (pos > 0) yield view.subarray(0, pos);
+      pos = 0;
+      if (text.length > chunkSize) {
+        yield new Uint8Array(Buffer.from(text, "latin1"));
+        return;
+      }
+    }
+    pos += buf.write(text, pos, "latin1");
+  };
+  for (const l of lines) {
+    yield* put(l.head);
+    const lit = l.literal;
+    if (lit) {
+      yield* put('"\\\n');
+      let width = 0;
+      let i = 0;
+      while (i < lit.length) {
+        let room = Math.floor((chunkSize - pos - 4) / 5);
+        if (room < 16) {
+          yield view.subarray(0, pos);
+          pos = 0;
+          room = Math.floor((chunkSize - 4) / 5);
+        }
+        const end = Math.min(lit.length, i + room);
+        pos = encodeLiteralInto(lit.subarray(i, end), buf, pos, width);
+        width = literalEndWidth();
+        i = end;
+      }
+      yield* put(`"${l.tail}`);
+    }
+    yield* put("\n");
+  }
+  if (pos > 0) yield view.subarray(0, pos);
+}
+
+/** Joins pieces (of `serializeChunks` or any other) into one new buffer. */
+export function concatChunks(chunks: Iterable<Uint8Array>): Uint8Array {
+  const copies: Uint8Array[] = [];
+  let size = 0;
+  for (const c of chunks) {
+    copies.push(Uint8Array.prototype.slice.call(c));
+    size += c.length;
+  }
+  const out = new Uint8Array(size);
+  let pos = 0;
+  for (const c of copies) {
+    out.set(c, pos);
+    pos += c.length;
+  }
+  return out;
+}
+
 function checkIdent(field: string, name: string): void {
   if (!IDENT.test(name)) throw new SkeletonWriteError(field, `'${name}' is not a C identifier`);
 }
@@ -361,6 +435,28 @@ export function writeLightSkeleton(s: LightSkeleton): Uint8Array {
   return serializeLines(renderLines(s));
 }
 
+/**
+ * `writeLightSkeleton` as pieces of about `chunkSize` bytes that reuse one buffer (see
+ * `serializeChunks`): for writing a big header straight to a file descriptor. Checked up front,
+ * so a skeleton that cannot be written throws before the first piece.
+ */
+export function writeLightSkeletonChunks(
+  s: LightSkeleton,
+  chunkSize = HEADER_CHUNK,
+): Generator<Uint8Array, void, undefined> {
+  checkWritable(s);
+  return serializeChunks(renderLines(s), chunkSize);
+}
+
+/** `writeSignedSkeleton` as pieces that reuse one buffer (see `writeLightSkeletonChunks`). */
+export function writeSignedSkeletonChunks(
+  s: LightSkeleton,
+  opts: SignOptions,
+  chunkSize = HEADER_CHUNK,
+): Generator<Uint8Array, void, undefined> {
+  return writeLightSkeletonChunks(signedForm(s, opts), chunkSize);
+}
+
 /** SHA-256 of the loader instructions: the `excl_prog_hash` a signed skeleton carries. */
 export function loaderExclHash(insns: Uint8Array): Uint8Array {
   return new Uint8Array(createHash("sha256").update(insns).digest());
@@ -380,17 +476,21 @@ export interface SignOptions {
  * a signed header changes only the `opts_sig` literal.
  */
 export function writeSignedSkeleton(s: LightSkeleton, opts: SignOptions): Uint8Array {
+  return writeLightSkeleton(signedForm(s, opts));
+}
+
+function signedForm(s: LightSkeleton, opts: SignOptions): LightSkeleton {
   const exclHash = opts.exclHash ?? loaderExclHash(s.insns);
   if (exclHash.length !== 32) {
     throw new SkeletonWriteError("exclHash", `must be 32 bytes (SHA-256), got ${exclHash.length}`);
   }
-  return writeLightSkeleton({
+  return {
     ...s,
     dialect: SIGNED_DIALECT,
     hasKeyringId: true,
     signature: opts.signature,
     exclHash,
-  });
+  };
 }
 
 /** The unsigned header of `s` in `dialect` (default: the dialect it was read in). */

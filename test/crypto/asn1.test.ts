@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import {
   ASN1_MAX_CONS_DEPTH,
   decodeOid,
@@ -13,7 +14,7 @@ import {
   tlv,
   toHex,
 } from "../../src/crypto/asn1.js";
-import { OID } from "../../src/crypto/oid.js";
+import { lookUpOid, OID, type OidName } from "../../src/crypto/oid.js";
 import { parsePkcs7 } from "../../src/crypto/pkcs7.js";
 import { keySearchOf, verifyPkcs7Signature } from "../../src/crypto/verify.js";
 import { vectorContent, vectorKey, vectorSig } from "./craft.js";
@@ -48,6 +49,48 @@ describe("DER writer", () => {
     assert.equal(decodeOid(hex("2a86")), null, "unterminated arc");
     assert.equal(decodeOid(hex("2a80")), null, "non-minimal arc");
     assert.throws(() => encodeOid("3.1"));
+  });
+
+  it("decodes any OID bytes as the arbitrary-precision reference does (long arcs included)", () => {
+    const reference = (bytes: Uint8Array): string | null => {
+      if (bytes.length === 0 || bytes[bytes.length - 1] & 0x80) return null;
+      const arcs: bigint[] = [];
+      let v = 0n;
+      let start = true;
+      for (const b of bytes) {
+        if (start && b === 0x80) return null;
+        start = false;
+        v = (v << 7n) | BigInt(b & 0x7f);
+        if (!(b & 0x80)) {
+          arcs.push(v);
+          v = 0n;
+          start = true;
+        }
+      }
+      const a0 = arcs[0];
+      const head = a0 < 40n ? [0n, a0] : a0 < 80n ? [1n, a0 - 40n] : [2n, a0 - 80n];
+      return [...head, ...arcs.slice(1)].join(".");
+    };
+    const byte = fc.oneof(fc.integer({ min: 0x80, max: 0xff }), fc.constant(0x80), fc.nat(0xff));
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 16 }), (a) => {
+        const bytes = Uint8Array.from(a);
+        assert.equal(decodeOid(bytes), reference(bytes));
+      }),
+      { numRuns: 5000 },
+    );
+    assert.equal(decodeOid(hex("2a86ffffffff7f")), "1.2.240518168575", "a 38-bit arc");
+  });
+
+  it("looks up every registry OID by its bytes, and nothing else", () => {
+    for (const [name, dotted] of Object.entries(OID) as [OidName, string][]) {
+      assert.equal(OID[lookUpOid(encodeOid(dotted)) ?? name], dotted, name);
+    }
+    assert.equal(lookUpOid(encodeOid("1.2.840.113549.1.7.3")), null);
+    assert.equal(lookUpOid(new Uint8Array(0)), null);
+    const sha256 = encodeOid(OID.sha256);
+    sha256[sha256.length - 1] ^= 1;
+    assert.equal(lookUpOid(sha256), null, "one byte off");
   });
 
   it("writes the bpftool header shape", () => {
