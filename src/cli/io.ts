@@ -43,14 +43,23 @@ function tempPathFor(path: string): string {
   );
 }
 
-/** Writes and flushes `bytes` into a new temporary file `tmp`; on failure removes it. */
-function writeTemp(tmp: string, data: Uint8Array | string, mode: number): void {
-  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+/** What a file's content may be: bytes, text, or pieces written one after another. */
+export type FileData = Uint8Array | string | Iterable<Uint8Array>;
+
+/**
+ * Writes and flushes `data` into a new temporary file `tmp`; on failure removes it. Pieces are
+ * written as they come, so a producer may hand out views of one reused buffer.
+ */
+function writeTemp(tmp: string, data: FileData, mode: number): void {
+  const pieces: Iterable<Uint8Array> =
+    typeof data === "string" ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data;
   let fd = -1;
   try {
     fd = openSync(tmp, "wx", mode);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    for (const bytes of pieces) {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    }
     fsyncSync(fd);
     closeSync(fd);
     fd = -1;
@@ -74,7 +83,7 @@ function removeQuietly(path: string): void {
  * renamed over the target. On any failure the temporary file is removed, the target is
  * untouched and an OutputError says why.
  */
-export function writeAtomic(path: string, data: Uint8Array | string, mode = 0o644): void {
+export function writeAtomic(path: string, data: FileData, mode = 0o644): void {
   writeAtomicAll([{ path, data }], mode);
 }
 
@@ -85,7 +94,7 @@ export function writeAtomic(path: string, data: Uint8Array | string, mode = 0o64
  * output of this call remains. An OutputError names the file that failed.
  */
 export function writeAtomicAll(
-  files: readonly { path: string; data: Uint8Array | string }[],
+  files: readonly { path: string; data: FileData }[],
   mode = 0o644,
 ): void {
   const temps: string[] = [];

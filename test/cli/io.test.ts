@@ -77,3 +77,24 @@ test("writeAtomicAll writes every file or none of them", () => {
   );
   assert.deepEqual(readdirSync(dir).sort(), ["a.h", "b.p7s"]);
 });
+
+test("writeAtomic writes pieces as they come (one reused buffer is fine); a failing producer leaves nothing", () => {
+  const dir = makeTempDir();
+  const target = join(dir, "h.lskel.h");
+  const shared = new Uint8Array(3);
+  function* pieces(): Generator<Uint8Array> {
+    for (const s of ["abc", "def", "gh"]) {
+      shared.set(Buffer.from(s));
+      yield shared.subarray(0, s.length);
+    }
+  }
+  writeAtomic(target, pieces());
+  assert.equal(readFileSync(target, "latin1"), "abcdefgh");
+  function* failing(): Generator<Uint8Array> {
+    yield Buffer.from("partial");
+    throw new Error("encoder failed");
+  }
+  const other = join(dir, "other.lskel.h");
+  assert.throws(() => writeAtomic(other, failing()), OutputError);
+  assert.deepEqual(readdirSync(dir), ["h.lskel.h"]);
+});

@@ -9,11 +9,11 @@
 import { type SignedLoader, signLoader } from "../../crypto/sign.js";
 import { loaderInsnsFor } from "../../scheme/index.js";
 import { kfuncLoaderHash } from "../../scheme/kfunc.js";
-import { writeSignedSkeleton } from "../../skeleton/writer.js";
+import { writeSignedSkeleton, writeSignedSkeletonChunks } from "../../skeleton/writer.js";
 import { RefusedError, UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { type RawOptions, readLoaderInputs } from "../inputs.js";
-import { writeAtomicAll } from "../io.js";
+import { type FileData, writeAtomicAll } from "../io.js";
 import { type CliIo, hex, printFields, printJson } from "../output.js";
 import { parseScheme } from "../scheme_option.js";
 import { checkSignerChoice, resolveSigner, type SignerChoice } from "../signer_input.js";
@@ -71,23 +71,18 @@ export async function runSign(
   } finally {
     resolved.close();
   }
-  let header: Uint8Array | null = null;
-  if (inputs.skeleton) {
-    header = writeSignedSkeleton(
-      { ...inputs.skeleton, insns },
-      {
-        signature: signed.signature,
-        exclHash: signed.exclHash,
-      },
-    );
-  }
+  const sig = { signature: signed.signature, exclHash: signed.exclHash };
+  const header = inputs.skeleton ? { ...inputs.skeleton, insns } : null;
   // Both outputs or neither: a detached signature without its header (or the reverse) would be
-  // half of a failed command.
-  const files: { path: string; data: Uint8Array }[] = [];
-  if (header !== null && o.output) files.push({ path: o.output, data: header });
+  // half of a failed command. A header file is written in pieces as they are encoded (a
+  // max-size header is ~57 MB of text: no buffer of that size is made for it).
+  const files: { path: string; data: FileData }[] = [];
+  if (header !== null && o.output)
+    files.push({ path: o.output, data: writeSignedSkeletonChunks(header, sig) });
   if (o.detached) files.push({ path: o.detached, data: signed.signature });
   writeAtomicAll(files);
-  if (header !== null && !o.output && !o.json) io.stdout(Buffer.from(header).toString("latin1"));
+  if (header !== null && !o.output && !o.json)
+    io.stdout(Buffer.from(writeSignedSkeleton(header, sig)).toString("latin1"));
   const summary = {
     source: inputs.source,
     scheme,
