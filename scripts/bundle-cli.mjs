@@ -9,6 +9,12 @@
 // measures it); the commands still run lazily, esbuild wrapping each dynamically imported module
 // in a function called on first use. Runs after tsc (npm run build, prepack); the tests and the
 // library use the unbundled modules.
+//
+// The launcher compiles the CLI bundle through node:vm with V8's code cache
+// (dist/src/cli/bpfsign-cli.cjs.cache, made here by compiling and running the bundle's top level
+// once): compiling the ~1 MB bundle from source is most of a command's start-up beyond node's
+// own. A cache V8 rejects (another node version or flags) only means compiling from source.
+import { spawnSync } from "node:child_process";
 import { build } from "esbuild";
 
 const dist = (f) => new URL(`../dist/src/cli/${f}`, import.meta.url).pathname;
@@ -31,6 +37,26 @@ const common = {
   logLevel: "warning",
 };
 
+/**
+ * What the launcher's import("./program.js") becomes: the CLI bundle, wrapped as node wraps a
+ * CommonJS module, compiled with the code cache beside it, and run as a module.
+ */
+const LOAD_CLI = `
+const { readFileSync } = require("node:fs");
+const { join } = require("node:path");
+const { Script } = require("node:vm");
+const { createRequire, wrap } = require("node:module");
+const file = join(__dirname, "bpfsign-cli.cjs");
+let cachedData;
+try {
+  cachedData = readFileSync(file + ".cache");
+} catch {}
+const script = new Script(wrap(readFileSync(file, "utf8")), { filename: file, cachedData });
+const mod = { exports: {} };
+script.runInThisContext().call(mod.exports, mod.exports, createRequire(file), mod, file, __dirname);
+module.exports = mod.exports;
+`;
+
 // The launcher: main.js with its import("./program.js") pointed at the CLI bundle.
 await build({
   ...common,
@@ -41,11 +67,33 @@ await build({
       name: "program-bundle",
       setup(b) {
         b.onResolve({ filter: /^\.\/program\.js$/ }, () => ({
-          path: "./bpfsign-cli.cjs",
-          external: true,
+          path: "load-cli",
+          namespace: "bpfsign-cli",
+        }));
+        b.onLoad({ filter: /.*/, namespace: "bpfsign-cli" }, () => ({
+          contents: LOAD_CLI,
+          loader: "js",
+          resolveDir: dist(""),
         }));
       },
     },
   ],
 });
 await build({ ...common, entryPoints: [dist("program.js")], outfile: dist("bpfsign-cli.cjs") });
+
+// The code cache: the bundle compiled exactly as the launcher compiles it, its top level run,
+// then V8's cached data written beside it.
+const MAKE_CACHE = `
+const { readFileSync, writeFileSync } = require("node:fs");
+const { Script } = require("node:vm");
+const { createRequire, wrap } = require("node:module");
+const file = process.argv[1];
+const script = new Script(wrap(readFileSync(file, "utf8")), { filename: file });
+const mod = { exports: {} };
+script.runInThisContext().call(mod.exports, mod.exports, createRequire(file), mod, file, require("node:path").dirname(file));
+writeFileSync(file + ".cache", script.createCachedData());
+`;
+const made = spawnSync(process.execPath, ["-e", MAKE_CACHE, dist("bpfsign-cli.cjs")], {
+  stdio: "inherit",
+});
+if (made.status !== 0) throw new Error("bundle-cli: making the code cache failed");

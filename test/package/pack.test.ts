@@ -120,13 +120,14 @@ test("npm pack ships the library and CLI; installed, its API imports and its bin
 
   // What ships: the built library and CLI with their declarations, the licence and the README.
   for (const f of files)
-    assert.match(f, /^(dist\/src\/.+\.(js|d\.ts|cjs)|LICENSE|README\.md|package\.json)$/, f);
+    assert.match(f, /^(dist\/src\/.+\.(js|d\.ts|cjs|cjs\.cache)|LICENSE|README\.md|package\.json)$/, f);
   for (const f of [
     "LICENSE",
     "dist/src/index.js",
     "dist/src/index.d.ts",
     "dist/src/cli/bpfsign.cjs",
     "dist/src/cli/bpfsign-cli.cjs",
+    "dist/src/cli/bpfsign-cli.cjs.cache",
     ...[
       "crypto",
       "skeleton",
