@@ -120,7 +120,11 @@ test("npm pack ships the library and CLI; installed, its API imports and its bin
 
   // What ships: the built library and CLI with their declarations, the licence and the README.
   for (const f of files)
-    assert.match(f, /^(dist\/src\/.+\.(js|d\.ts|cjs|cjs\.cache)|LICENSE|README\.md|package\.json)$/, f);
+    assert.match(
+      f,
+      /^(dist\/src\/.+\.(js|d\.ts|cjs|cjs\.cache)|LICENSE|README\.md|package\.json)$/,
+      f,
+    );
   for (const f of [
     "LICENSE",
     "dist/src/index.js",
