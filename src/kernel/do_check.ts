@@ -1549,7 +1549,7 @@ class Analysis implements CheckEnv {
         markRegConst(r, 0n);
         r.frameno = frameno;
       } else {
-        r.type &= ~PTR_MAYBE_NULL;
+        markPtrNotNullReg(r);
         r.id = 0;
       }
     }
@@ -1995,6 +1995,20 @@ class Analysis implements CheckEnv {
 }
 
 /** check_ids() */
+/**
+ * mark_ptr_not_null_reg(): the pointer a null check proved non-null. A value of an outer map
+ * (ARRAY_OF_MAPS / HASH_OF_MAPS) is an inner map: the register becomes a map pointer whose map
+ * is the outer map's inner map template, which a second bpf_map_lookup_elem can then name.
+ */
+export function markPtrNotNullReg(r: RegState): void {
+  if (baseType(r.type) === RegType.PTR_TO_MAP_VALUE && r.map?.innerMeta) {
+    r.type = RegType.CONST_PTR_TO_MAP;
+    r.map = r.map.innerMeta;
+    return;
+  }
+  r.type &= ~PTR_MAYBE_NULL;
+}
+
 function checkIds(oldId: number, curId: number, idmap: Map<number, number>): boolean {
   if (!!oldId !== !!curId) return false;
   if (!oldId) return true;
