@@ -339,6 +339,12 @@ export function checkHelperCall(env: CheckEnv, id: number, fn: FuncProto | undef
     const err = checkFuncArg(env, i, fn, meta);
     if (err) return err;
   }
+  // record_func_map(): the map at this call, poisoned when another path names another map
+  if (meta.map) {
+    const seen = env.callMaps.get(env.insnIdx);
+    if (seen === undefined) env.callMaps.set(env.insnIdx, meta.map);
+    else if (seen !== meta.map) env.callMaps.set(env.insnIdx, null);
+  }
   const compat = checkMapFuncCompatibility(env, meta.map, id);
   if (compat) return compat;
   // raw mode: the helper fills the stack buffer, byte by byte

@@ -132,6 +132,8 @@ export interface DoCheckResult {
   readonly totalStates: number;
   readonly peakStates: number;
   readonly maxCtxOffset: number;
+  /** The map each helper call names, null when poisoned (record_func_map). */
+  readonly callMaps: ReadonlyMap<number, BpfMap | null>;
 }
 
 interface Insn {
@@ -159,6 +161,7 @@ class Analysis implements CheckEnv {
   insnIdx = 0;
   prevInsnIdx = -1;
   idGen = 0;
+  readonly callMaps = new Map<number, BpfMap | null>();
   maxCtxOffset = 0;
   maxPktOffset = 0;
 
@@ -2040,6 +2043,7 @@ export function doCheck(input: DoCheckInput): DoCheckResult {
     totalStates: a.totalStates,
     peakStates: a.peakStates,
     maxCtxOffset: a.maxCtxOffset,
+    callMaps: a.callMaps,
   };
 }
 
@@ -2094,6 +2098,11 @@ export function runDoCheck(env: VerifierEnv): number {
   env.insn_processed = r.insnProcessed;
   if (!r.err) prog.aux.max_ctx_offset = r.maxCtxOffset;
   return r.err;
+}
+
+/** The map each helper call of `env`'s program names, as do_check recorded it (null: poisoned). */
+export function callMapsOf(env: VerifierEnv): ReadonlyMap<number, BpfMap | null> | undefined {
+  return STATS.get(env)?.callMaps;
 }
 
 /** The final statistics line for `env` ("processed N insns ..."). */
