@@ -2006,10 +2006,29 @@ class Analysis implements CheckEnv {
 export function markPtrNotNullReg(r: RegState): void {
   if (baseType(r.type) === RegType.PTR_TO_MAP_VALUE && r.map?.innerMeta) {
     r.type = RegType.CONST_PTR_TO_MAP;
-    r.map = r.map.innerMeta;
+    r.map = innerMapMeta(r.map);
     return;
   }
   r.type &= ~PTR_MAYBE_NULL;
+}
+
+const INNER_META = new WeakMap<BpfMap, BpfMap>();
+
+/**
+ * map->inner_map_meta: the kernel's bpf_map_meta_alloc() copies the template map's type, sizes,
+ * flags and max_entries (and an array's elem_size and index_mask) into a map of its own, one per
+ * outer map, without a name (the log shows `map_ptr(ks=4,vs=4)`). The model's outer map keeps
+ * the template map itself: the meta is a view of it with an empty name.
+ */
+function innerMapMeta(outer: BpfMap): BpfMap {
+  const template = outer.innerMeta;
+  if (!template) throw new Error(`map ${outer.name} has no inner map template`);
+  let meta = INNER_META.get(outer);
+  if (!meta) {
+    meta = Object.create(template, { name: { value: "" } }) as BpfMap;
+    INNER_META.set(outer, meta);
+  }
+  return meta;
 }
 
 function checkIds(oldId: number, curId: number, idmap: Map<number, number>): boolean {

@@ -223,6 +223,23 @@ function tryPrograms(backend: BpfBackend, l: LoadedSkeleton): Record<string, Out
   return out;
 }
 
+/**
+ * The instruction lines of the level-2 log of nullChecked (the ld_imm64 left out: the model
+ * shows map_fd[N] where the host prints the map's kernel address).
+ */
+function nullCheckedTrace(backend: BpfBackend, l: LoadedSkeleton): string[] {
+  const bpf = new Bpf(backend);
+  const p = bpf.progLoad({
+    prog_type: ProgType.SOCKET_FILTER,
+    insns: encodeInsns(PROGRAMS.nullChecked(fdOf(l, "tables"))),
+    license: "GPL",
+    log_size: 1 << 16,
+    log_level: 2,
+  });
+  bpf.close(p.fd);
+  return p.log.split("\n").filter((x) => /^\d+: \(/.test(x) && !x.includes("(18)"));
+}
+
 const REFUSALS: Record<string, Outcome> = {
   noNullCheck: { ok: false, errno: "EACCES", last: "R1 type=map_value_or_null expected=map_ptr" },
   nullChecked: { ok: true },
@@ -243,6 +260,15 @@ test("map-in-map verifier rules on the model", () => {
   const l = loadAndRun(backend, skeleton(false));
   try {
     assert.deepEqual(tryPrograms(backend, l), REFUSALS);
+    // the outer value is a map_value_or_null of the outer map; after the null check a map_ptr
+    // to the inner map template (which has no name) whose lookup gives its 4-byte value
+    const trace = nullCheckedTrace(backend, l).join("\n");
+    assert.match(
+      trace,
+      /call bpf_map_lookup_elem#1 +; R0=map_value_or_null\(id=1,map=tables,ks=4,vs=4\)/,
+    );
+    assert.match(trace, /if r0 == 0x0 goto pc\+7 +; R0=map_ptr\(ks=4,vs=4\)\n/);
+    assert.match(trace, /10: \(85\) call bpf_map_lookup_elem#1 +; R0=map_value\(ks=4,vs=4\)\n/);
   } finally {
     l.close();
   }
@@ -252,9 +278,13 @@ test("map-in-map verifier rules on the host agree", { skip: hostSkip("syscallPro
   const h = hostSession();
   try {
     const l = loadAndRun(h.backend, { ...skeleton(true), signature: null });
+    const m = modelSession();
+    const ml = loadAndRun(m, skeleton(false));
     try {
       assert.deepEqual(tryPrograms(h.backend, l), REFUSALS);
+      assert.deepEqual(nullCheckedTrace(m, ml), nullCheckedTrace(h.backend, l));
     } finally {
+      ml.close();
       l.close();
     }
   } finally {
