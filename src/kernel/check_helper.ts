@@ -294,6 +294,27 @@ function checkFuncArg(env: CheckEnv, arg: number, fn: FuncProto, meta: CallMeta)
   return 0;
 }
 
+/**
+ * check_map_func_compatibility(), the map side, for the map types whose helpers are limited: an
+ * outer map (ARRAY_OF_MAPS / HASH_OF_MAPS) is only ever looked up, never updated or deleted
+ * from a program.
+ */
+function checkMapFuncCompatibility(env: CheckEnv, map: BpfMap | null, id: number): number {
+  if (!map) return 0;
+  switch (map.map_type) {
+    case MapType.ARRAY_OF_MAPS:
+    case MapType.HASH_OF_MAPS:
+      if (id === BPF_FUNC_map_lookup_elem) return 0;
+      break;
+    default:
+      return 0;
+  }
+  env.verbose(`cannot pass map_type ${map.map_type} into func ${helperName(id)}#${id}\n`);
+  return -Errno.EINVAL;
+}
+
+const BPF_FUNC_map_lookup_elem = 1;
+
 /** check_helper_call(): 0 or -errno; on success R0..R5 hold the call's result state. */
 export function checkHelperCall(env: CheckEnv, id: number, fn: FuncProto | undefined): number {
   if (!fn) {
@@ -318,6 +339,14 @@ export function checkHelperCall(env: CheckEnv, id: number, fn: FuncProto | undef
     const err = checkFuncArg(env, i, fn, meta);
     if (err) return err;
   }
+  // record_func_map(): the map at this call, poisoned when another path names another map
+  if (meta.map) {
+    const seen = env.callMaps.get(env.insnIdx);
+    if (seen === undefined) env.callMaps.set(env.insnIdx, meta.map);
+    else if (seen !== meta.map) env.callMaps.set(env.insnIdx, null);
+  }
+  const compat = checkMapFuncCompatibility(env, meta.map, id);
+  if (compat) return compat;
   // raw mode: the helper fills the stack buffer, byte by byte
   if (meta.raw.on && meta.raw.regno >= 0) {
     for (let i = 0; i < meta.raw.size; i++) {

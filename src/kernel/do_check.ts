@@ -132,6 +132,8 @@ export interface DoCheckResult {
   readonly totalStates: number;
   readonly peakStates: number;
   readonly maxCtxOffset: number;
+  /** The map each helper call names, null when poisoned (record_func_map). */
+  readonly callMaps: ReadonlyMap<number, BpfMap | null>;
 }
 
 interface Insn {
@@ -159,6 +161,7 @@ class Analysis implements CheckEnv {
   insnIdx = 0;
   prevInsnIdx = -1;
   idGen = 0;
+  readonly callMaps = new Map<number, BpfMap | null>();
   maxCtxOffset = 0;
   maxPktOffset = 0;
 
@@ -1549,7 +1552,7 @@ class Analysis implements CheckEnv {
         markRegConst(r, 0n);
         r.frameno = frameno;
       } else {
-        r.type &= ~PTR_MAYBE_NULL;
+        markPtrNotNullReg(r);
         r.id = 0;
       }
     }
@@ -1995,6 +1998,39 @@ class Analysis implements CheckEnv {
 }
 
 /** check_ids() */
+/**
+ * mark_ptr_not_null_reg(): the pointer a null check proved non-null. A value of an outer map
+ * (ARRAY_OF_MAPS / HASH_OF_MAPS) is an inner map: the register becomes a map pointer whose map
+ * is the outer map's inner map template, which a second bpf_map_lookup_elem can then name.
+ */
+export function markPtrNotNullReg(r: RegState): void {
+  if (baseType(r.type) === RegType.PTR_TO_MAP_VALUE && r.map?.innerMeta) {
+    r.type = RegType.CONST_PTR_TO_MAP;
+    r.map = innerMapMeta(r.map);
+    return;
+  }
+  r.type &= ~PTR_MAYBE_NULL;
+}
+
+const INNER_META = new WeakMap<BpfMap, BpfMap>();
+
+/**
+ * map->inner_map_meta: the kernel's bpf_map_meta_alloc() copies the template map's type, sizes,
+ * flags and max_entries (and an array's elem_size and index_mask) into a map of its own, one per
+ * outer map, without a name (the log shows `map_ptr(ks=4,vs=4)`). The model's outer map keeps
+ * the template map itself: the meta is a view of it with an empty name.
+ */
+function innerMapMeta(outer: BpfMap): BpfMap {
+  const template = outer.innerMeta;
+  if (!template) throw new Error(`map ${outer.name} has no inner map template`);
+  let meta = INNER_META.get(outer);
+  if (!meta) {
+    meta = Object.create(template, { name: { value: "" } }) as BpfMap;
+    INNER_META.set(outer, meta);
+  }
+  return meta;
+}
+
 function checkIds(oldId: number, curId: number, idmap: Map<number, number>): boolean {
   if (!!oldId !== !!curId) return false;
   if (!oldId) return true;
@@ -2026,6 +2062,7 @@ export function doCheck(input: DoCheckInput): DoCheckResult {
     totalStates: a.totalStates,
     peakStates: a.peakStates,
     maxCtxOffset: a.maxCtxOffset,
+    callMaps: a.callMaps,
   };
 }
 
@@ -2080,6 +2117,11 @@ export function runDoCheck(env: VerifierEnv): number {
   env.insn_processed = r.insnProcessed;
   if (!r.err) prog.aux.max_ctx_offset = r.maxCtxOffset;
   return r.err;
+}
+
+/** The map each helper call of `env`'s program names, as do_check recorded it (null: poisoned). */
+export function callMapsOf(env: VerifierEnv): ReadonlyMap<number, BpfMap | null> | undefined {
+  return STATS.get(env)?.callMaps;
 }
 
 /** The final statistics line for `env` ("processed N insns ..."). */

@@ -5,9 +5,11 @@
  * - convert_ctx_accesses(): full-width reads of `struct __sk_buff` fields by skb programs become
  *   reads of `struct sk_buff` (offsets of the 6.18 x86_64 build; some fields need several insns);
  * - do_misc_fixups(): `bpf_map_lookup_elem` calls on ARRAY, PERCPU_ARRAY, HASH, PERCPU_HASH and
- *   LRU_HASH maps are replaced by the map type's map_gen_lookup sequence (array_map_gen_lookup
- *   and friends) when the JIT is requested, the map at the call is known (the verifier's map
- *   pointer state is not poisoned) and it is not an inner map;
+ *   LRU_HASH maps, and on the map-in-map types ARRAY_OF_MAPS and HASH_OF_MAPS, are replaced by
+ *   the map type's map_gen_lookup sequence (array_map_gen_lookup and friends) when the JIT is
+ *   requested, the map at the call is known (the verifier's map pointer state is not poisoned;
+ *   for a lookup in an inner map it is the outer map's inner map template) and it was not
+ *   created with BPF_F_INNER_MAP;
  * - bpf_insn_prepare_dump(): in the dump, an ld_imm64 of a map address or map value address
  *   shows the map's id with src_reg BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE and the offset.
  *
@@ -86,7 +88,25 @@ export function mapGenLookup(map: BpfMap): RawInsn[] | null {
     out.push(JA(1), MOV64_K(0, 0));
     return out;
   }
+  if (type === MapType.ARRAY_OF_MAPS) {
+    // array_of_map_gen_lookup(): the slot holds the inner map's pointer (8 bytes), read it
+    const out = [ALU64_ADD_K(1, BPF_ARRAY_VALUE_OFF), LDX("W", 0, 2, 0)];
+    if (map.bypass_spec_v1) out.push(JGE_K(0, map.max_entries, 5));
+    else out.push(JGE_K(0, map.max_entries, 6), ALU32_AND_K(0, map.index_mask));
+    out.push(ALU64_LSH_K(0, 3), ALU64_ADD_X(0, 1), LDX("DW", 0, 0, 0));
+    out.push(JEQ_K(0, 0, 1), JA(1), MOV64_K(0, 0));
+    return out;
+  }
   const valueOff = HTAB_ELEM_KEY_OFF + ((map.key_size + 7) & ~7);
+  if (type === MapType.HASH_OF_MAPS) {
+    // htab_of_map_gen_lookup(): the element's value is the inner map's pointer
+    return [
+      CALL_K(BPF_FUNC_map_lookup_elem),
+      JEQ_K(0, 0, 2),
+      ALU64_ADD_K(0, valueOff),
+      LDX("DW", 0, 0, 0),
+    ];
+  }
   // __htab_map_lookup_elem: the model keeps the helper id in the call.
   if (type === MapType.HASH) {
     return [CALL_K(BPF_FUNC_map_lookup_elem), JEQ_K(0, 0, 1), ALU64_ADD_K(0, valueOff)];
@@ -287,6 +307,11 @@ export interface FixupOptions {
   readonly progType: number;
   /** prog->jit_requested (the map_gen_lookup inlining needs it). */
   readonly jitRequested: boolean;
+  /**
+   * The map each helper call names as do_check recorded it (null: poisoned); it gives the map
+   * at a call whose r1 is not an ld_imm64 in the same straight line (an inner map's template).
+   */
+  readonly callMaps?: ReadonlyMap<number, BpfMap | null>;
 }
 
 /**
@@ -316,7 +341,7 @@ export function fixupProgram(
       continue;
     }
     if (x.code === CALL && x.src === 0 && x.imm === BPF_FUNC_map_lookup_elem && opts.jitRequested) {
-      const map = mapAtCall(insns, i, refs, targets);
+      const map = mapAtCall(insns, i, refs, targets) ?? opts.callMaps?.get(i) ?? null;
       const seq = map ? mapGenLookup(map) : null;
       if (seq) patches.set(i, seq);
     }

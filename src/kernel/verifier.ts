@@ -11,7 +11,7 @@ import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
 import type { Btf } from "./btf.js";
 import { ANALYSED_PROG_TYPES } from "./ctx_access.js";
-import { runDoCheck, statsLine } from "./do_check.js";
+import { callMapsOf, runDoCheck, statsLine } from "./do_check.js";
 import { fixupProgram } from "./fixups.js";
 import { BPF_FUNC_MAX_ID, helperAllowed, helperName } from "./helpers.js";
 import { VerifierLog } from "./log.js";
@@ -187,6 +187,7 @@ export function bpfCheck(
     const fixed = fixupProgram(prog.xlated, prog.ldImm, {
       progType: prog.type,
       jitRequested: ctx.kernel.sysctl.bpf_jit_enable !== 0,
+      callMaps: callMapsOf(env),
     });
     prog.fixedUp = fixed.insns;
     prog.fixedUpLdImm = fixed.ldImm;

@@ -352,6 +352,11 @@ export interface CheckEnv {
   cur: VerifierState;
   insnIdx: number;
   idGen: number;
+  /**
+   * The map each helper call names (insn_aux_data's map_ptr_state): null once two paths name
+   * different maps (poisoned).
+   */
+  readonly callMaps: Map<number, BpfMap | null>;
   /** mark_stack_slot_scratched(): the log prints the slot after this instruction. */
   scratchStack(spi: number): void;
   /** Stack liveness: the instruction reads (use) or wholly writes (def) slot `spi` of a frame. */

@@ -93,11 +93,8 @@ function observe(backend: BpfBackend, image: LoaderImage): Flat {
   }
 }
 
-/**
- * The corpus skeletons (test/fixtures/gen) with tracing, LSM and map-type programs. mapinmap is
- * left out: the model's do_check does not follow a map-in-map lookup yet (test/loader).
- */
-const CORPUS = ["maps", "core", "multiprog", "ksyms", "hostdep"];
+/** The corpus skeletons (test/fixtures/gen) with tracing, LSM, map-type and map-in-map programs. */
+const CORPUS = ["maps", "core", "multiprog", "ksyms", "hostdep", "mapinmap"];
 
 /**
  * This machine's kernel (6.18, lockdown=integrity, lsm=lockdown,capability,landlock,bpf) refuses

@@ -26,7 +26,8 @@ import {
 } from "../../src/insn/index.js";
 import { BPF_ARRAY_VALUE_OFF, HTAB_ELEM_KEY_OFF } from "../../src/kernel/fixups.js";
 import { Bpf } from "../../src/uapi/bpf.js";
-import { Helper, MapFlag, MapType, ProgType } from "../../src/uapi/constants.js";
+import { BpfCmd, Helper, MapFlag, MapType, ProgType } from "../../src/uapi/constants.js";
+import { encode, MapCreateAttr } from "../../src/uapi/layout.js";
 import { createModelKernel } from "../../src/vm/index.js";
 import { insns, world } from "./support.js";
 
@@ -162,22 +163,98 @@ describe("map_gen_lookup inlining (do_misc_fixups)", () => {
       value_size: 8,
       max_entries: 1,
     });
-    // r1 = map; if r6 == 0 goto call; r1 = map; call: the call is a branch target.
-    // (r6 is a random number first: do_check refuses reading an uninitialised register)
-    const code = insns(
-      call(Helper.get_prandom_u32),
-      mov64Reg(6, 0),
-      stMem(Size.W, 10, -4, 0),
-      mov64Reg(2, 10),
-      alu64Imm(AluOp.ADD, 2, -4),
-      ldMapFd(1, m),
-      jmpImm(JmpOp.JEQ, 6, 0, 2),
-      ldMapFd(1, m),
-      call(Helper.map_lookup_elem),
-      mov64Imm(0, 0),
-      exit(),
-    );
-    assert.equal(xlatedOf(bpf, code).info.xlated_prog_len, code.length);
+    const other = bpf.mapCreate({
+      map_type: MapType.ARRAY,
+      key_size: 4,
+      value_size: 8,
+      max_entries: 1,
+    });
+    // r1 = m; if r6 == 0 goto call; r1 = second; call: the call is a branch target, reached
+    // with r1 naming `m` on one path and `second` on the other (r6 is a random number first:
+    // do_check refuses reading an uninitialised register)
+    const twoPaths = (second: number) =>
+      insns(
+        call(Helper.get_prandom_u32),
+        mov64Reg(6, 0),
+        stMem(Size.W, 10, -4, 0),
+        mov64Reg(2, 10),
+        alu64Imm(AluOp.ADD, 2, -4),
+        ldMapFd(1, m),
+        jmpImm(JmpOp.JEQ, 6, 0, 2),
+        ldMapFd(1, second),
+        call(Helper.map_lookup_elem),
+        mov64Imm(0, 0),
+        exit(),
+      );
+    // two maps at one call: the map pointer state is poisoned, the call stays
+    const poisoned = twoPaths(other);
+    assert.equal(xlatedOf(bpf, poisoned).info.xlated_prog_len, poisoned.length);
+    // the same map on both paths (record_func_map keeps it): inlined
+    const same = twoPaths(m);
+    assert.equal(xlatedOf(bpf, same).info.xlated_prog_len, same.length + 6 * 8);
+  });
+
+  test("map-in-map: the outer lookup and the lookup in the inner map template are inlined", () => {
+    const { bpf, proc } = world();
+    const inner = bpf.mapCreate({
+      map_type: MapType.ARRAY,
+      key_size: 4,
+      value_size: 4,
+      max_entries: 4,
+    });
+    const outerOf = (map_type: number) =>
+      proc.bpf(
+        BpfCmd.MAP_CREATE,
+        encode(
+          MapCreateAttr,
+          { map_type, key_size: 4, value_size: 4, max_entries: 2, inner_map_fd: inner },
+          72,
+        ),
+      );
+    const aom = outerOf(MapType.ARRAY_OF_MAPS);
+    const hom = outerOf(MapType.HASH_OF_MAPS);
+    assert.ok(aom > 0 && hom > 0);
+    // inner = lookup(outer, &0); if (inner) lookup(inner, &0)
+    const prog = (outer: number) =>
+      lookupProg(outer, [
+        jmpImm(JmpOp.JEQ, 0, 0, 4),
+        mov64Reg(1, 0),
+        mov64Reg(2, 10),
+        alu64Imm(AluOp.ADD, 2, -16),
+        call(Helper.map_lookup_elem),
+        mov64Imm(0, 0),
+        exit(),
+      ]);
+    const a = rows(xlatedOf(bpf, prog(aom)).info.xlated!);
+    assert.deepEqual(a.slice(5, 15), [
+      [0x07, 1, 0, 0, BPF_ARRAY_VALUE_OFF], // array_of_map_gen_lookup
+      [0x61, 0, 2, 0, 0],
+      [0x35, 0, 0, 5, 2],
+      [0x67, 0, 0, 0, 3],
+      [0x0f, 0, 1, 0, 0],
+      [0x79, 0, 0, 0, 0], // the inner map's pointer
+      [0x15, 0, 0, 1, 0],
+      [0x05, 0, 0, 1, 0],
+      [0xb7, 0, 0, 0, 0],
+      [0x15, 0, 0, 10, 0], // the null check, its offset adjusted over the inner sequence
+    ]);
+    assert.deepEqual(a.slice(18, 25), [
+      [0x07, 1, 0, 0, BPF_ARRAY_VALUE_OFF], // array_map_gen_lookup on the inner template
+      [0x61, 0, 2, 0, 0],
+      [0x35, 0, 0, 3, 4],
+      [0x67, 0, 0, 0, 3],
+      [0x0f, 0, 1, 0, 0],
+      [0x05, 0, 0, 1, 0],
+      [0xb7, 0, 0, 0, 0],
+    ]);
+    const h = rows(xlatedOf(bpf, prog(hom)).info.xlated!);
+    assert.deepEqual(h.slice(5, 10), [
+      [0x85, 0, 0, 0, Helper.map_lookup_elem], // htab_of_map_gen_lookup
+      [0x15, 0, 0, 2, 0],
+      [0x07, 0, 0, 0, HTAB_ELEM_KEY_OFF + 8],
+      [0x79, 0, 0, 0, 0],
+      [0x15, 0, 0, 10, 0],
+    ]);
   });
 
   test("branches across a patch are adjusted as bpf_patch_insn_data does", () => {

@@ -34,6 +34,7 @@ const CORPUS: Record<string, string[]> = {
   ],
   ksyms: ["TRACING"],
   hostdep: ["TRACEPOINT"],
+  mapinmap: ["SOCKET_FILTER"],
 };
 
 function load(image: LoaderImage) {

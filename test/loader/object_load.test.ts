@@ -25,7 +25,7 @@ import { REPO_ROOT } from "../support/vectors.js";
 const GEN = join(REPO_ROOT, "test/fixtures/gen");
 const object = (name: string) => new Uint8Array(readFileSync(join(GEN, `${name}.bpf.o`)));
 
-/** Objects the model loads (mapinmap: do_check does not follow map-in-map lookups yet). */
+/** Objects the model loads. */
 const ON_MODEL = [
   "nomaps",
   "globals",
@@ -37,6 +37,7 @@ const ON_MODEL = [
   "hostdep",
   "multiprog",
   "ksyms",
+  "mapinmap",
 ];
 /** Objects this machine's kernel loads (fentry/lsm programs are refused here with EPERM). */
 const ON_HOST = [
@@ -65,8 +66,9 @@ function direct(
   backend: BpfBackend,
   name: string,
   symbols: "host" | "model" | false = false,
+  bytes: Uint8Array = object(name),
 ): Installed {
-  const loaded = loadObjectFile(backend, object(name), `${name}.bpf.o`, {
+  const loaded = loadObjectFile(backend, bytes, `${name}.bpf.o`, {
     name,
     facts: hostOptions(),
     symbols:
@@ -96,8 +98,15 @@ describe("direct object load vs generated loader: the model kernel", () => {
   }
   test("a kernel refusal names the command, the object and the errno", () => {
     const k = createModelKernel({ profile: "mainline-6.18" }).spawn();
+    // mapinmap with the outer lookup's null check (`if (!inner) return 0`, the `if r0 == 0`
+    // right after the first call) made a `goto +0`: the second lookup gets a map_value_or_null
+    const bytes = object("mapinmap");
+    const call = Buffer.from("8500000001000000", "hex");
+    const at = Buffer.from(bytes).indexOf(call) + 8;
+    assert.equal(Buffer.from(bytes.subarray(at, at + 8)).toString("hex"), "15000f0000000000");
+    bytes.set([0x05, 0, 0, 0, 0, 0, 0, 0], at);
     assert.throws(
-      () => direct(k, "mapinmap", "model"),
+      () => direct(k, "mapinmap", "model", bytes),
       (e: unknown) =>
         e instanceof ObjectLoadError &&
         e.code === "BPF_EACCES" &&
