@@ -4,7 +4,7 @@
  * included. What they install is compared with the host in test/host/lskel_diff.test.ts.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { genSkeleton } from "../../src/gen/skeleton.js";
@@ -20,6 +20,11 @@ import { REPO_ROOT } from "../support/vectors.js";
 
 /** Program types each corpus object installs (in skeleton order). */
 const CORPUS: Record<string, string[]> = {
+  nomaps: ["SOCKET_FILTER"],
+  globals: ["SOCKET_FILTER"],
+  subprogs: ["SOCKET_FILTER", "SCHED_CLS"],
+  bigrodata: ["SOCKET_FILTER"],
+  kconfig: ["RAW_TRACEPOINT"],
   maps: ["SOCKET_FILTER"],
   core: ["KPROBE", "TRACING"],
   multiprog: [
@@ -87,4 +92,12 @@ describe("the corpus's light skeletons load on the model", () => {
         [["iter", "TRACING"]],
       );
     });
+});
+
+test("every corpus object with headers is in the list above", () => {
+  const withHeaders = readdirSync(join(REPO_ROOT, "test/fixtures/gen"))
+    .filter((f) => f.endsWith(".signed.lskel.h"))
+    .map((f) => f.slice(0, -".signed.lskel.h".length))
+    .sort();
+  assert.deepEqual(Object.keys(CORPUS).sort(), withHeaders);
 });
