@@ -153,6 +153,14 @@ interface Pending {
 
 const EXACT = true;
 
+/** try_match_pkt_pointers()'s four comparisons (JGT, JLT, JGE, JLE), by opcode. */
+const PKT_COMPARE_RULES: Record<number, { inThis: boolean; open: boolean }> = {
+  32: { inThis: true, open: false }, // JGT
+  160: { inThis: false, open: true }, // JLT
+  48: { inThis: true, open: true }, // JGE
+  176: { inThis: false, open: false }, // JLE
+};
+
 class Analysis implements CheckEnv {
   readonly progType: number;
   readonly sleepable: boolean;
@@ -1501,46 +1509,21 @@ class Analysis implements CheckEnv {
     const right =
       (dst.type === T.PTR_TO_PACKET_END && src.type === T.PTR_TO_PACKET) ||
       (initPkt(dst) && src.type === T.PTR_TO_PACKET_META);
-    const d = this.regs === thisB.cur.regs ? insn.dst : insn.dst;
-    switch (op) {
-      case 0x20: // JGT
-        if (left) {
-          this.findGoodPktPointers(thisB, dst, dst.type, false);
-          this.markPktEnd(other, d, true);
-        } else if (right) {
-          this.findGoodPktPointers(other, src, src.type, true);
-          this.markPktEnd(thisB, insn.src, false);
-        } else return false;
-        return true;
-      case 0xa0: // JLT
-        if (left) {
-          this.findGoodPktPointers(other, dst, dst.type, true);
-          this.markPktEnd(thisB, d, false);
-        } else if (right) {
-          this.findGoodPktPointers(thisB, src, src.type, false);
-          this.markPktEnd(other, insn.src, true);
-        } else return false;
-        return true;
-      case 0x30: // JGE
-        if (left) {
-          this.findGoodPktPointers(thisB, dst, dst.type, true);
-          this.markPktEnd(other, d, false);
-        } else if (right) {
-          this.findGoodPktPointers(other, src, src.type, false);
-          this.markPktEnd(thisB, insn.src, true);
-        } else return false;
-        return true;
-      case 0xb0: // JLE
-        if (left) {
-          this.findGoodPktPointers(other, dst, dst.type, false);
-          this.markPktEnd(thisB, d, true);
-        } else if (right) {
-          this.findGoodPktPointers(thisB, src, src.type, true);
-          this.markPktEnd(other, insn.src, false);
-        } else return false;
-        return true;
+    // try_match_pkt_pointers(): per comparison, the branch in which `pkt <op> pkt_end` leaves
+    // the packet range proven (`inThis`) and whether the bound is open; `pkt_end <op> pkt`
+    // (right) is the same with the branches swapped and the flags flipped.
+    const rule = PKT_COMPARE_RULES[op];
+    if (!rule || (!left && !right)) return false;
+    const first = rule.inThis ? thisB : other;
+    const second = rule.inThis ? other : thisB;
+    if (left) {
+      this.findGoodPktPointers(first, dst, dst.type, rule.open);
+      this.markPktEnd(second, insn.dst, !rule.open);
+    } else {
+      this.findGoodPktPointers(second, src, src.type, !rule.open);
+      this.markPktEnd(first, insn.src, rule.open);
     }
-    return false;
+    return true;
   }
 
   markPtrOrNullRegs(st: VerifierState, regno: number, isNull: boolean): void {
