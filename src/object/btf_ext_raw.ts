@@ -5,7 +5,7 @@
  */
 
 import type { Btf } from "../btf/btf.js";
-import { BtfExt } from "../btf/btf_ext.js";
+import { BtfExt, type BtfExtInfoSec } from "../btf/btf_ext.js";
 
 /** One section's records of one kind; each record is `recSize` bytes, little-endian words. */
 export interface ExtInfoSec {
@@ -26,32 +26,21 @@ export interface BtfExtRaw {
   coreRelo: ExtInfo;
 }
 
-function toHost(
-  secs: { secName: string; records: Uint8Array[] }[],
-  recSize: number,
-  le: boolean,
-): ExtInfo {
+/** One kind's sections, copied (the loader rewrites records in place), in host byte order. */
+function toHost(secs: readonly BtfExtInfoSec[], recSize: number): ExtInfo {
   return {
     recSize,
-    secs: secs.map((s) => ({
-      secName: s.secName,
-      records: s.records.map((r) => {
-        const rec = r.slice();
-        if (!le) for (let w = 0; w + 4 <= rec.length; w += 4) rec.subarray(w, w + 4).reverse();
-        return rec;
-      }),
-    })),
+    secs: secs.map((s) => ({ secName: s.secName, records: s.hostRecords.map((r) => r.slice()) })),
   };
 }
 
 /** Parses .BTF.ext against the object's BTF (throws BtfError, codes BTF_*). */
 export function parseBtfExt(bytes: Uint8Array, btf: Btf, obj: string): BtfExtRaw {
   const ext = BtfExt.parse(bytes, btf, obj);
-  const le = ext.littleEndian;
   return {
-    funcInfo: toHost(ext.funcInfo, ext.funcInfoRecSize, le),
-    lineInfo: toHost(ext.lineInfo, ext.lineInfoRecSize, le),
-    coreRelo: toHost(ext.coreRelo, ext.coreReloRecSize, le),
+    funcInfo: toHost(ext.funcInfo, ext.funcInfoRecSize),
+    lineInfo: toHost(ext.lineInfo, ext.lineInfoRecSize),
+    coreRelo: toHost(ext.coreRelo, ext.coreReloRecSize),
   };
 }
 
