@@ -233,6 +233,42 @@ class ParsedElf implements ElfFile {
   }
 }
 
+/** How errors name a section: its index, and its name when it has one. */
+function label(s: ElfSection): string {
+  return s.name ? `section ${s.index} (${s.name})` : `section ${s.index}`;
+}
+
+/**
+ * A table section (symbols, relocations): its sh_entsize must be the record size and its
+ * sh_size a whole number of records. `h` is the section header's file offset.
+ */
+function checkTableSection(
+  name: string,
+  sec: ElfSection,
+  h: number,
+  entSize: number,
+  code: "ELF_BAD_SYMTAB" | "ELF_BAD_RELOC",
+): void {
+  if (sec.entsize !== entSize)
+    throw new ElfError(
+      code,
+      name,
+      label(sec),
+      sec.index,
+      h + 56,
+      `sh_entsize is ${sec.entsize}, not ${entSize}`,
+    );
+  if (sec.size % entSize !== 0)
+    throw new ElfError(
+      code,
+      name,
+      label(sec),
+      sec.index,
+      h + 32,
+      `sh_size ${sec.size} is not a multiple of ${entSize}`,
+    );
+}
+
 /**
  * Parses an ELF64 BPF relocatable object. `name` is used in error messages only.
  * Throws `ElfError` (code `ELF_*`) on any malformation.
@@ -367,9 +403,6 @@ export function parseElf(bytes: Uint8Array, name: string): ElfFile {
     });
   }
 
-  const label = (s: ElfSection): string =>
-    s.name ? `section ${s.index} (${s.name})` : `section ${s.index}`;
-
   /** Reads a NUL-terminated string at `off` of string table `tab`. */
   const strAt = (tab: ElfSection, off: number, where: string, at: number, sec: number): string => {
     if (off >= tab.data.length) {
@@ -430,26 +463,7 @@ export function parseElf(bytes: Uint8Array, name: string): ElfFile {
   const symbols: ElfSymbol[] = [];
   if (symtab) {
     const h = shoff + symtab.index * SHDR_SIZE;
-    if (symtab.entsize !== SYM_SIZE) {
-      throw new ElfError(
-        "ELF_BAD_SYMTAB",
-        name,
-        label(symtab),
-        symtab.index,
-        h + 56,
-        `sh_entsize is ${symtab.entsize}, not ${SYM_SIZE}`,
-      );
-    }
-    if (symtab.size % SYM_SIZE !== 0) {
-      throw new ElfError(
-        "ELF_BAD_SYMTAB",
-        name,
-        label(symtab),
-        symtab.index,
-        h + 32,
-        `sh_size ${symtab.size} is not a multiple of ${SYM_SIZE}`,
-      );
-    }
+    checkTableSection(name, symtab, h, SYM_SIZE, "ELF_BAD_SYMTAB");
     if (symtab.link === 0 || symtab.link >= shnum || sections[symtab.link].type !== SHT_STRTAB) {
       throw new ElfError(
         "ELF_BAD_LINK",
@@ -485,26 +499,7 @@ export function parseElf(bytes: Uint8Array, name: string): ElfFile {
     const h = shoff + s.index * SHDR_SIZE;
     const rela = s.type === SHT_RELA;
     const ent = rela ? RELA_SIZE : REL_SIZE;
-    if (s.entsize !== ent) {
-      throw new ElfError(
-        "ELF_BAD_RELOC",
-        name,
-        label(s),
-        s.index,
-        h + 56,
-        `sh_entsize is ${s.entsize}, not ${ent}`,
-      );
-    }
-    if (s.size % ent !== 0) {
-      throw new ElfError(
-        "ELF_BAD_RELOC",
-        name,
-        label(s),
-        s.index,
-        h + 32,
-        `sh_size ${s.size} is not a multiple of ${ent}`,
-      );
-    }
+    checkTableSection(name, s, h, ent, "ELF_BAD_RELOC");
     if (s.info === 0 || s.info >= shnum) {
       throw new ElfError(
         "ELF_BAD_RELOC",
