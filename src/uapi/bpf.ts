@@ -20,6 +20,7 @@ import {
   MapFreezeAttr,
   MapInfo,
   MapNextKeyAttr,
+  mapElemAttr,
   offsetofend,
   PROG_INFO_SIZE,
   ProgInfo,
@@ -176,18 +177,21 @@ export class Bpf {
     // the hot path of a map reader: two allocations freed in order, without a Scratch
     const mem = this.backend.memory;
     const out = mem.alloc(valueSize);
+    let k = 0n;
+    let ret: number;
     try {
-      const k = mem.alloc(key);
-      try {
-        const attr = encode(MapElemAttr, { map_fd: fd, key: k, value: out }, 32);
-        this.check("BPF_MAP_LOOKUP_ELEM", this.raw(BpfCmd.MAP_LOOKUP_ELEM, attr));
-        return mem.read(out, valueSize);
-      } finally {
-        mem.free(k);
-      }
-    } finally {
+      k = mem.alloc(key);
+      ret = this.raw(BpfCmd.MAP_LOOKUP_ELEM, mapElemAttr(fd, k, out));
+    } catch (e) {
+      if (k) mem.free(k);
       mem.free(out);
+      throw e;
     }
+    mem.free(k);
+    const value = ret < 0 ? null : mem.read(out, valueSize);
+    mem.free(out);
+    if (!value) throw new BpfError("BPF_MAP_LOOKUP_ELEM", -ret, "");
+    return value;
   }
 
   mapDelete(fd: number, key: Uint8Array): void {

@@ -126,6 +126,19 @@ export function decode<L extends Layout>(layout: L, buf: Uint8Array): Values<L> 
   return out as Values<L>;
 }
 
+/**
+ * The 32 bytes of a BPF_MAP_*_ELEM attr (map_fd, key, value, flags): what `encode(MapElemAttr,
+ * …, 32)` makes, without the generic field walk (the per-lookup path of a map reader).
+ */
+export function mapElemAttr(map_fd: number, key: bigint, value: bigint, flags = 0n): Uint8Array {
+  const buf = new Uint8Array(32);
+  writeField(buf, MapElemAttr.map_fd, map_fd);
+  writeField(buf, MapElemAttr.key, key);
+  writeField(buf, MapElemAttr.value, value);
+  if (flags) writeField(buf, MapElemAttr.flags, flags);
+  return buf;
+}
+
 /** Encodes the given fields into a zeroed buffer of `size` bytes. */
 export function encode<L extends Layout>(
   layout: L,

@@ -16,7 +16,7 @@ import {
   MapType,
   ProgType,
 } from "../../src/uapi/constants.js";
-import { Errno } from "../../src/uapi/errno.js";
+import { BpfError, Errno } from "../../src/uapi/errno.js";
 import { encode, MapCreateAttr } from "../../src/uapi/layout.js";
 import { hostSession, hostSkip } from "../support/host.js";
 
@@ -97,6 +97,26 @@ describe("host backend", { skip }, () => {
         [...bpf.mapLookup(fd, Uint8Array.of(0, 0, 0, 0), 8)],
         [0, 0, 0, 0, 0, 0, 0, 0],
       );
+      // a read is a copy, whether byte by byte (≤ 64 bytes) or sliced: later writes don't show
+      for (const n of [8, 64, 65, 300]) {
+        const a = b.memory.alloc(new Uint8Array(n).fill(1));
+        const before = b.memory.read(a, n);
+        b.memory.write(a, new Uint8Array(n).fill(2));
+        assert.ok(
+          before.every((x) => x === 1),
+          `read of ${n} bytes is a copy`,
+        );
+        before.fill(3);
+        assert.ok(b.memory.read(a, n).every((x) => x === 2));
+        b.memory.free(a);
+      }
+      // a failed lookup throws the errno and frees its key and value buffers
+      const live = b.memory.liveAllocations();
+      assert.throws(
+        () => bpf.mapLookup(fd, Uint8Array.of(9, 0, 0, 0), 8),
+        (e: unknown) => e instanceof BpfError && e.errno === Errno.ENOENT,
+      );
+      assert.equal(b.memory.liveAllocations(), live);
       assert.throws(() => b.memory.free(init + 1n), RangeError);
     } finally {
       b.dispose();
