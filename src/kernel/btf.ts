@@ -5,6 +5,7 @@
  */
 import { BTF_KIND } from "../btf/btf_types.js";
 import { Errno } from "../uapi/errno.js";
+import { UTF8_DECODER } from "../uapi/layout.js";
 import type { VerifierLog } from "./log.js";
 
 export const BTF_MAGIC = 0xeb9f;
@@ -90,7 +91,7 @@ export function parseBtf(data: Uint8Array, log: VerifierLog): Btf | number {
   const nameAt = (off: number): string | undefined => {
     if (off >= strings.length) return undefined;
     const end = strings.indexOf(0, off);
-    return new TextDecoder().decode(strings.subarray(off, end));
+    return UTF8_DECODER.decode(strings.subarray(off, end));
   };
   const types: BtfType[] = [];
   let p = hdrLen + typeOff;

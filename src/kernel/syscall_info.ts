@@ -13,6 +13,7 @@ import {
   PROG_INFO_SIZE,
   ProgInfo,
   readField,
+  UTF8_ENCODER,
   type Values,
   writeField,
 } from "../uapi/layout.js";
@@ -89,7 +90,7 @@ function mapGetInfo(
   set("value_size", map.value_size);
   set("max_entries", map.max_entries);
   set("map_flags", map.map_flags);
-  set("name", new TextEncoder().encode(map.name));
+  set("name", UTF8_ENCODER.encode(map.name));
   set("btf_id", map.btf_id);
   set("btf_key_type_id", map.btf_key_type_id);
   set("btf_value_type_id", map.btf_value_type_id);
@@ -129,7 +130,7 @@ function progGetInfo(
   set("id", prog.aux.id);
   set("tag", prog.tag);
   set("load_time", prog.aux.load_time);
-  set("name", new TextEncoder().encode(prog.aux.name));
+  set("name", UTF8_ENCODER.encode(prog.aux.name));
   set("flags", prog.gpl_compatible ? 1 : 0);
   set("nr_map_ids", prog.aux.used_maps.length);
   set("verified_insns", prog.aux.verified_insns);

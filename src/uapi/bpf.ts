@@ -26,6 +26,7 @@ import {
   ProgInfo,
   ProgLoadAttr,
   TestRunAttr,
+  UTF8_ENCODER,
   type Values,
 } from "./layout.js";
 
@@ -110,7 +111,7 @@ class Scratch {
     return a;
   }
   cstr(s: string): bigint {
-    return this.put(new TextEncoder().encode(`${s}\0`));
+    return this.put(UTF8_ENCODER.encode(`${s}\0`));
   }
   free(): void {
     for (const a of this.addrs) this.b.memory.free(a);
