@@ -75,13 +75,17 @@ export function cpuMs(fn: () => void): number {
 }
 
 /**
- * Medians of several functions measured in turn, one call of each per round (after one warm-up
- * round), in CPU time: the goals compare what our code costs with what SHA-256 (or the C loop)
+ * Medians of several functions measured in turn, one call of each per round (after
+ * `warmupRounds` unmeasured rounds, one by default), in CPU time: the goals compare what our code costs with what SHA-256 (or the C loop)
  * costs, and on a machine shared with other work wall time also counts the time other processes
  * ran (on an idle machine the two agree).
  */
-export function interleavedMedians(fns: (() => void)[], rounds: number): number[] {
-  for (const f of fns) f();
+export function interleavedMedians(
+  fns: (() => void)[],
+  rounds: number,
+  warmupRounds = 1,
+): number[] {
+  for (let r = 0; r < warmupRounds; r++) for (const f of fns) f();
   const ts = fns.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) for (const [i, f] of fns.entries()) ts[i].push(cpuMs(f));
   return ts.map(median);
