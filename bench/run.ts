@@ -56,8 +56,7 @@ function signedLoad(): void {
       const metadata = new Uint8Array(randomBytes(1024));
       const map = metadataMap(bpf, insns, metadata);
       const signature = signer.sign(insns, metadata);
-      for (let i = 0; i < WARMUP_LOADS; i++)
-        bpf.close(loadSigned(bpf, insns, map, signature).fd);
+      for (let i = 0; i < WARMUP_LOADS; i++) bpf.close(loadSigned(bpf, insns, map, signature).fd);
       bpf.close(map);
     }
     // in-process rounds first, every size, then the openssl processes: a child process started
