@@ -31,7 +31,7 @@ const WARMUP_LOADS = 1000;
 
 const SIZES = [
   { label: "1 KiB", bytes: 1024, runs: 200, warmup: 100 },
-  { label: "1 MiB", bytes: 1 << 20, runs: 60, warmup: 20 },
+  { label: "1 MiB", bytes: 1 << 20, runs: 100, warmup: 300 },
   { label: "15 MiB", bytes: 15 << 20, runs: 8, warmup: 2 },
 ];
 
