@@ -114,10 +114,10 @@ const SECTIONS: [string, () => void | Promise<void>][] = [
   ["admission decision: BPF LSM policy vs TypeScript module", runBpfLsm],
 ];
 
-// `node dist/bench/run.js WORD` runs only the sections whose title contains WORD.
-const only = process.argv[2];
+// `node dist/bench/run.js WORD…` runs only the sections whose title contains one of the words.
+const only = process.argv.slice(2);
 for (const [title, fn] of SECTIONS) {
-  if (only && !title.includes(only)) continue;
+  if (only.length && !only.some((w) => title.includes(w))) continue;
   console.log(`\n== ${title} ==`);
   await fn();
 }
