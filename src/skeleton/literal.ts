@@ -206,7 +206,8 @@ export interface DecodedLiteral {
  * to the next `"`. `startLine` is the 1-based line number of `pos`, used for error positions.
  */
 export function decodeLiteral(text: Uint8Array, pos: number, startLine: number): DecodedLiteral {
-  const quote = text.indexOf(QUOTE, pos);
+  // Buffer's indexOf is memchr; a plain Uint8Array's is an element loop (~40x slower on 56 MB)
+  const quote = Buffer.prototype.indexOf.call(text, QUOTE, pos);
   if (quote < 0) {
     throw errorAt(
       text,
