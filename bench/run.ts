@@ -121,7 +121,7 @@ for (const [title, fn] of SECTIONS) {
   console.log(`\n== ${title} ==`);
   await fn();
 }
-console.log("\n== goals (issue 11), measured in this run ==");
+console.log("\n== goals, measured in this run ==");
 for (const line of goalSummary()) console.log(line);
 const mem = process.memoryUsage();
 console.log(
