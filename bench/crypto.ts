@@ -14,6 +14,7 @@ import { verifyOffline } from "../src/crypto/offline.js";
 import { signCms, signerIdentity } from "../src/crypto/sign.js";
 import { keySearchOf, verifyPkcs7Signature } from "../src/crypto/verify.js";
 import { loadCertificate } from "../src/crypto/x509.js";
+import { cmsVerifyArgs } from "./example.js";
 import { goal, interleavedMedians, medianMs, ms, ratio, row } from "./util.js";
 
 const SIZES = [
@@ -157,26 +158,7 @@ export function run(): void {
         s.cliRuns,
       );
       const cliVerify = medianMs(
-        () =>
-          openssl([
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            sigPath,
-            "-content",
-            contentPath,
-            "-certfile",
-            certPath,
-            "-CAfile",
-            certPath,
-            "-purpose",
-            "any",
-            "-out",
-            "/dev/null",
-          ]),
+        () => openssl(cmsVerifyArgs(sigPath, contentPath, certPath)),
         s.cliRuns,
       );
       console.log(

@@ -20,6 +20,32 @@ export function openssl(args: string[]): Buffer {
   return execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 26 });
 }
 
+/**
+ * The arguments of `openssl cms -verify` for a detached DER signature over a content file, with
+ * one PEM certificate as both the signer's and the trust anchor (output discarded).
+ */
+export function cmsVerifyArgs(sigPath: string, contentPath: string, certPemPath: string): string[] {
+  return [
+    "cms",
+    "-verify",
+    "-binary",
+    "-inform",
+    "DER",
+    "-in",
+    sigPath,
+    "-content",
+    contentPath,
+    "-certfile",
+    certPemPath,
+    "-CAfile",
+    certPemPath,
+    "-purpose",
+    "any",
+    "-out",
+    "/dev/null",
+  ];
+}
+
 /** An RSA-2048 signing identity, and a temporary directory for files the openssl CLI reads. */
 export class ExampleSigner {
   readonly dir = mkdtempSync(join(tmpdir(), "bpfsign-"));
