@@ -64,11 +64,14 @@ class Browser {
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
+        "--disable-crash-reporter",
+        "--disable-breakpad",
         `--user-data-dir=${this.profile}`,
         "--remote-debugging-pipe",
         "about:blank",
       ],
-      { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"] },
+      // its own process group: close() ends the helpers (renderer, utility) with it
+      { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"], detached: true },
     );
     const out = this.proc.stdio[4] as Readable;
     out.on("data", (chunk: Buffer) => {
@@ -165,7 +168,14 @@ class Browser {
       await exited;
       clearTimeout(timer);
     }
-    rmSync(this.profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    // the browser's helper processes can outlive it for a moment, still writing the profile
+    // (that once made removing it fail with ENOTEMPTY): end the whole group, then remove
+    try {
+      if (this.proc.pid) process.kill(-this.proc.pid, "SIGKILL");
+    } catch {
+      // the group is gone already
+    }
+    rmSync(this.profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   }
 }
 
