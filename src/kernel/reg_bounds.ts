@@ -27,7 +27,7 @@ import {
   tnumXor,
 } from "./tnum.js";
 import {
-  RegState,
+  type RegState,
   RegType,
   S32_MAX,
   S32_MIN,
@@ -84,7 +84,7 @@ export function markRegKnown(r: RegState, imm: bigint): void {
 /** mark_reg_unknown(): a scalar with nothing known. */
 export function markRegUnknown(r: RegState): void {
   const frameno = r.frameno;
-  Object.assign(r, new RegState());
+  r.reset();
   r.type = RegType.SCALAR_VALUE;
   r.frameno = frameno;
   r.varOff = TNUM_UNKNOWN;

@@ -111,14 +111,39 @@ export class RegState {
 
   clone(): RegState {
     const r = new RegState();
-    Object.assign(r, this);
+    r.copyFrom(this);
     return r;
   }
 
+  /** Every field of `o` into this one (field by field: the verifier copies registers a lot). */
   copyFrom(o: RegState): void {
-    Object.assign(this, o);
+    this.type = o.type;
+    this.off = o.off;
+    this.varOff = o.varOff;
+    this.smin = o.smin;
+    this.smax = o.smax;
+    this.umin = o.umin;
+    this.umax = o.umax;
+    this.s32min = o.s32min;
+    this.s32max = o.s32max;
+    this.u32min = o.u32min;
+    this.u32max = o.u32max;
+    this.id = o.id;
+    this.range = o.range;
+    this.map = o.map;
+    this.frameno = o.frameno;
+    this.subprogno = o.subprogno;
+    this.precise = o.precise;
+  }
+
+  /** Back to the state of a new RegState (what memset(reg, 0) starts the kernel's from). */
+  reset(): void {
+    this.copyFrom(FRESH_REG);
   }
 }
+
+/** A RegState as constructed, never changed: what reset() copies. */
+const FRESH_REG: Readonly<RegState> = Object.freeze(new RegState());
 
 export const AT_PKT_END = -1;
 export const BEYOND_PKT_END = -2;

@@ -153,3 +153,46 @@ describe("scalar bounds", () => {
 function c2(s: RegState, y: bigint): boolean {
   return s.umin <= y && y <= s.umax;
 }
+
+describe("RegState copies", () => {
+  /** A register whose every field differs from a new one's. */
+  function distinct(): RegState {
+    const r = new RegState();
+    let n = 1;
+    for (const k of Object.keys(r) as (keyof RegState)[]) {
+      const v = r[k];
+      const set = r as unknown as Record<string, unknown>;
+      if (typeof v === "bigint") set[k] = v + 7n;
+      else if (typeof v === "number") set[k] = v + n++;
+      else if (typeof v === "boolean") set[k] = !v;
+      else if (k === "varOff") set[k] = tnumConst(42n);
+      else if (k === "map") set[k] = { name: "m" };
+      else throw new Error(`RegState.${String(k)}: a field this test does not know`);
+    }
+    return r;
+  }
+
+  test("copyFrom and clone copy every field; reset gives back a new register", () => {
+    const src = distinct();
+    const fresh = new RegState();
+    for (const k of Object.keys(fresh)) {
+      assert.notDeepEqual(
+        (src as unknown as Record<string, unknown>)[k],
+        (fresh as unknown as Record<string, unknown>)[k],
+        `the test's register differs from a new one in ${k}`,
+      );
+    }
+    const copy = new RegState();
+    copy.copyFrom(src);
+    assert.deepEqual({ ...copy }, { ...src });
+    assert.deepEqual({ ...src.clone() }, { ...src });
+    copy.reset();
+    assert.deepEqual({ ...copy }, { ...fresh });
+    // markRegUnknown resets all but the frame number
+    const u = distinct();
+    markRegUnknown(u);
+    assert.equal(u.frameno, src.frameno);
+    assert.equal(u.precise, false);
+    assert.equal(u.map, null);
+  });
+});
