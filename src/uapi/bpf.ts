@@ -16,7 +16,6 @@ import {
   InfoAttr,
   MAP_INFO_SIZE,
   MapCreateAttr,
-  MapElemAttr,
   MapFreezeAttr,
   MapInfo,
   MapNextKeyAttr,
@@ -165,11 +164,7 @@ export class Bpf {
 
   mapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags = 0n): void {
     this.scoped((s) => {
-      const attr = encode(
-        MapElemAttr,
-        { map_fd: fd, key: s.put(key), value: s.put(value), flags },
-        32,
-      );
+      const attr = mapElemAttr(fd, s.put(key), s.put(value), flags);
       this.check("BPF_MAP_UPDATE_ELEM", this.raw(BpfCmd.MAP_UPDATE_ELEM, attr));
     });
   }
@@ -178,26 +173,23 @@ export class Bpf {
     // the hot path of a map reader: two allocations freed in order, without a Scratch
     const mem = this.backend.memory;
     const out = mem.alloc(valueSize);
-    let k = 0n;
-    let ret: number;
     try {
-      k = mem.alloc(key);
-      ret = this.raw(BpfCmd.MAP_LOOKUP_ELEM, mapElemAttr(fd, k, out));
-    } catch (e) {
-      if (k) mem.free(k);
+      const k = mem.alloc(key);
+      try {
+        const attr = mapElemAttr(fd, k, out);
+        this.check("BPF_MAP_LOOKUP_ELEM", this.raw(BpfCmd.MAP_LOOKUP_ELEM, attr));
+      } finally {
+        mem.free(k);
+      }
+      return mem.read(out, valueSize);
+    } finally {
       mem.free(out);
-      throw e;
     }
-    mem.free(k);
-    const value = ret < 0 ? null : mem.read(out, valueSize);
-    mem.free(out);
-    if (!value) throw new BpfError("BPF_MAP_LOOKUP_ELEM", -ret, "");
-    return value;
   }
 
   mapDelete(fd: number, key: Uint8Array): void {
     this.scoped((s) => {
-      const attr = encode(MapElemAttr, { map_fd: fd, key: s.put(key) }, 32);
+      const attr = mapElemAttr(fd, s.put(key), 0n);
       this.check("BPF_MAP_DELETE_ELEM", this.raw(BpfCmd.MAP_DELETE_ELEM, attr));
     });
   }
