@@ -11,6 +11,8 @@
  * `btf__raw_data()` does.
  */
 
+import type { BtfExtCoreRelo } from "../btf/btf_ext.js";
+
 /** The `bpf_map_create_opts` fields `bpf_gen__map_create()` reads. */
 export interface MapCreateAttr {
   btfKeyTypeId: number;
@@ -39,12 +41,7 @@ export interface ProgLoadAttr {
 }
 
 /** `struct bpf_core_relo` as `bpf_gen__record_relo_core()` receives it. */
-export interface CoreRelo {
-  insnOff: number;
-  typeId: number;
-  accessStrOff: number;
-  kind: number;
-}
+export type CoreRelo = BtfExtCoreRelo;
 
 /** One back-end of the load walker: the `bpf_gen__*` entry points libbpf calls. */
 export interface ObjectLoadOps {

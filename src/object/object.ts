@@ -17,6 +17,7 @@
  */
 
 import { Btf } from "../btf/btf.js";
+import { BtfExt } from "../btf/btf_ext.js";
 import type { ElfSection, ElfSymbol } from "../elf/elf.js";
 import {
   parseElf,
@@ -36,7 +37,6 @@ import {
   STV_HIDDEN,
   STV_INTERNAL,
 } from "../elf/elf.js";
-import { parseBtfExt } from "./btf_ext_raw.js";
 import { BtfView, Kind, VarLinkage } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
 import { collectExterns, symIsExtern } from "./extern.js";
@@ -253,7 +253,7 @@ export function openObject(
   }
   if (btfExtData && obj.btf) {
     try {
-      obj.btfExt = parseBtfExt(btfExtData, obj.btf.btf, path);
+      obj.btfExt = BtfExt.parse(btfExtData, obj.btf.btf, path);
     } catch (e) {
       // libbpf warns and continues without .BTF.ext, unless BTF is required
       if (needsBtf()) throw e;

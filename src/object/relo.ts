@@ -14,9 +14,8 @@
  *      BPF_PSEUDO_KFUNC_CALL with imm 0, typeless ksyms carry their kallsyms address.
  */
 
+import type { BtfExtInfoSec } from "../btf/btf_ext.js";
 import { Pseudo } from "../uapi/constants.js";
-import type { ExtInfo } from "./btf_ext_raw.js";
-import { recU32, setRecU32 } from "./btf_ext_raw.js";
 import { Kind } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
 import { recordCoreRelos } from "./relo_core.js";
@@ -279,37 +278,39 @@ function extSecIdx(obj: BpfObject, name: string): number {
 function adjustProgBtfExtInfo(
   obj: BpfObject,
   prog: BpfProgram,
-  info: ExtInfo,
+  secs: readonly BtfExtInfoSec<{ insnOff: number }>[],
+  rs: number,
   cur: Uint8Array | null,
   curCnt: number,
 ): { data: Uint8Array; cnt: number; recSize: number } | null {
-  for (const sec of info.secs) {
+  for (const sec of secs) {
     if (extSecIdx(obj, sec.secName) !== prog.secIdx) continue;
-    const picked: Uint8Array[] = [];
+    const recs = sec.decoded;
+    const picked: number[] = [];
     let started = false;
-    for (const rec of sec.records) {
-      const off = recU32(rec, 0) / INSN_SZ;
+    for (let k = 0; k < recs.length; k++) {
+      const off = recs[k].insnOff / INSN_SZ;
       if (off < prog.secInsnOff) {
-        if (started) picked.push(rec); // libbpf copies the contiguous range
+        if (started) picked.push(k); // libbpf copies the contiguous range
         continue;
       }
       if (off >= prog.secInsnOff + prog.secInsnCnt) break;
       started = true;
-      picked.push(rec);
+      picked.push(k);
     }
     // trailing records below the range inside the copied span were kept above; trim any after last in-range
-    while (picked.length && recU32(picked[picked.length - 1], 0) / INSN_SZ < prog.secInsnOff)
+    while (picked.length && recs[picked[picked.length - 1]].insnOff / INSN_SZ < prog.secInsnOff)
       picked.pop();
     if (picked.length === 0) return null;
-    const rs = info.recSize;
     const oldSz = curCnt * rs;
     const out = new Uint8Array(oldSz + picked.length * rs);
     if (cur) out.set(cur.subarray(0, oldSz));
+    const dv = new DataView(out.buffer);
     const adj = prog.subInsnOff - prog.secInsnOff;
-    picked.forEach((rec, j) => {
-      const r = out.subarray(oldSz + j * rs, oldSz + (j + 1) * rs);
-      r.set(rec);
-      setRecU32(r, 0, (Math.floor(recU32(rec, 0) / INSN_SZ) + adj) >>> 0);
+    picked.forEach((k, j) => {
+      // the host-order record, its insn_off turned into an instruction index in the main program
+      out.set(sec.hostRecords[k], oldSz + j * rs);
+      dv.setUint32(oldSz + j * rs, (Math.floor(recs[k].insnOff / INSN_SZ) + adj) >>> 0, true);
     });
     return { data: out, cnt: out.length / rs, recSize: rs };
   }
@@ -330,7 +331,14 @@ function relocFuncAndLineInfo(obj: BpfObject, main: BpfProgram, prog: BpfProgram
       -Errno.ENOENT,
     );
   if (main === prog || main.funcInfo) {
-    const r = adjustProgBtfExtInfo(obj, prog, ext.funcInfo, main.funcInfo, main.funcInfoCnt);
+    const r = adjustProgBtfExtInfo(
+      obj,
+      prog,
+      ext.funcInfo,
+      ext.funcInfoRecSize,
+      main.funcInfo,
+      main.funcInfoCnt,
+    );
     if (r) {
       main.funcInfo = r.data;
       main.funcInfoCnt = r.cnt;
@@ -344,7 +352,14 @@ function relocFuncAndLineInfo(obj: BpfObject, main: BpfProgram, prog: BpfProgram
     }
   }
   if (main !== prog && !main.lineInfo) return;
-  const r = adjustProgBtfExtInfo(obj, prog, ext.lineInfo, main.lineInfo, main.lineInfoCnt);
+  const r = adjustProgBtfExtInfo(
+    obj,
+    prog,
+    ext.lineInfo,
+    ext.lineInfoRecSize,
+    main.lineInfo,
+    main.lineInfoCnt,
+  );
   if (r) {
     main.lineInfo = r.data;
     main.lineInfoCnt = r.cnt;

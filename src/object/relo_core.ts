@@ -5,19 +5,22 @@
  * performs them at BPF_PROG_LOAD. A userspace CO-RE (target BTF as an argument) would live here.
  */
 
-import { recU32 } from "./btf_ext_raw.js";
 import { Errno, ObjectError } from "./errors.js";
 import type { CoreRelo } from "./load_ops.js";
 import type { BpfObject, BpfProgram, CoreReloRec } from "./types.js";
 import { ReloType } from "./types.js";
 
-/** Decodes a `struct bpf_core_relo` record (little-endian words). */
+/**
+ * Decodes a raw little-endian `struct bpf_core_relo` record. The object layer reads
+ * `BtfExt`'s `decoded` records; this is kept for callers holding raw records (test/lsm).
+ */
 export function decodeCoreRelo(rec: Uint8Array): CoreReloRec {
+  const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
   return {
-    insnOff: recU32(rec, 0),
-    typeId: recU32(rec, 4),
-    accessStrOff: recU32(rec, 8),
-    kind: recU32(rec, 12),
+    insnOff: dv.getUint32(0, true),
+    typeId: dv.getUint32(4, true),
+    accessStrOff: dv.getUint32(8, true),
+    kind: dv.getUint32(12, true),
   };
 }
 
@@ -40,8 +43,8 @@ export function recordCoreRelos(
   findProg: (secIdx: number, insnIdx: number) => BpfProgram | undefined,
 ): void {
   const ext = obj.btfExt;
-  if (!ext || ext.coreRelo.secs.length === 0) return;
-  for (const sec of ext.coreRelo.secs) {
+  if (!ext || ext.coreRelo.length === 0) return;
+  for (const sec of ext.coreRelo) {
     if (sec.secName === "")
       throw new ObjectError(
         "OBJECT_BAD_BTF",
@@ -52,8 +55,7 @@ export function recordCoreRelos(
         -Errno.EINVAL,
       );
     const secIdx = obj.secNames.indexOf(sec.secName, 1);
-    sec.records.forEach((raw, i) => {
-      const rec = decodeCoreRelo(raw);
+    sec.decoded.forEach((rec, i) => {
       if (rec.insnOff % 8)
         throw new ObjectError(
           "OBJECT_BAD_RELO",

@@ -4,7 +4,7 @@
  * them from the ELF bytes; `loadObject()` relocates and walks them once.
  */
 
-import type { BtfExtRaw } from "./btf_ext_raw.js";
+import type { BtfExt, BtfExtCoreRelo } from "../btf/btf_ext.js";
 import type { BtfView } from "./btf_view.js";
 import type { SecDef } from "./section_def.js";
 
@@ -54,12 +54,7 @@ export const KcfgType = {
 } as const;
 
 /** A CO-RE relocation record of .BTF.ext (`struct bpf_core_relo`). */
-export interface CoreReloRec {
-  insnOff: number;
-  typeId: number;
-  accessStrOff: number;
-  kind: number;
-}
+export type CoreReloRec = BtfExtCoreRelo;
 
 /** struct reloc_desc */
 export interface ReloDesc {
@@ -187,7 +182,8 @@ export interface BpfObject {
   maps: BpfMap[];
   externs: ExternDesc[];
   btf: BtfView | null;
-  btfExt: BtfExtRaw | null;
+  /** .BTF.ext; its `hostRecords` are the records in host byte order, as libbpf keeps them */
+  btfExt: BtfExt | null;
   /** per ELF section index: SecType */
   secTypes: number[];
   /** ELF section names by index */
