@@ -130,6 +130,8 @@ export interface ElfFile {
   sectionByName(name: string): ElfSection | undefined;
   /** relocations that apply to section `target` (from its SHT_REL/SHT_RELA section(s)) */
   relocationsFor(target: number): ElfRel[];
+  /** the entries of the SHT_REL/SHT_RELA section `relSec`, in file order ([] for other sections) */
+  relocationsIn(relSec: number): ElfRel[];
 }
 
 /** Stable codes of `ElfError`. */
@@ -203,6 +205,7 @@ class ParsedElf implements ElfFile {
   readonly sections: ElfSection[];
   readonly symbols: ElfSymbol[];
   private readonly relocs: Map<number, ElfRel[]>;
+  private readonly relocsBySec: Map<number, ElfRel[]>;
 
   constructor(
     name: string,
@@ -213,6 +216,7 @@ class ParsedElf implements ElfFile {
     sections: ElfSection[],
     symbols: ElfSymbol[],
     relocs: Map<number, ElfRel[]>,
+    relocsBySec: Map<number, ElfRel[]>,
   ) {
     this.name = name;
     this.littleEndian = littleEndian;
@@ -222,6 +226,7 @@ class ParsedElf implements ElfFile {
     this.sections = sections;
     this.symbols = symbols;
     this.relocs = relocs;
+    this.relocsBySec = relocsBySec;
   }
 
   sectionByName(name: string): ElfSection | undefined {
@@ -230,6 +235,10 @@ class ParsedElf implements ElfFile {
 
   relocationsFor(target: number): ElfRel[] {
     return this.relocs.get(target) ?? [];
+  }
+
+  relocationsIn(relSec: number): ElfRel[] {
+    return this.relocsBySec.get(relSec) ?? [];
   }
 }
 
@@ -494,6 +503,7 @@ export function parseElf(bytes: Uint8Array, name: string): ElfFile {
 
   // Relocations, grouped by target section.
   const relocs = new Map<number, ElfRel[]>();
+  const relocsBySec = new Map<number, ElfRel[]>();
   for (const s of sections) {
     if (s.type !== SHT_REL && s.type !== SHT_RELA) continue;
     const h = shoff + s.index * SHDR_SIZE;
@@ -525,6 +535,8 @@ export function parseElf(bytes: Uint8Array, name: string): ElfFile {
       list = [];
       relocs.set(s.info, list);
     }
+    const own: ElfRel[] = [];
+    relocsBySec.set(s.index, own);
     const n = s.size / ent;
     for (let i = 0; i < n; i++) {
       const at = s.offset + i * ent;
@@ -540,14 +552,16 @@ export function parseElf(bytes: Uint8Array, name: string): ElfFile {
           `symbol index ${sym} is past the end of the symbol table (${symbols.length} symbols)`,
         );
       }
-      list.push({
+      const rel: ElfRel = {
         offset: u64(at),
         type: Number(info & 0xffffffffn),
         sym,
         addend: rela ? dv.getBigInt64(at + 16, le) : 0n,
-      });
+      };
+      list.push(rel);
+      own.push(rel);
     }
   }
 
-  return new ParsedElf(name, le, machine, type, flags, sections, symbols, relocs);
+  return new ParsedElf(name, le, machine, type, flags, sections, symbols, relocs, relocsBySec);
 }

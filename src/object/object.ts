@@ -18,7 +18,7 @@
 
 import { Btf } from "../btf/btf.js";
 import { BtfExt } from "../btf/btf_ext.js";
-import type { ElfSection, ElfSymbol } from "../elf/elf.js";
+import type { ElfFile, ElfSection, ElfSymbol } from "../elf/elf.js";
 import {
   parseElf,
   SHF_EXECINSTR,
@@ -205,10 +205,8 @@ export function openObject(
         obj.jumptablesShndx = sec.index;
       }
     } else if (sec.type === SHT_REL) {
-      const target = sec.info;
-      if (sec.entsize !== 16 || target >= elf.sections.length)
-        throw formatErr(path, nm, sec.offset, "bad relocation section");
-      const tsec = elf.sections[target];
+      // parseElf checked sh_entsize, sh_size and that sh_info names a section
+      const tsec = elf.sections[sec.info];
       const execTarget = (tsec.flags & SHF_EXECINSTR) !== 0n;
       const allowed = [
         ".rel.struct_ops",
@@ -298,7 +296,7 @@ export function openObject(
   for (const rs of relSecs) {
     const target = rs.info;
     if (obj.secTypes[target] === SecType.ST_OPS) continue; // struct_ops: refused at load
-    const rels = readRels(obj, rs, symbols);
+    const rels = progRels(obj, rs, elf);
     if (target === obj.btfMapsShndx) {
       const mrels: MapRel[] = rels.map((r) => ({
         offset: r.offset,
@@ -321,24 +319,13 @@ export function openObject(
   return obj;
 }
 
-/** Entries of an SHT_REL section with their symbols (libbpf reads Elf64_Rel itself). */
-function readRels(obj: BpfObject, rs: ElfSection, symbols: ElfSymbol[]): ProgRel[] {
-  const out: ProgRel[] = [];
-  const dv = new DataView(rs.data.buffer, rs.data.byteOffset, rs.data.byteLength);
-  const le = obj.littleEndian;
-  const n = Math.floor(rs.data.length / 16);
-  for (let i = 0; i < n; i++) {
-    const offset = dv.getBigUint64(i * 16, le);
-    const info = dv.getBigUint64(i * 16 + 8, le);
-    const symIdx = Number(info >> 32n);
+/** The entries of SHT_REL section `rs` (decoded and checked by parseElf) with their symbols. */
+function progRels(obj: BpfObject, rs: ElfSection, elf: ElfFile): ProgRel[] {
+  const symbols = elf.symbols;
+  return elf.relocationsIn(rs.index).map((rel, i) => {
+    // parseElf checked rel.sym against the symbol table, which openObject knows is not empty
+    const symIdx = rel.sym;
     const sym = symbols[symIdx];
-    if (!sym)
-      throw formatErr(
-        obj.path,
-        rs.name,
-        rs.offset + i * 16,
-        `symbol #${symIdx} not found for relo #${i}`,
-      );
     if (sym.shndx >= obj.secNames.length)
       throw formatErr(
         obj.path,
@@ -348,8 +335,8 @@ function readRels(obj: BpfObject, rs: ElfSection, symbols: ElfSymbol[]): ProgRel
       );
     const symName =
       sym.type === STT_SECTION && sym.name === "" ? (obj.secNames[sym.shndx] ?? "<?") : sym.name;
-    out.push({
-      offset: offset > 0xffffffffn ? 0xffffffff : Number(offset),
+    return {
+      offset: rel.offset > 0xffffffffn ? 0xffffffff : Number(rel.offset),
       symIdx,
       symName,
       symShndx: sym.shndx,
@@ -361,9 +348,8 @@ function readRels(obj: BpfObject, rs: ElfSection, symbols: ElfSymbol[]): ProgRel
         sym.shndx === obj.textShndx &&
         ((sym.bind === STB_LOCAL && sym.type === STT_SECTION) ||
           ((sym.bind === STB_GLOBAL || sym.bind === STB_WEAK) && sym.type === STT_FUNC)),
-    });
-  }
-  return out;
+    };
+  });
 }
 
 /** libbpf `bpf_object__add_programs()` */

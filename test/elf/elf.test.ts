@@ -125,6 +125,12 @@ describe("parseElf on the committed global_data objects", () => {
       );
       assert.deepEqual(e.relocationsFor(e.sectionByName(".data")!.index), []);
       assert.equal(e.relocationsFor(e.sectionByName(".BTF")!.index).length, 6);
+      // relocationsIn: one relocation section's own entries, the same objects
+      for (const s of e.sections) {
+        const own = e.relocationsIn(s.index);
+        if (s.type !== SHT_REL && s.type !== SHT_RELA) assert.deepEqual(own, []);
+        else assert.deepEqual(own, e.relocationsFor(s.info));
+      }
     });
   }
 
@@ -201,6 +207,10 @@ describe("parseElf on hand-built objects", () => {
     ]);
     assert.equal(e.symbols[1].name, "x");
     assert.equal(e.sections[5].name, ".rel.text");
+    // relocationsIn keeps each relocation section's entries apart
+    assert.deepEqual(e.relocationsIn(4), e.relocationsFor(1).slice(0, 2));
+    assert.deepEqual(e.relocationsIn(5), [{ offset: 0n, type: 10, sym: 1, addend: 0n }]);
+    assert.deepEqual(e.relocationsIn(1), []);
   });
 
   test("an object without a symbol table has no symbols; EM_NONE is accepted as libbpf does", () => {
