@@ -54,14 +54,6 @@ export function symIsExtern(sym: ElfSymbol): boolean {
   );
 }
 
-/** libbpf `bpf_core_essential_name_len()`: the name without a "___flavor" suffix. */
-export function essentialNameLen(name: string): number {
-  for (let i = name.length - 5; i >= 0; i--) {
-    if (name[i] !== "_" && name.startsWith("___", i + 1) && name[i + 4] !== "_") return i + 1;
-  }
-  return name.length;
-}
-
 function findExternBtfId(btf: BtfView, name: string): number {
   for (let id = 1; id < btf.typeCnt; id++) {
     const k = btf.kind(id);
@@ -146,7 +138,6 @@ export function collectExterns(obj: BpfObject, symbols: ElfSymbol[]): void {
     if (btfId <= 0)
       throw extErr(obj, `failed to find BTF for extern '${sym.name}': ${btfId}`, btfId);
     const name = btf.name(btfId);
-    const ess = essentialNameLen(name);
     const secBtfId = findExternSecBtfId(btf, btfId);
     if (secBtfId <= 0)
       throw extErr(
@@ -156,7 +147,6 @@ export function collectExterns(obj: BpfObject, symbols: ElfSymbol[]): void {
       );
     const ext: ExternDesc = {
       name,
-      essentName: ess !== name.length ? name.slice(0, ess) : null,
       type: ExtType.UNKNOWN,
       symIdx: sym.index,
       btfId,

@@ -129,7 +129,6 @@ export function openObject(
     kconfigMapIdx: -1,
     arenaMapIdx: -1,
     hasStOps: false,
-    hasRodata: false,
     // kept by reference: a caller may pass getters that read a machine fact only when asked
     options: opts,
     loaded: false,
@@ -273,10 +272,9 @@ export function openObject(
     const st = obj.secTypes[sec.index];
     if (st === SecType.DATA)
       initInternalMap(obj, LibbpfMapType.DATA, sec.name, sec.index, sec.data, sec.size);
-    else if (st === SecType.RODATA) {
-      obj.hasRodata = true;
+    else if (st === SecType.RODATA)
       initInternalMap(obj, LibbpfMapType.RODATA, sec.name, sec.index, sec.data, sec.size);
-    } else initInternalMap(obj, LibbpfMapType.BSS, sec.name, sec.index, null, sec.size);
+    else initInternalMap(obj, LibbpfMapType.BSS, sec.name, sec.index, null, sec.size);
   }
   initKconfigMap(obj);
   initStructOpsMaps(

@@ -69,8 +69,6 @@ export interface ReloDesc {
 /** struct extern_desc */
 export interface ExternDesc {
   name: string;
-  /** the name without a "___flavor" suffix, when it has one */
-  essentName: string | null;
   type: number;
   symIdx: number;
   btfId: number;
@@ -197,7 +195,6 @@ export interface BpfObject {
   kconfigMapIdx: number;
   arenaMapIdx: number;
   hasStOps: boolean;
-  hasRodata: boolean;
   options: OpenOptions;
   loaded: boolean;
   /**
