@@ -152,6 +152,28 @@ export function encodeInsns(insns: readonly Insn[]): Uint8Array {
   return buf;
 }
 
+/**
+ * Byte-swaps the fields of `count` instructions at byte offset `off` of `buf` in place, between
+ * the big- and little-endian wire forms (libbpf `bpf_insn_bswap`): the register nibbles trade
+ * places, `off` and `imm` reverse their bytes. The code byte stays.
+ */
+export function bswapInsns(buf: Uint8Array, off: number, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const p = off + i * INSN_SIZE;
+    const regs = buf[p + 1];
+    buf[p + 1] = ((regs & 0x0f) << 4) | (regs >> 4);
+    let t = buf[p + 2];
+    buf[p + 2] = buf[p + 3];
+    buf[p + 3] = t;
+    t = buf[p + 4];
+    buf[p + 4] = buf[p + 7];
+    buf[p + 7] = t;
+    t = buf[p + 5];
+    buf[p + 5] = buf[p + 6];
+    buf[p + 6] = t;
+  }
+}
+
 /** The unsigned 64-bit immediate of an `ld_imm64` pair: `lo.imm` is bits 0-31, `hi.imm` 32-63. */
 export function ldImm64Value(lo: Insn, hi: Insn): bigint {
   return BigInt(lo.imm >>> 0) | (BigInt(hi.imm >>> 0) << 32n);

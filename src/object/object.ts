@@ -37,6 +37,7 @@ import {
   STV_HIDDEN,
   STV_INTERNAL,
 } from "../elf/elf.js";
+import { bswapInsns, INSN_SIZE } from "../insn/insn.js";
 import { BtfView, Kind, VarLinkage } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
 import { collectExterns, symIsExtern } from "./extern.js";
@@ -56,7 +57,6 @@ import { LibbpfMapType, SecType } from "./types.js";
 
 export type { BpfMap, BpfObject, BpfProgram, ExternDesc, OpenOptions } from "./types.js";
 
-const INSN_SZ = 8;
 const OBJ_NAME_LEN = 16;
 const LICENSE_LEN = 64;
 
@@ -68,16 +68,6 @@ function formatErr(
   errno: number = -Errno.LIBBPF_FORMAT,
 ) {
   return new ObjectError("OBJECT_BAD_ELF", obj, section, off, detail, errno);
-}
-
-/** Swaps one instruction's fields to host order (libbpf `bpf_insn_bswap`). */
-function bswapInsns(insns: Uint8Array): void {
-  for (let o = 0; o < insns.length; o += INSN_SZ) {
-    const regs = insns[o + 1];
-    insns[o + 1] = ((regs & 0x0f) << 4) | (regs >> 4);
-    insns.subarray(o + 2, o + 4).reverse();
-    insns.subarray(o + 4, o + 8).reverse();
-  }
 }
 
 /** libbpf `ignore_elf_section()` */
@@ -223,7 +213,8 @@ export function openObject(
     }
   }
 
-  if (!obj.littleEndian) for (const p of obj.programs) bswapInsns(p.insns);
+  if (!obj.littleEndian)
+    for (const p of obj.programs) bswapInsns(p.insns, 0, p.insns.length / INSN_SIZE);
   obj.programs.sort((a, b) =>
     a.secIdx !== b.secIdx ? a.secIdx - b.secIdx : a.secInsnOff - b.secInsnOff,
   );
@@ -306,7 +297,7 @@ export function openObject(
         const i = obj.programs.findIndex((p) => !progIsSubprog(obj, p) && p.name === nm);
         if (i < 0) return -1;
         const p = obj.programs[i];
-        if (p.secIdx !== shndx || p.secInsnOff * INSN_SZ !== value) return -1;
+        if (p.secIdx !== shndx || p.secInsnOff * INSN_SIZE !== value) return -1;
         return i;
       });
     } else {
@@ -367,7 +358,7 @@ function addPrograms(obj: BpfObject, sec: ElfSection, symbols: ElfSymbol[]): voi
         `program '${sym.name}' is static and not supported`,
         -Errno.ENOTSUP,
       );
-    if (size === 0 || size % INSN_SZ || off % INSN_SZ)
+    if (size === 0 || size % INSN_SIZE || off % INSN_SIZE)
       throw new ObjectError(
         "OBJECT_BAD_PROG",
         obj.path,
@@ -382,8 +373,8 @@ function addPrograms(obj: BpfObject, sec: ElfSection, symbols: ElfSymbol[]): voi
       name: sym.name,
       secName: autoload ? sec.name : sec.name.slice(1),
       secIdx: sec.index,
-      secInsnOff: off / INSN_SZ,
-      secInsnCnt: size / INSN_SZ,
+      secInsnOff: off / INSN_SIZE,
+      secInsnCnt: size / INSN_SIZE,
       insns: sec.data.slice(off, off + size),
       type: 0,
       expectedAttachType: 0,

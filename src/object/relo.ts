@@ -15,6 +15,8 @@
  */
 
 import type { BtfExtInfoSec } from "../btf/btf_ext.js";
+import { INSN_SIZE } from "../insn/insn.js";
+import { CALL, LD_IMM64 } from "../insn/opcode.js";
 import { Pseudo } from "../uapi/constants.js";
 import { Kind } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
@@ -22,40 +24,36 @@ import { recordCoreRelos } from "./relo_core.js";
 import type { BpfObject, BpfProgram, ReloDesc } from "./types.js";
 import { ExtType, LibbpfMapType, ReloType, SecType } from "./types.js";
 
-const INSN_SZ = 8;
-const CODE_LDIMM64 = 0x18; // BPF_LD | BPF_IMM | BPF_DW
-const CODE_CALL = 0x85; // BPF_JMP | BPF_CALL
-
 // ---- instruction fields (host little-endian layout) ----
 
 function insnCode(insns: Uint8Array, i: number): number {
-  return insns[i * INSN_SZ];
+  return insns[i * INSN_SIZE];
 }
-export function insnSrc(insns: Uint8Array, i: number): number {
-  return insns[i * INSN_SZ + 1] >> 4;
+function srcReg(insns: Uint8Array, i: number): number {
+  return insns[i * INSN_SIZE + 1] >> 4;
 }
-function insnDst(insns: Uint8Array, i: number): number {
-  return insns[i * INSN_SZ + 1] & 0xf;
+function dstReg(insns: Uint8Array, i: number): number {
+  return insns[i * INSN_SIZE + 1] & 0xf;
 }
-export function insnOff(insns: Uint8Array, i: number): number {
-  const o = i * INSN_SZ + 2;
+function offField(insns: Uint8Array, i: number): number {
+  const o = i * INSN_SIZE + 2;
   return ((insns[o] | (insns[o + 1] << 8)) << 16) >> 16;
 }
 function insnImm(insns: Uint8Array, i: number): number {
-  const o = i * INSN_SZ + 4;
+  const o = i * INSN_SIZE + 4;
   return insns[o] | (insns[o + 1] << 8) | (insns[o + 2] << 16) | (insns[o + 3] << 24);
 }
 function setSrc(insns: Uint8Array, i: number, src: number): void {
-  const o = i * INSN_SZ + 1;
+  const o = i * INSN_SIZE + 1;
   insns[o] = (insns[o] & 0x0f) | ((src & 0xf) << 4);
 }
 function setOff(insns: Uint8Array, i: number, off: number): void {
-  const o = i * INSN_SZ + 2;
+  const o = i * INSN_SIZE + 2;
   insns[o] = off & 0xff;
   insns[o + 1] = (off >> 8) & 0xff;
 }
 function setImm(insns: Uint8Array, i: number, imm: number): void {
-  const o = i * INSN_SZ + 4;
+  const o = i * INSN_SIZE + 4;
   insns[o] = imm & 0xff;
   insns[o + 1] = (imm >>> 8) & 0xff;
   insns[o + 2] = (imm >>> 16) & 0xff;
@@ -63,23 +61,23 @@ function setImm(insns: Uint8Array, i: number, imm: number): void {
 }
 
 function isLdimm64(insns: Uint8Array, i: number): boolean {
-  return insnCode(insns, i) === CODE_LDIMM64;
+  return insnCode(insns, i) === LD_IMM64;
 }
 function isCall(insns: Uint8Array, i: number): boolean {
-  return insnCode(insns, i) === CODE_CALL;
+  return insnCode(insns, i) === CALL;
 }
 /** libbpf `insn_is_subprog_call()` */
 function isSubprogCall(insns: Uint8Array, i: number): boolean {
   return (
     isCall(insns, i) &&
-    insnSrc(insns, i) === Pseudo.CALL &&
-    insnDst(insns, i) === 0 &&
-    insnOff(insns, i) === 0
+    srcReg(insns, i) === Pseudo.CALL &&
+    dstReg(insns, i) === 0 &&
+    offField(insns, i) === 0
   );
 }
 /** libbpf `insn_is_pseudo_func()` */
 function isPseudoFunc(insns: Uint8Array, i: number): boolean {
-  return isLdimm64(insns, i) && insnSrc(insns, i) === Pseudo.FUNC;
+  return isLdimm64(insns, i) && srcReg(insns, i) === Pseudo.FUNC;
 }
 
 /** libbpf `prog_is_subprog()` */
@@ -133,7 +131,7 @@ function recordReloc(obj: BpfObject, prog: BpfProgram, insnIdx: number, rel: Pro
       "OBJECT_BAD_RELO",
       obj.path,
       prog.secName,
-      (prog.secInsnOff + insnIdx) * INSN_SZ,
+      (prog.secInsnOff + insnIdx) * INSN_SIZE,
       `prog '${prog.name}': ${detail}`,
       errno,
     );
@@ -153,12 +151,12 @@ function recordReloc(obj: BpfObject, prog: BpfProgram, insnIdx: number, rel: Pro
     return r;
   }
   if (isCall(insns, insnIdx)) {
-    if (insnSrc(insns, insnIdx) !== Pseudo.CALL) throw fail("incorrect bpf_call opcode");
+    if (srcReg(insns, insnIdx) !== Pseudo.CALL) throw fail("incorrect bpf_call opcode");
     if (!rel.symShndx || rel.symShndx !== obj.textShndx)
       throw fail(
         `bad call relo against '${rel.symName}' in section '${obj.secNames[rel.symShndx] ?? "?"}'`,
       );
-    if (rel.symValue % INSN_SZ)
+    if (rel.symValue % INSN_SIZE)
       throw fail(`bad call relo against '${rel.symName}' at offset ${rel.symValue}`);
     const r = newRelo(ReloType.CALL, insnIdx);
     r.symOff = rel.symValue;
@@ -169,7 +167,7 @@ function recordReloc(obj: BpfObject, prog: BpfProgram, insnIdx: number, rel: Pro
       `invalid relo against '${rel.symName}' in special section 0x${rel.symShndx.toString(16)}; forgot to initialize global var?`,
     );
   if (rel.isSubprogSym) {
-    if (rel.symValue % INSN_SZ || insnImm(insns, insnIdx) % INSN_SZ)
+    if (rel.symValue % INSN_SIZE || insnImm(insns, insnIdx) % INSN_SIZE)
       throw fail(
         `bad subprog addr relo against '${rel.symName}' at offset ${rel.symValue}+${insnImm(insns, insnIdx)}`,
       );
@@ -239,7 +237,7 @@ export function collectProgRelos(
   rels: ProgRel[],
 ): void {
   rels.forEach((rel, i) => {
-    if (rel.offset % INSN_SZ || rel.offset >= secSize)
+    if (rel.offset % INSN_SIZE || rel.offset >= secSize)
       throw new ObjectError(
         "OBJECT_BAD_RELO",
         obj.path,
@@ -248,7 +246,7 @@ export function collectProgRelos(
         `invalid offset 0x${rel.offset.toString(16)} for relo #${i}`,
         -Errno.LIBBPF_FORMAT,
       );
-    const insnIdx = rel.offset / INSN_SZ;
+    const insnIdx = rel.offset / INSN_SIZE;
     const prog = findProgBySecInsn(obj, secIdx, insnIdx);
     if (!prog) return; // an overridden weak function: libbpf skips it
     prog.relos.push(recordReloc(obj, prog, insnIdx - prog.secInsnOff, rel));
@@ -289,7 +287,7 @@ function adjustProgBtfExtInfo(
     const picked: number[] = [];
     let started = false;
     for (let k = 0; k < recs.length; k++) {
-      const off = recs[k].insnOff / INSN_SZ;
+      const off = recs[k].insnOff / INSN_SIZE;
       if (off < prog.secInsnOff) {
         if (started) picked.push(k); // libbpf copies the contiguous range
         continue;
@@ -299,7 +297,7 @@ function adjustProgBtfExtInfo(
       picked.push(k);
     }
     // trailing records below the range inside the copied span were kept above; trim any after last in-range
-    while (picked.length && recs[picked[picked.length - 1]].insnOff / INSN_SZ < prog.secInsnOff)
+    while (picked.length && recs[picked[picked.length - 1]].insnOff / INSN_SIZE < prog.secInsnOff)
       picked.pop();
     if (picked.length === 0) return null;
     const oldSz = curCnt * rs;
@@ -310,7 +308,7 @@ function adjustProgBtfExtInfo(
     picked.forEach((k, j) => {
       // the host-order record, its insn_off turned into an instruction index in the main program
       out.set(sec.hostRecords[k], oldSz + j * rs);
-      dv.setUint32(oldSz + j * rs, (Math.floor(recs[k].insnOff / INSN_SZ) + adj) >>> 0, true);
+      dv.setUint32(oldSz + j * rs, (Math.floor(recs[k].insnOff / INSN_SIZE) + adj) >>> 0, true);
     });
     return { data: out, cnt: out.length / rs, recSize: rs };
   }
@@ -326,7 +324,7 @@ function relocFuncAndLineInfo(obj: BpfObject, main: BpfProgram, prog: BpfProgram
       "OBJECT_BAD_BTF",
       obj.path,
       prog.secName,
-      prog.secInsnOff * INSN_SZ,
+      prog.secInsnOff * INSN_SIZE,
       `prog '${prog.name}': missing .BTF.ext ${what} info`,
       -Errno.ENOENT,
     );
@@ -382,8 +380,8 @@ function findProgInsnRelo(prog: BpfProgram, insnIdx: number): ReloDesc | undefin
 
 /** libbpf `bpf_object__append_subprog_code()` */
 function appendSubprogCode(main: BpfProgram, sub: BpfProgram): void {
-  sub.subInsnOff = main.insns.length / INSN_SZ;
-  const own = sub.insns.subarray(0, sub.secInsnCnt * INSN_SZ);
+  sub.subInsnOff = main.insns.length / INSN_SIZE;
+  const own = sub.insns.subarray(0, sub.secInsnCnt * INSN_SIZE);
   const next = new Uint8Array(main.insns.length + own.length);
   next.set(main.insns);
   next.set(own, main.insns.length);
@@ -401,7 +399,7 @@ function relocCode(obj: BpfObject, main: BpfProgram, prog: BpfProgram): void {
       "OBJECT_BAD_RELO",
       obj.path,
       prog.secName,
-      (prog.secInsnOff + insnIdx) * INSN_SZ,
+      (prog.secInsnOff + insnIdx) * INSN_SIZE,
       `prog '${prog.name}': ${detail}`,
       -Errno.LIBBPF_RELOC,
     );
@@ -417,8 +415,8 @@ function relocCode(obj: BpfObject, main: BpfProgram, prog: BpfProgram): void {
     if (relo) {
       subInsnIdx =
         relo.type === ReloType.CALL
-          ? relo.symOff / INSN_SZ + imm + 1
-          : Math.trunc((relo.symOff + imm) / INSN_SZ);
+          ? relo.symOff / INSN_SIZE + imm + 1
+          : Math.trunc((relo.symOff + imm) / INSN_SIZE);
     } else if (isPseudoFunc(main.insns, at)) {
       throw fail(insnIdx, `missing subprog addr relo for insn #${insnIdx}`);
     } else {
@@ -500,7 +498,7 @@ function relocateData(obj: BpfObject, prog: BpfProgram): void {
         code,
         obj.path,
         prog.secName,
-        at * INSN_SZ,
+        at * INSN_SIZE,
         `prog '${prog.name}': relo #${i}: ${detail}`,
         -Errno.EINVAL,
       );
@@ -540,15 +538,15 @@ function relocateData(obj: BpfObject, prog: BpfProgram): void {
           setOff(insns, at, ext.ksym.btfFdIdx);
         } else {
           // poison_kfunc_call(): an invalid helper call naming the extern
-          insns[at * INSN_SZ] = CODE_CALL;
-          insns[at * INSN_SZ + 1] = 0;
+          insns[at * INSN_SIZE] = CALL;
+          insns[at * INSN_SIZE + 1] = 0;
           setOff(insns, at, 0);
           setImm(insns, at, 2002000000 + relo.extIdx);
         }
         break;
       }
       case ReloType.SUBPROG_ADDR:
-        if (insnSrc(insns, at) !== Pseudo.FUNC) throw fail("bad insn");
+        if (srcReg(insns, at) !== Pseudo.FUNC) throw fail("bad insn");
         break;
       case ReloType.CALL:
       case ReloType.CORE:
