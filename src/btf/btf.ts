@@ -20,6 +20,7 @@
  * re-decode the touched type in place, so `types[id]` objects stay current.
  */
 
+import { Errno } from "../uapi/errno.js";
 import { type BtfHeader, parseBtfSections, splitTypeSection, validateTypes } from "./btf_parse.js";
 import {
   BTF_FUNC_EXTERN,
@@ -47,8 +48,6 @@ const utf8enc = new TextEncoder();
 const MAX_RESOLVE_DEPTH = 32;
 /** Pointer size of BPF-targeted BTF (`btf__set_pointer_size(obj->btf, 8)`). */
 const PTR_SIZE = 8;
-const EINVAL = 22;
-const E2BIG = 7;
 
 /** A string with one character per byte: a map key that compares like the bytes do. */
 function byteKey(b: Uint8Array): string {
@@ -239,18 +238,18 @@ export class Btf {
           id = t.type;
           break;
         case BTF_KIND.ARRAY:
-          if (nelems && t.nelems > Math.floor(0xffffffff / nelems)) return -E2BIG;
+          if (nelems && t.nelems > Math.floor(0xffffffff / nelems)) return -Errno.E2BIG;
           nelems *= t.nelems;
           id = t.type;
           break;
         default:
-          return -EINVAL;
+          return -Errno.EINVAL;
       }
       if (size >= 0) break;
       t = this.types[id];
     }
-    if (size < 0) return -EINVAL;
-    if (nelems && size > Math.floor(0xffffffff / nelems)) return -E2BIG;
+    if (size < 0) return -Errno.EINVAL;
+    if (nelems && size > Math.floor(0xffffffff / nelems)) return -Errno.E2BIG;
     return nelems * size;
   }
 

@@ -3,6 +3,8 @@
  * map / program) it concerns and, where one applies, the byte offset.
  */
 
+import { Errno as UapiErrno } from "../uapi/errno.js";
+
 /** Stable codes of `ObjectError`. */
 export type ObjectErrorCode =
   /** the ELF is not a usable BPF object (no symbol table, bad section kinds, bad program bounds) */
@@ -54,16 +56,14 @@ export class ObjectError extends Error {
   }
 }
 
-/** errno values libbpf returns for the refusals modelled here (negated at use). */
+/**
+ * errno values libbpf returns for the refusals modelled here (negated at use): the uapi errno
+ * table, plus libbpf's own codes. `ENOTSUP` is userspace's (= EOPNOTSUPP, 95), not the kernel's
+ * internal ENOTSUPP (524).
+ */
 export const Errno = {
-  ENOENT: 2,
-  ESRCH: 3,
-  E2BIG: 7,
-  ENOMEM: 12,
-  EINVAL: 22,
-  ERANGE: 34,
-  EOPNOTSUPP: 95,
-  ENOTSUP: 95,
+  ...UapiErrno,
+  ENOTSUP: UapiErrno.EOPNOTSUPP,
   /** LIBBPF_ERRNO__FORMAT */
   LIBBPF_FORMAT: 4003,
   /** LIBBPF_ERRNO__RELOC */

@@ -11,7 +11,8 @@
  */
 
 import { BTF_KIND } from "../btf/btf_types.js";
-import { AttachType, ProgType } from "../uapi/constants.js";
+import { AttachType, ProgFlag, ProgType } from "../uapi/constants.js";
+import { Errno } from "../uapi/errno.js";
 
 /** enum bpf_attach_type, now in uapi/constants.ts; exported here too for existing importers. */
 export { AttachType };
@@ -212,10 +213,6 @@ export function findSecDef(secName: string): SecDef | undefined {
   return undefined;
 }
 
-/** BPF_F_SLEEPABLE / BPF_F_XDP_HAS_FRAGS (prog_flags). */
-const F_SLEEPABLE = 1 << 4;
-const F_XDP_HAS_FRAGS = 1 << 5;
-
 /** What `libbpf_prepare_prog_load()` decides in gen mode, where every kernel feature is assumed. */
 export interface PreparedLoad {
   expectedAttachType: number;
@@ -240,21 +237,21 @@ export function prepareProgLoad(
 ): PreparedLoad {
   const out: PreparedLoad = { expectedAttachType, progFlags, attachTarget: null, refusal: null };
   const f = def.flags;
-  if (f & SecFlag.SLEEPABLE) out.progFlags |= F_SLEEPABLE;
-  if (progType === ProgType.XDP && f & SecFlag.XDP_FRAGS) out.progFlags |= F_XDP_HAS_FRAGS;
+  if (f & SecFlag.SLEEPABLE) out.progFlags |= ProgFlag.SLEEPABLE;
+  if (progType === ProgType.XDP && f & SecFlag.XDP_FRAGS) out.progFlags |= ProgFlag.XDP_HAS_FRAGS;
   if (f & SecFlag.USDT) out.expectedAttachType = AttachType.TRACE_UPROBE_MULTI;
   if (f & SecFlag.ATTACH_BTF) {
     const slash = secName.indexOf("/");
     if (slash < 0) {
       out.refusal = {
         reason: "no BTF-based attach target is specified in the section name",
-        errno: -22,
+        errno: -Errno.EINVAL,
       };
       return out;
     }
     if (progType === ProgType.EXT) {
       // libbpf_find_attach_btf_id(): freplace needs a live target program fd.
-      out.refusal = { reason: "attach program FD is not set (freplace)", errno: -22 };
+      out.refusal = { reason: "attach program FD is not set (freplace)", errno: -Errno.EINVAL };
       return out;
     }
     out.attachTarget = { name: secName.slice(slash + 1), attachType: out.expectedAttachType };
@@ -268,7 +265,10 @@ export function prepareProgLoad(
     // tracing_multi_mod_fd(): a "<module>:" target needs the module BTFs, which gen mode never loads.
     const slash = secName.indexOf("/");
     if (slash >= 0 && secName.indexOf(":", slash + 1) >= 0) {
-      out.refusal = { reason: "module attach target needs module BTF (gen mode)", errno: -22 };
+      out.refusal = {
+        reason: "module attach target needs module BTF (gen mode)",
+        errno: -Errno.EINVAL,
+      };
     }
   }
   return out;
