@@ -21,6 +21,7 @@
  */
 
 import { Errno } from "../uapi/errno.js";
+import { UTF8_DECODER, UTF8_ENCODER } from "../uapi/layout.js";
 import { type BtfHeader, parseBtfSections, splitTypeSection, validateTypes } from "./btf_parse.js";
 import {
   BTF_FUNC_EXTERN,
@@ -40,9 +41,6 @@ import {
 } from "./btf_types.js";
 
 export * from "./btf_types.js";
-
-const utf8 = new TextDecoder("utf-8");
-const utf8enc = new TextEncoder();
 
 /** libbpf's MAX_RESOLVE_DEPTH. */
 const MAX_RESOLVE_DEPTH = 32;
@@ -186,7 +184,7 @@ export class Btf {
       );
     }
     const end = strs.indexOf(0, off);
-    const s = utf8.decode(strs.subarray(off, end));
+    const s = UTF8_DECODER.decode(strs.subarray(off, end));
     this.strCache.set(off, s);
     return s;
   }
@@ -497,7 +495,7 @@ export class Btf {
    */
   addString(s: string): number {
     this.ensureModifiable();
-    const bytes = utf8enc.encode(s);
+    const bytes = UTF8_ENCODER.encode(s);
     // strings compare as bytes, as libbpf's strcmp does (two invalid UTF-8 sequences may decode
     // to the same JavaScript string)
     const key = byteKey(bytes);

@@ -9,6 +9,8 @@
  * Section data are views of the input (no copies).
  */
 
+import { UTF8_DECODER } from "../uapi/layout.js";
+
 /** ELF section types (`sh_type`). */
 export const SHT_NULL = 0;
 export const SHT_PROGBITS = 1;
@@ -189,8 +191,6 @@ export class ElfError extends Error {
     this.offset = offset;
   }
 }
-
-const utf8 = new TextDecoder("utf-8");
 
 function toNumber(v: bigint): number {
   return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
@@ -436,7 +436,7 @@ export function parseElf(bytes: Uint8Array, name: string): ElfFile {
         `string at ${off} of ${label(tab)} is not NUL-terminated`,
       );
     }
-    return utf8.decode(tab.data.subarray(off, end));
+    return UTF8_DECODER.decode(tab.data.subarray(off, end));
   };
 
   // Section names.

@@ -14,6 +14,7 @@
 
 import type { ElfSymbol } from "../elf/elf.js";
 import { SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_NOTYPE } from "../elf/elf.js";
+import { UTF8_ENCODER } from "../uapi/layout.js";
 import type { BtfView } from "./btf_view.js";
 import { FuncLinkage, INT_BOOL, INT_SIGNED, Kind, VarLinkage } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
@@ -358,7 +359,7 @@ function processKconfigLine(obj: BpfObject, line: string, data: Uint8Array): voi
       );
     if (value.length < 2 || !value.endsWith('"'))
       throw extErr(obj, `extern (kcfg) '${name}': invalid string config '${value}'`, -Errno.EINVAL);
-    let bytes = new TextEncoder().encode(value.slice(1, -1));
+    let bytes = UTF8_ENCODER.encode(value.slice(1, -1));
     if (bytes.length >= ext.kcfg.sz) bytes = bytes.subarray(0, ext.kcfg.sz - 1);
     data.set(bytes, ext.kcfg.dataOff);
     data[ext.kcfg.dataOff + bytes.length] = 0;

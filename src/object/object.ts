@@ -38,6 +38,7 @@ import {
   STV_INTERNAL,
 } from "../elf/elf.js";
 import { bswapInsns, INSN_SIZE } from "../insn/insn.js";
+import { fromCString } from "../uapi/layout.js";
 import { BtfView, Kind, VarLinkage } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
 import { collectExterns, symIsExtern } from "./extern.js";
@@ -80,12 +81,6 @@ function ignoreElfSection(sec: ElfSection): boolean {
     if (rest.startsWith(".debug_") || rest === ".BTF" || rest === ".BTF.ext") return true;
   }
   return false;
-}
-
-function cString(bytes: Uint8Array, max: number): string {
-  let end = 0;
-  while (end < bytes.length && end < max && bytes[end] !== 0) end++;
-  return new TextDecoder().decode(bytes.subarray(0, end));
 }
 
 /** Opens a BPF ELF object. Throws `ElfError` for a malformed ELF, `ObjectError` for what libbpf refuses. */
@@ -148,7 +143,7 @@ export function openObject(
     if (sec.index === 0 || ignoreElfSection(sec)) continue;
     const nm = sec.name;
     if (nm === "license") {
-      obj.license = cString(sec.data, LICENSE_LEN - 1);
+      obj.license = fromCString(sec.data.subarray(0, LICENSE_LEN - 1));
     } else if (nm === "version") {
       if (sec.data.length !== 4) throw formatErr(path, nm, sec.offset, "invalid kver section");
       obj.kernVersion = new DataView(sec.data.buffer, sec.data.byteOffset, 4).getUint32(0, true);
