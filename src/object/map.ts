@@ -100,7 +100,6 @@ function parseBtfMapDef(
   btf: BtfView,
   mapName: string,
   defId: number,
-  strict: boolean,
   def: BtfMapDef,
   inner: BtfMapDef | null,
   secOff: number,
@@ -174,7 +173,7 @@ function parseBtfMapDef(
         continue;
       }
       if (btf.kind(t) !== Kind.STRUCT) throw fail("map-in-map inner def is of unexpected kind");
-      parseBtfMapDef(obj, btf, `${mapName}.inner`, t, strict, inner, null, secOff);
+      parseBtfMapDef(obj, btf, `${mapName}.inner`, t, inner, null, secOff);
       def.hasInner = true;
     } else if (name === "pinning") {
       if (inner === null) throw fail("inner def can't be pinned");
@@ -189,7 +188,7 @@ function parseBtfMapDef(
         if (btf.vlen(t) !== 1) throw fail(`attr '${name}': invalid __ulong`);
         def.mapExtra = btf.enumValue(t, 0);
       } else throw fail(`attr '${name}': expected ENUM or ENUM64`);
-    } else if (strict) {
+    } else {
       throw fail(`unknown field '${name}'`, -Errno.ENOTSUP);
     }
   }
@@ -246,23 +245,13 @@ function fillMapFromDef(obj: BpfObject, map: BpfMap, d: BtfMapDef, secOff: numbe
 }
 
 /** libbpf `bpf_object__init_user_btf_maps()` */
-export function initUserBtfMaps(
-  obj: BpfObject,
-  mapsData: Uint8Array | null,
-  strict: boolean,
-): void {
+export function initUserBtfMaps(obj: BpfObject, mapsData: Uint8Array | null): void {
   if (obj.btfMapsShndx < 0) return;
   const btf = obj.btf;
   const fail = (off: number, detail: string, errno: number = -Errno.EINVAL): ObjectError =>
     new ObjectError("OBJECT_BAD_MAP", obj.path, MAPS_SEC, off, detail, errno);
   if (!btf || !mapsData) throw fail(-1, 'BTF is required for SEC(".maps")', -Errno.ENOENT);
-  let sec = -1;
-  for (let id = 1; id < btf.typeCnt; id++) {
-    if (btf.kind(id) === Kind.DATASEC && btf.name(id) === MAPS_SEC) {
-      sec = id;
-      break;
-    }
-  }
+  const sec = btf.findByNameKind(MAPS_SEC, Kind.DATASEC);
   if (sec < 0) throw fail(-1, "DATASEC '.maps' not found", -Errno.ENOENT);
   obj.btfMapsSecBtfId = sec;
   const vsis = btf.secinfos(sec);
@@ -292,7 +281,7 @@ export function initUserBtfMaps(
     map.btfVarIdx = i;
     const d = emptyDef();
     const innerDef = emptyDef();
-    parseBtfMapDef(obj, btf, mapName, defId, strict, d, innerDef, vi.offset);
+    parseBtfMapDef(obj, btf, mapName, defId, d, innerDef, vi.offset);
     fillMapFromDef(obj, map, d, vi.offset);
     map.pinByName = d.pinning === 1;
     if (d.hasInner) {
@@ -514,8 +503,6 @@ export function mapSetDefMaxEntries(obj: BpfObject, map: BpfMap): void {
     map.def.maxEntries = obj.options.nrCpus;
   }
 }
-
-export type { BtfMapDef };
 
 /**
  * libbpf `bpf_object_init_struct_ops()` at open: one STRUCT_OPS map per variable of each

@@ -42,7 +42,6 @@ import { fromCString } from "../uapi/layout.js";
 import { BtfView, Kind, VarLinkage } from "./btf_view.js";
 import { Errno, ObjectError } from "./errors.js";
 import { collectExterns, symIsExtern } from "./extern.js";
-import type { MapRel } from "./map.js";
 import {
   collectMapRelos,
   initInternalMap,
@@ -249,10 +248,10 @@ export function openObject(
 
   // ---- bpf_object__collect_externs / bpf_object_fixup_btf ----
   collectExterns(obj, symbols);
-  fixupBtf(obj, elf.sections, symbols);
+  fixupBtf(obj, elf);
 
   // ---- bpf_object__init_maps ----
-  initUserBtfMaps(obj, mapsData, true);
+  initUserBtfMaps(obj, mapsData);
   for (const sec of dataSecs) {
     if (sec.size === 0) continue;
     const st = obj.secTypes[sec.index];
@@ -282,13 +281,7 @@ export function openObject(
     if (obj.secTypes[target] === SecType.ST_OPS) continue; // struct_ops: refused at load
     const rels = progRels(obj, rs, elf);
     if (target === obj.btfMapsShndx) {
-      const mrels: MapRel[] = rels.map((r) => ({
-        offset: r.offset,
-        symName: r.symName,
-        symShndx: r.symShndx,
-        symValue: r.symValue,
-      }));
-      collectMapRelos(obj, mrels, (nm, shndx, value) => {
+      collectMapRelos(obj, rels, (nm, shndx, value) => {
         const i = obj.programs.findIndex((p) => !progIsSubprog(obj, p) && p.name === nm);
         if (i < 0) return -1;
         const p = obj.programs[i];
@@ -396,7 +389,7 @@ function addPrograms(obj: BpfObject, sec: ElfSection, symbols: ElfSymbol[]): voi
 }
 
 /** libbpf `bpf_object_fixup_btf()` / `btf_fixup_datasec()` */
-function fixupBtf(obj: BpfObject, sections: ElfSection[], symbols: ElfSymbol[]): void {
+function fixupBtf(obj: BpfObject, elf: ElfFile): void {
   const btf = obj.btf;
   if (!btf) return;
   const fail = (secName: string, detail: string, errno: number) =>
@@ -407,7 +400,7 @@ function fixupBtf(obj: BpfObject, sections: ElfSection[], symbols: ElfSymbol[]):
     if (secName !== ".kconfig" && secName !== ".ksyms") {
       let fixupOffsets = false;
       if (btf.sizeOrType(id) === 0) {
-        const sec = sections.find((s) => s.index !== 0 && s.name === secName);
+        const sec = elf.sectionByName(secName);
         if (!sec || sec.size === 0)
           throw fail(secName, "failed to determine size from ELF", -Errno.ENOENT);
         btf.btf.setDatasecSize(id, sec.size);
@@ -421,7 +414,7 @@ function fixupBtf(obj: BpfObject, sections: ElfSection[], symbols: ElfSymbol[]):
         const linkage = btf.varLinkage(vt);
         if (linkage === VarLinkage.STATIC || linkage === VarLinkage.GLOBAL_EXTERN) continue;
         const varName = btf.name(vt);
-        const sym = symbols.find(
+        const sym = elf.symbols.find(
           (s) =>
             s.index !== 0 &&
             s.type === STT_OBJECT &&
