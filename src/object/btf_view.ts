@@ -6,17 +6,35 @@
  */
 
 import type { Btf, BtfMember, BtfType, BtfVarSecinfo } from "../btf/btf.js";
-import { BTF_KIND } from "../btf/btf.js";
+import {
+  BTF_FUNC_EXTERN,
+  BTF_FUNC_GLOBAL,
+  BTF_FUNC_STATIC,
+  BTF_INT_BOOL,
+  BTF_INT_SIGNED,
+  BTF_KIND,
+  BTF_VAR_GLOBAL_ALLOCATED,
+  BTF_VAR_GLOBAL_EXTERN,
+  BTF_VAR_STATIC,
+} from "../btf/btf.js";
 
 export const Kind = BTF_KIND;
 
 /** BTF_VAR_* and BTF_FUNC_* linkage values. */
-export const VarLinkage = { STATIC: 0, GLOBAL_ALLOCATED: 1, GLOBAL_EXTERN: 2 } as const;
-export const FuncLinkage = { STATIC: 0, GLOBAL: 1, EXTERN: 2 } as const;
+export const VarLinkage = {
+  STATIC: BTF_VAR_STATIC,
+  GLOBAL_ALLOCATED: BTF_VAR_GLOBAL_ALLOCATED,
+  GLOBAL_EXTERN: BTF_VAR_GLOBAL_EXTERN,
+} as const;
+export const FuncLinkage = {
+  STATIC: BTF_FUNC_STATIC,
+  GLOBAL: BTF_FUNC_GLOBAL,
+  EXTERN: BTF_FUNC_EXTERN,
+} as const;
 
 /** BTF_INT_SIGNED / BTF_INT_BOOL */
-export const INT_SIGNED = 1;
-export const INT_BOOL = 4;
+export const INT_SIGNED = BTF_INT_SIGNED;
+export const INT_BOOL = BTF_INT_BOOL;
 
 export type { BtfMember, BtfVarSecinfo };
 
