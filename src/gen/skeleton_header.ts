@@ -72,9 +72,9 @@ import {
 } from "../uapi/constants.js";
 
 /** bpftool's `MAX_OBJ_NAME_LEN`: object names keep at most 63 bytes. */
-export const MAX_OBJ_NAME_LEN = 64;
+const MAX_OBJ_NAME_LEN = 64;
 /** bpftool's identifier buffers (`char ident[256]`): map, DATASEC and variable names keep at most 255 bytes. */
-export const IDENT_BUF_LEN = 256;
+const IDENT_BUF_LEN = 256;
 
 /** The size bpftool assumes for a function pointer in a struct_ops shadow type (`sizeof(void *)` on a 64-bit host). */
 const HOST_POINTER_SIZE = 8;
