@@ -357,23 +357,6 @@ export function* serializeChunks(
   if (pos > 0) yield view.subarray(0, pos);
 }
 
-/** Joins pieces (of `serializeChunks` or any other) into one new buffer. */
-export function concatChunks(chunks: Iterable<Uint8Array>): Uint8Array {
-  const copies: Uint8Array[] = [];
-  let size = 0;
-  for (const c of chunks) {
-    copies.push(Uint8Array.prototype.slice.call(c));
-    size += c.length;
-  }
-  const out = new Uint8Array(size);
-  let pos = 0;
-  for (const c of copies) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
-}
-
 function checkIdent(field: string, name: string): void {
   if (!IDENT.test(name)) throw new SkeletonWriteError(field, `'${name}' is not a C identifier`);
 }
