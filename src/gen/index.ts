@@ -2,7 +2,7 @@
  * Generating light skeletons: {@link genSkeleton} (object → loader → signed header, as
  * `bpftool gen skeleton -L [-S]` with the signing series), the gen_loader port ({@link BpfGen},
  * an `ObjectLoadOps` back-end of the object load walker) and the header writer
- * ({@link writeLightSkeleton}).
+ * ({@link writeSpecSkeleton}).
  */
 export {
   BpfGen,
@@ -27,5 +27,5 @@ export {
   lightSkeletonHeaderGuard,
   mapIdent,
   objectNameFromFile,
-  writeLightSkeleton,
+  writeSpecSkeleton,
 } from "./skeleton_header.js";

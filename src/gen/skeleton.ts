@@ -28,7 +28,7 @@ import {
   type LskelDatasec,
   lightSkeletonWarnings,
   objectNameFromFile,
-  writeLightSkeleton,
+  writeSpecSkeleton,
 } from "./skeleton_header.js";
 
 /** BTF_VAR_STATIC */
@@ -133,7 +133,7 @@ export function genSkeleton(
   };
   return {
     name,
-    header: writeLightSkeleton(spec),
+    header: writeSpecSkeleton(spec),
     insns,
     data,
     signed,

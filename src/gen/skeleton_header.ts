@@ -11,19 +11,22 @@
  * which are memory-mapped global data (`is_mmapable_map`), how a DATASEC is matched to its map
  * (`find_type_for_map`), the padding of a DATASEC view (`codegen_datasec_def`: `char __padN[M];`,
  * alignment capped at 4 as for a 32-bit host), the struct_ops shadow types, the attach line of
- * each program, the mmap sizes, the size asserts, and every line of template text in between
- * (after bpftool's `codegen()` step: baseline tabs removed, trailing blanks trimmed). Byte arrays
- * go through the skeleton layer's `print_hex` encoder.
+ * each program, the mmap sizes and the size asserts. From them it builds a `LightSkeleton`; the
+ * template text in between is the skeleton layer's (`renderLines` / `serializeLines` in
+ * skeleton/writer.ts, the same the `.lskel.h` reader renders through), without its C-identifier
+ * check, since bpftool keeps a user map's name as it is.
  *
- * Two texts are written:
+ * Two texts are written (the flavor picks the skeleton's dialect):
  *
- * - `"v2"` (default): the bpftool of the signing series (bpftool's gen.c at the libbpf/bpftool
- *   mirror plus the series' patch 3/5, which changes what the signature covers but not the text).
- * - `"bpftool-7.1"`: Debian's bpftool 7.1 (libbpf 1.1), used here to prove the shared parts against
- *   a real bpftool. It differs from v2 only in text that does not depend on the object:
- *   no C++ casts (`skel_alloc(...)` and `skel_prep_map_data`/`skel_finalize_map_data` results are
- *   not cast; `ctx.sz` subtracts `(void *)` pointers, not `(char *)`); the initial value of a global
- *   data map is an inline literal in the `skel_prep_map_data((void *)"…", MMAP_SZ, VALUE_SZ)` call
+ * - `"v2"` (default, `SIGNED_DIALECT`): the bpftool of the signing series (bpftool's gen.c at the
+ *   libbpf/bpftool mirror plus the series' patch 3/5, which changes what the signature covers but
+ *   not the text).
+ * - `"bpftool-7.1"` (`DEBIAN_DIALECT`): Debian's bpftool 7.1 (libbpf 1.1), used here to prove the
+ *   shared parts against a real bpftool. It differs from v2 only in text that does not depend on
+ *   the object: no C++ casts (`skel_alloc(...)` and `skel_prep_map_data`/`skel_finalize_map_data`
+ *   results are not cast; `ctx.sz` subtracts `(void *)` pointers, not `(char *)`); the initial
+ *   value of a global data map is an inline literal in the
+ *   `skel_prep_map_data((void *)"…", MMAP_SZ, VALUE_SZ)` call
  *   instead of a `static const char data[]` block; `X__load()` assigns `opts.data_sz = N;
  *   opts.data = (void *)"…"; opts.insns_sz = N; opts.insns = (void *)"…";` after a blank line instead
  *   of declaring `opts_data[]`/`opts_insn[]` and using `sizeof(…) - 1` (and has no blank line
@@ -32,8 +35,9 @@
  *   no arena maps (only internal maps with `BPF_F_MMAPABLE` are global data).
  *
  * Names are taken as bytes, as bpftool does: each string of the description is encoded as UTF-8,
- * truncated and sanitised byte by byte (a non-ASCII character becomes one `_` per byte), and the
- * header is returned as bytes.
+ * truncated and sanitised byte by byte (a non-ASCII character becomes one `_` per byte), carried
+ * in the `LightSkeleton` as binary strings (one UTF-16 unit per byte), which `serializeLines`
+ * writes back as those bytes.
  *
  * What the caller computes (libbpf's part, not bpftool's): the map list in libbpf's order
  * (`.maps` maps, then global-data sections in ELF order, then `.kconfig`; inner-map templates are
@@ -48,7 +52,17 @@
  * matching DATASECs to maps, padding, mmap sizes, attach lines) is done here.
  */
 
-import { encodedLiteralBound, encodeLiteralInto } from "../skeleton/literal.js";
+import {
+  DEBIAN_DIALECT,
+  headerGuard,
+  type LightSkeleton,
+  loaderCtxSize,
+  SIGNED_DIALECT,
+  type SkeletonAttach,
+  type SkeletonMmap,
+  type SkeletonView,
+} from "../skeleton/skeleton.js";
+import { renderLines, serializeLines } from "../skeleton/writer.js";
 import {
   AttachType,
   BPF_F_MMAPABLE,
@@ -58,9 +72,9 @@ import {
 } from "../uapi/constants.js";
 
 /** bpftool's `MAX_OBJ_NAME_LEN`: object names keep at most 63 bytes. */
-export const MAX_OBJ_NAME_LEN = 64;
+const MAX_OBJ_NAME_LEN = 64;
 /** bpftool's identifier buffers (`char ident[256]`): map, DATASEC and variable names keep at most 255 bytes. */
-export const IDENT_BUF_LEN = 256;
+const IDENT_BUF_LEN = 256;
 
 /** The size bpftool assumes for a function pointer in a struct_ops shadow type (`sizeof(void *)` on a 64-bit host). */
 const HOST_POINTER_SIZE = 8;
@@ -291,12 +305,7 @@ export function objectNameFromFile(file: string): string {
 
 /** The header guard bpftool derives from the object name (`get_header_guard(…, "SKEL_H")`): ASCII-only upper case. */
 export function lightSkeletonHeaderGuard(objectName: string): string {
-  return fromBinary(guardBinary(fitBuffer(toBinary(objectName), MAX_OBJ_NAME_LEN)));
-}
-
-function guardBinary(nameBin: string): string {
-  // toupper() in the C locale changes a-z only
-  return `__${nameBin}_SKEL_H__`.replace(/[a-z]+/g, (s) => s.toUpperCase());
+  return fromBinary(headerGuard(fitBuffer(toBinary(objectName), MAX_OBJ_NAME_LEN)));
 }
 
 const INTERNAL_SUFFIXES = [".data", ".rodata", ".bss", ".kconfig"];
@@ -383,56 +392,17 @@ export function lightSkeletonWarnings(spec: LightSkeletonSpec): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The writer
-
-/** Pieces of the header: binary strings, and byte arrays to encode as `print_hex` literal bodies. */
-class Out {
-  readonly parts: (string | Uint8Array)[] = [];
-  private text = "";
-
-  /** appends text (a binary string) */
-  t(s: string): void {
-    this.text += s;
-  }
-
-  /** appends `print_hex(bytes)` */
-  hex(bytes: Uint8Array): void {
-    this.flush();
-    this.parts.push(bytes);
-  }
-
-  private flush(): void {
-    if (this.text) this.parts.push(this.text);
-    this.text = "";
-  }
-
-  bytes(): Uint8Array {
-    this.flush();
-    let size = 0;
-    for (const p of this.parts)
-      size += typeof p === "string" ? p.length : encodedLiteralBound(p.length);
-    const buf = Buffer.allocUnsafe(size);
-    let pos = 0;
-    for (const p of this.parts) {
-      if (typeof p === "string") pos += buf.write(p, pos, "latin1");
-      else pos = encodeLiteralInto(p, buf, pos);
-    }
-    return new Uint8Array(buf.buffer, buf.byteOffset, pos);
-  }
-}
+// The skeleton bpftool prints: decided here, written by the skeleton layer's template
 
 interface MapInfo {
   map: LskelMap;
-  index: number;
   /** get_map_ident, binary */
   ident: string;
   /** is_mmapable_map: the identifier of its view (the map's, or "arena"), else null */
   mmapIdent: string | null;
-  /** its mmap size as decimal text */
-  mmapSize: string;
+  /** its mmap size */
+  mmapSize: bigint;
 }
-
-const ALIGNED = "__attribute__((__aligned__(8)))";
 
 function checkCount(obj: string, field: string, n: number, min: number): void {
   if (!Number.isSafeInteger(n) || n < min || n > 0xffffffff) {
@@ -441,10 +411,19 @@ function checkCount(obj: string, field: string, n: number, min: number): void {
 }
 
 /**
- * Writes the `.lskel.h` bpftool prints for `spec`, as bytes (the names' UTF-8 bytes, everything
- * else ASCII). Throws `LightSkeletonSpecError` where bpftool would fail.
+ * An mmap size as the skeleton writer takes it. Past 2^53 (reachable only from hand-made
+ * descriptions) the exact bigint is passed on: the writer prints sizes with template literals,
+ * which render a bigint as its decimal digits, as bpftool's `%zd` does.
  */
-export function writeLightSkeleton(spec: LightSkeletonSpec): Uint8Array {
+function mmapSizeValue(size: bigint): number {
+  return size <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(size) : (size as unknown as number);
+}
+
+/**
+ * The `LightSkeleton` bpftool prints for `spec`, its names as binary strings (one UTF-16 unit per
+ * byte of their UTF-8). Throws `LightSkeletonSpecError` where bpftool would fail.
+ */
+function skeletonOfSpec(spec: LightSkeletonSpec): LightSkeleton {
   const flavor = spec.flavor ?? "v2";
   const v2 = flavor === "v2";
   const X = fitBuffer(toBinary(spec.name), MAX_OBJ_NAME_LEN);
@@ -474,7 +453,7 @@ export function writeLightSkeleton(spec: LightSkeletonSpec): Uint8Array {
 
   // maps with an identifier, in object order
   const maps: MapInfo[] = [];
-  for (const [index, map] of spec.maps.entries()) {
+  for (const map of spec.maps) {
     const ident = mapIdentBinary(map.name, map.internal);
     if (ident === null) continue;
     checkCount(objLabel, `map '${map.name}' valueSize`, map.valueSize, 0);
@@ -493,158 +472,24 @@ export function writeLightSkeleton(spec: LightSkeletonSpec): Uint8Array {
     }
     maps.push({
       map,
-      index,
       ident,
       mmapIdent,
-      mmapSize: mapMmapSize(map.valueSize, map.maxEntries, spec.pageSize).toString(),
+      mmapSize: mapMmapSize(map.valueSize, map.maxEntries, spec.pageSize),
     });
   }
   const progs = spec.progs.map((p) => ({ prog: p, name: toBinary(p.name) }));
   const structOpsMaps = v2 ? maps.filter((m) => m.map.type === MapType.STRUCT_OPS) : [];
   const mmaped = maps.filter((m) => m.mmapIdent !== null);
 
-  const o = new Out();
-  const guard = guardBinary(X);
-
-  o.t("/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */\n");
-  o.t("/* THIS FILE IS AUTOGENERATED BY BPFTOOL! */\n");
-  o.t(`#ifndef ${guard}\n#define ${guard}\n\n#include <bpf/skel_internal.h>\n\n`);
-  o.t(`struct ${X} {\n\tstruct bpf_loader_ctx ctx;\n`);
-  if (maps.length > 0) {
-    o.t("\tstruct {\n");
-    for (const m of maps) o.t(`\t\tstruct bpf_map_desc ${m.ident};\n`);
-    o.t("\t} maps;\n");
-  }
-  if (btf && structOpsMaps.length > 0) writeStructOpsShadows(o, objLabel, X, structOpsMaps);
-  if (progs.length > 0) {
-    o.t("\tstruct {\n");
-    for (const p of progs) o.t(`\t\tstruct bpf_prog_desc ${p.name};\n`);
-    o.t("\t} progs;\n");
-  }
-  if (progs.length + structOpsMaps.length > 0) {
-    o.t("\tstruct {\n");
-    for (const p of progs) o.t(`\t\tint ${p.name}_fd;\n`);
-    for (const m of structOpsMaps) o.t(`\t\tint ${m.ident}_fd;\n`);
-    o.t("\t} links;\n");
-  }
-  if (signing) o.t("\t__s32 keyring_id;\n");
+  // in the order bpftool prints them (which decides the error reported first and the order the
+  // DATASEC declarations are dumped in): shadow types, views, attach lines, asserts
+  const structOps =
+    btf && structOpsMaps.length > 0 ? structOpsShadows(objLabel, X, structOpsMaps) : [];
+  const views = btf ? mmaped.map((m) => datasecView(objLabel, X, m, btf.datasecs)) : [];
+  const skelProgs = progs.map((p) => ({ name: p.name, attach: attachOf(objLabel, p.prog) }));
+  let asserts: string[] | null = null;
   if (btf) {
-    for (const m of mmaped) writeDatasecView(o, objLabel, X, m, btf.datasecs);
-  }
-  o.t("};\n");
-
-  // attach / detach
-  for (const p of progs) {
-    o.t(`\nstatic inline int\n${X}__${p.name}__attach(struct ${X} *skel)\n{\n`);
-    o.t(`\tint prog_fd = skel->progs.${p.name}.prog_fd;\n`);
-    o.t(attachLine(objLabel, p.prog));
-    o.t(`\n\tif (fd > 0)\n\t\tskel->links.${p.name}_fd = fd;\n\treturn fd;\n}\n`);
-  }
-  o.t(`\nstatic inline int\n${X}__attach(struct ${X} *skel)\n{\n\tint ret = 0;\n\n`);
-  for (const p of progs) o.t(`\tret = ret < 0 ? ret : ${X}__${p.name}__attach(skel);\n`);
-  o.t("\treturn ret < 0 ? ret : 0;\n}\n\n");
-  o.t(`static inline void\n${X}__detach(struct ${X} *skel)\n{\n`);
-  for (const p of progs) o.t(`\tskel_closenz(skel->links.${p.name}_fd);\n`);
-  o.t("}\n");
-
-  // destroy: frees the mapping of internal mmapable maps (not of an arena's)
-  o.t(`static void\n${X}__destroy(struct ${X} *skel)\n{\n\tif (!skel)\n\t\treturn;\n`);
-  o.t(`\t${X}__detach(skel);\n`);
-  for (const p of progs) o.t(`\tskel_closenz(skel->progs.${p.name}.prog_fd);\n`);
-  for (const m of maps) {
-    const I = m.ident;
-    if (m.map.internal && (m.map.mapFlags & BPF_F_MMAPABLE) !== 0) {
-      o.t(`\tskel_free_map_data(skel->${I}, skel->maps.${I}.initial_value, ${m.mmapSize});\n`);
-    }
-    o.t(`\tskel_closenz(skel->maps.${I}.map_fd);\n`);
-  }
-  o.t("\tskel_free(skel);\n}\n");
-
-  // open
-  o.t(`static inline struct ${X} *\n${X}__open(void)\n{\n\tstruct ${X} *skel;\n\n`);
-  if (v2) {
-    o.t(`\tskel = (struct ${X} *)skel_alloc(sizeof(*skel));\n\tif (!skel)\n\t\tgoto cleanup;\n`);
-    o.t("\tskel->ctx.sz = (char *)&skel->links - (char *)skel;\n");
-  } else {
-    o.t("\tskel = skel_alloc(sizeof(*skel));\n\tif (!skel)\n\t\tgoto cleanup;\n");
-    o.t("\tskel->ctx.sz = (void *)&skel->links - (void *)skel;\n");
-  }
-  for (const m of mmaped) {
-    const I = m.mmapIdent as string;
-    const value = m.map.initialValue as Uint8Array;
-    if (v2) {
-      o.t(`\t{\n\t\tstatic const char data[] ${ALIGNED} = "\\\n`);
-      o.hex(value);
-      o.t(
-        `";\n\n\t\tskel->${I} = (__typeof__(skel->${I}))skel_prep_map_data((void *)data, ${m.mmapSize},\n`,
-      );
-      o.t("\t\t\t\t\t\tsizeof(data) - 1);\n");
-      o.t(`\t\tif (!skel->${I})\n\t\t\tgoto cleanup;\n`);
-      o.t(`\t\tskel->maps.${I}.initial_value = (__u64) (long) skel->${I};\n\t}\n`);
-    } else {
-      o.t(`\tskel->${I} = skel_prep_map_data((void *)"\\\n`);
-      o.hex(value);
-      o.t(`", ${m.mmapSize}, ${value.length});\n`);
-      o.t(`\tif (!skel->${I})\n\t\tgoto cleanup;\n`);
-      o.t(`\tskel->maps.${I}.initial_value = (__u64) (long) skel->${I};\n`);
-    }
-  }
-  o.t(`\treturn skel;\ncleanup:\n\t${X}__destroy(skel);\n\treturn NULL;\n}\n\n`);
-
-  // load
-  o.t(`static inline int\n${X}__load(struct ${X} *skel)\n{\n`);
-  o.t("\tstruct bpf_load_and_run_opts opts = {};\n\tint err;\n");
-  if (v2) {
-    o.t(`\tstatic const char opts_data[] ${ALIGNED} = "\\\n`);
-    o.hex(spec.data);
-    o.t(`";\n\tstatic const char opts_insn[] ${ALIGNED} = "\\\n`);
-    o.hex(spec.insns);
-    o.t(`";\n`);
-    if (signing) {
-      o.t(`\tstatic const char opts_sig[] ${ALIGNED} = "\\\n`);
-      o.hex(signing.signature);
-      o.t(`";\n\tstatic const char opts_excl_hash[] ${ALIGNED} = "\\\n`);
-      o.hex(signing.exclHash);
-      o.t(`";\n`);
-      o.t("\topts.signature = (void *)opts_sig;\n");
-      o.t("\topts.signature_sz = sizeof(opts_sig) - 1;\n");
-      o.t("\topts.excl_prog_hash = (void *)opts_excl_hash;\n");
-      o.t("\topts.excl_prog_hash_sz = sizeof(opts_excl_hash) - 1;\n");
-      o.t("\topts.keyring_id = skel->keyring_id;\n");
-    }
-    o.t("\topts.ctx = (struct bpf_loader_ctx *)skel;\n");
-    o.t("\topts.data_sz = sizeof(opts_data) - 1;\n\topts.data = (void *)opts_data;\n");
-    o.t("\topts.insns_sz = sizeof(opts_insn) - 1;\n\topts.insns = (void *)opts_insn;\n\n");
-  } else {
-    o.t("\n\topts.ctx = (struct bpf_loader_ctx *)skel;\n");
-    o.t(`\topts.data_sz = ${spec.data.length};\n\topts.data = (void *)"\\\n`);
-    o.hex(spec.data);
-    o.t(`";\n\topts.insns_sz = ${spec.insns.length};\n\topts.insns = (void *)"\\\n`);
-    o.hex(spec.insns);
-    o.t(`";\n`);
-  }
-  o.t("\terr = bpf_load_and_run(&opts);\n\tif (err < 0)\n\t\treturn err;\n");
-  for (const m of mmaped) {
-    const I = m.mmapIdent as string;
-    const prot =
-      (m.map.mapFlags & BPF_F_RDONLY_PROG) !== 0 ? "PROT_READ" : "PROT_READ | PROT_WRITE";
-    const cast = v2 ? `(__typeof__(skel->${I}))` : "";
-    o.t(`\tskel->${I} = ${cast}skel_finalize_map_data(&skel->maps.${I}.initial_value,\n`);
-    o.t(`\t\t\t\t\t${m.mmapSize}, ${prot}, skel->maps.${I}.map_fd);\n`);
-    o.t(`\tif (!skel->${I})\n\t\treturn -ENOMEM;\n`);
-  }
-  o.t("\treturn 0;\n}\n\n");
-
-  // open_and_load
-  o.t(`static inline struct ${X} *\n${X}__open_and_load(void)\n{\n\tstruct ${X} *skel;\n\n`);
-  o.t(`\tskel = ${X}__open();\n\tif (!skel)\n\t\treturn NULL;\n\tif (${X}__load(skel)) {\n`);
-  o.t(`\t\t${X}__destroy(skel);\n\t\treturn NULL;\n\t}\n\treturn skel;\n}\n\n`);
-
-  // asserts (objects with BTF)
-  if (btf) {
-    o.t("__attribute__((unused)) static void\n");
-    o.t(`${X}__assert(struct ${X} *s __attribute__((unused)))\n{\n`);
-    o.t("#ifdef __cplusplus\n#define _Static_assert static_assert\n#endif\n");
+    asserts = [];
     for (const m of mmaped) {
       const I = m.mmapIdent as string;
       const sec = findDatasec(btf.datasecs, I);
@@ -652,15 +497,53 @@ export function writeLightSkeleton(spec: LightSkeletonSpec): Uint8Array {
       for (const v of sec.vars) {
         if (v.isStatic || v.typeSize < 0) continue;
         const V = varIdentBinary(v.name);
-        o.t(
-          `\t_Static_assert(sizeof(s->${I}->${V}) == ${v.typeSize}, "unexpected size of '${V}'");\n`,
+        asserts.push(
+          `\t_Static_assert(sizeof(s->${I}->${V}) == ${v.typeSize}, "unexpected size of '${V}'");`,
         );
       }
     }
-    o.t("#ifdef __cplusplus\n#undef _Static_assert\n#endif\n}\n");
   }
-  o.t(`\n#endif /* ${guard} */\n`);
-  return o.bytes();
+
+  return {
+    name: X,
+    dialect: v2 ? SIGNED_DIALECT : DEBIAN_DIALECT,
+    maps: maps.map((m) => {
+      if (m.mmapIdent === null) return { name: m.ident, mmap: null };
+      // X__destroy() frees the mapping of internal mmapable maps only (not an arena's)
+      const freed = m.map.internal && (m.map.mapFlags & BPF_F_MMAPABLE) !== 0;
+      const value = m.map.initialValue as Uint8Array;
+      const mmap: SkeletonMmap = {
+        initialValue: value,
+        mmapSize: mmapSizeValue(m.mmapSize),
+        valueSize: value.length,
+        readOnly: (m.map.mapFlags & BPF_F_RDONLY_PROG) !== 0,
+      };
+      if (m.mmapIdent !== m.ident) mmap.ident = m.mmapIdent;
+      if (!freed) mmap.freed = false;
+      return { name: m.ident, mmap };
+    }),
+    structOps,
+    progs: skelProgs,
+    links: [...progs.map((p) => `${p.name}_fd`), ...structOpsMaps.map((m) => `${m.ident}_fd`)],
+    hasKeyringId: signing !== null,
+    views,
+    asserts,
+    data: spec.data,
+    insns: spec.insns,
+    signature: signing?.signature ?? null,
+    exclHash: signing?.exclHash ?? null,
+    ctxSize: loaderCtxSize(maps.length, progs.length),
+  };
+}
+
+/**
+ * Writes the `.lskel.h` bpftool prints for `spec`, as bytes (the names' UTF-8 bytes, everything
+ * else ASCII), with the skeleton layer's template (`renderLines`). Throws `LightSkeletonSpecError`
+ * where bpftool would fail. Names are not checked as C identifiers: bpftool keeps a user map's
+ * name verbatim.
+ */
+export function writeSpecSkeleton(spec: LightSkeletonSpec): Uint8Array {
+  return serializeLines(renderLines(skeletonOfSpec(spec)));
 }
 
 /** bpftool's `find_type_for_map`: the first DATASEC whose identifier is the map's. */
@@ -668,8 +551,8 @@ function findDatasec(datasecs: LskelDatasec[], identBin: string): LskelDatasec |
   return datasecs.find((d) => datasecIdentBinary(d.name) === identBin);
 }
 
-/** The `int fd = …;` line of `X__P__attach()` (`codegen_attach_detach`). */
-function attachLine(obj: string, p: LskelProg): string {
+/** What `X__P__attach()` does (`codegen_attach_detach`). */
+function attachOf(obj: string, p: LskelProg): SkeletonAttach {
   switch (p.type) {
     case ProgType.RAW_TRACEPOINT: {
       const sec = toBinary(p.sectionName);
@@ -683,16 +566,21 @@ function attachLine(obj: string, p: LskelProg): string {
           `raw tracepoint section '${p.sectionName}' names no tracepoint (bpftool dereferences a null pointer here)`,
         );
       }
-      return `\tint fd = skel_raw_tracepoint_open("${sec.slice(slash + 1)}", prog_fd);\n`;
+      return { kind: "raw_tracepoint", tracepoint: sec.slice(slash + 1) };
     }
     case ProgType.TRACING:
     case ProgType.LSM:
       return p.expectedAttachType === AttachType.TRACE_ITER
-        ? "\tint fd = skel_link_create(prog_fd, 0, BPF_TRACE_ITER);\n"
-        : "\tint fd = skel_raw_tracepoint_open(NULL, prog_fd);\n";
+        ? { kind: "iter" }
+        : { kind: "tracing" };
     default:
-      return "\tint fd = ((void)prog_fd, 0); /* auto-attach not supported */\n";
+      return { kind: "none" };
   }
+}
+
+/** `lines` pushed as header lines: a text that spans lines (a declaration) is split at its newlines. */
+function pushLines(lines: string[], text: string): void {
+  for (const line of text.split("\n")) lines.push(line);
 }
 
 /**
@@ -701,21 +589,12 @@ function attachLine(obj: string, p: LskelProg): string {
  * `char __padN[M];` when the bytes since the previous shown variable's end are not just what
  * its alignment (capped at 4) would insert.
  */
-function writeDatasecView(
-  o: Out,
-  obj: string,
-  X: string,
-  m: MapInfo,
-  datasecs: LskelDatasec[],
-): void {
+function datasecView(obj: string, X: string, m: MapInfo, datasecs: LskelDatasec[]): SkeletonView {
   const I = m.mmapIdent as string;
   const sec = findDatasec(datasecs, I);
-  if (!sec) {
-    o.t(`\tstruct ${X}__${I} {\n\t} *${I};\n`);
-    return;
-  }
+  if (!sec) return { ident: I, lines: [`\tstruct ${X}__${I} {`, `\t} *${I};`] };
   const secIdent = datasecIdentBinary(sec.name) as string;
-  o.t(`\tstruct ${X}__${secIdent} {\n`);
+  const lines = [`\tstruct ${X}__${secIdent} {`];
   let off = 0;
   let padCount = 0;
   for (const [i, v] of sec.vars.entries()) {
@@ -743,19 +622,19 @@ function writeDatasecView(
     if (align > 4) align = 4;
     const aligned = Math.ceil(off / align) * align;
     if (aligned !== need) {
-      o.t(`\t\tchar __pad${padCount}[${need - off}];\n`);
+      lines.push(`\t\tchar __pad${padCount}[${need - off}];`);
       padCount++;
     }
-    o.t(`\t\t${toBinary(v.decl)};\n`);
+    pushLines(lines, `\t\t${toBinary(v.decl)};`);
     off = v.offset + v.size;
   }
-  o.t(`\t} *${secIdent};\n`);
+  lines.push(`\t} *${secIdent};`);
+  return { ident: secIdent, lines };
 }
 
-/** The `struct { … } struct_ops;` block of shadow types (`gen_st_ops_shadow`), v2 only. */
-function writeStructOpsShadows(o: Out, obj: string, X: string, maps: MapInfo[]): void {
-  o.t("\tstruct {\n");
-  for (const m of maps) {
+/** The shadow types of the `struct { … } struct_ops;` block (`gen_st_ops_shadow`), v2 only. */
+function structOpsShadows(obj: string, X: string, maps: MapInfo[]): SkeletonView[] {
+  return maps.map((m) => {
     const shadow = m.map.structOps;
     if (!shadow) {
       throw new LightSkeletonSpecError(
@@ -766,28 +645,28 @@ function writeStructOpsShadows(o: Out, obj: string, X: string, maps: MapInfo[]):
         "struct_ops map without its value type's shadow description",
       );
     }
-    o.t(`\t\tstruct ${X}__${m.ident}__${toBinary(shadow.typeName)} {\n`);
+    const lines = [`\t\tstruct ${X}__${m.ident}__${toBinary(shadow.typeName)} {`];
     let next = 0;
     for (const [i, mem] of shadow.members.entries()) {
       const offset = Math.floor(mem.bitOffset / 8);
-      if (next < offset) o.t(`\t\t\tchar __padding_${i}[${offset - next}];\n`);
+      if (next < offset) lines.push(`\t\t\tchar __padding_${i}[${offset - next}];`);
       switch (mem.kind) {
         case "scalar":
-          o.t(`\t\t\t${toBinary(mem.decl)};\n`);
+          pushLines(lines, `\t\t\t${toBinary(mem.decl)};`);
           next = offset + mem.size;
           break;
         case "funcptr":
-          o.t(`\t\t\tstruct bpf_program *${toBinary(mem.name)};\n`);
+          lines.push(`\t\t\tstruct bpf_program *${toBinary(mem.name)};`);
           next = offset + HOST_POINTER_SIZE;
           break;
         case "other":
-          o.t(`\t\t\tchar __unsupported_${i}[${mem.size}];\n`);
+          lines.push(`\t\t\tchar __unsupported_${i}[${mem.size}];`);
           next = offset + mem.size;
           break;
       }
     }
-    if (next < shadow.typeSize) o.t(`\t\t\tchar __padding_end[${shadow.typeSize - next}];\n`);
-    o.t(`\t\t} *${m.ident};\n`);
-  }
-  o.t("\t} struct_ops;\n");
+    if (next < shadow.typeSize) lines.push(`\t\t\tchar __padding_end[${shadow.typeSize - next}];`);
+    lines.push(`\t\t} *${m.ident};`);
+    return { ident: m.ident, lines };
+  });
 }

@@ -8,6 +8,8 @@
  * | `name` | `struct X {`, the `X__*` functions; the guard is `__X_SKEL_H__` upper-cased |
  * | `maps[i].name` | `struct bpf_map_desc I;` in `struct { … } maps;` (order = `bpf_map_desc` order in the loader ctx) |
  * | `maps[i].mmap` | memory-mapped global data: the initial-value literal of `skel->I = skel_prep_map_data(…)` in `X__open()`, its mmap size, and `PROT_READ` alone in `X__load()` (read-only) |
+ * | `maps[i].mmap.ident`, `.freed` | an arena's mapping: `skel->arena`, not freed by `X__destroy()` |
+ * | `structOps` | the shadow structs in `struct { … } struct_ops;` (struct_ops maps), verbatim |
  * | `progs[j].name` | `struct bpf_prog_desc P;` in `struct { … } progs;` (order = `bpf_prog_desc` order) |
  * | `progs[j].attach` | the `int fd = …;` line of `X__P__attach()` |
  * | `links` | `int P_fd;` in `struct { … } links;` |
@@ -64,6 +66,13 @@ export interface SkeletonMmap {
   valueSize: number;
   /** mapped `PROT_READ` only after load (the map is `BPF_F_RDONLY_PROG`, e.g. `.rodata`) */
   readOnly: boolean;
+  /**
+   * the skeleton pointer member that holds the mapping when it is not the map's identifier:
+   * `arena` for an arena map's initial data (newer bpftool); absent otherwise
+   */
+  ident?: string;
+  /** `false` when `X__destroy()` does not free the mapping (an arena's); absent = freed */
+  freed?: boolean;
 }
 
 export interface SkeletonMap {
@@ -106,6 +115,12 @@ export interface LightSkeleton {
   maps: SkeletonMap[];
   /** programs in skeleton-struct order = `bpf_prog_desc` order in the loader ctx */
   progs: SkeletonProg[];
+  /**
+   * the shadow types of struct_ops maps (newer bpftool, objects with BTF), one per map in the
+   * `struct { … } struct_ops;` block printed between `maps` and `progs`: `ident` is the map's
+   * identifier, `lines` run from `\t\tstruct X__I__T {` to `\t\t} *I;`. Absent or empty: no block.
+   */
+  structOps?: SkeletonView[];
   /** the fields of `struct { … } links;` (`P_fd` per program); empty when there is no links struct */
   links: string[];
   /** the struct has `__s32 keyring_id;` (signed skeletons) */
@@ -140,7 +155,7 @@ export function progDescOffset(maps: number, index: number): number {
   return LOADER_CTX_SIZE + MAP_DESC_SIZE * maps + PROG_DESC_SIZE * index;
 }
 
-/** The header guard bpftool derives from the object name. */
+/** The header guard bpftool derives from the object name (upper-cased as C's `toupper` does: a-z only). */
 export function headerGuard(name: string): string {
-  return `__${name.toUpperCase()}_SKEL_H__`;
+  return `__${name}_SKEL_H__`.replace(/[a-z]+/g, (s) => s.toUpperCase());
 }

@@ -16,6 +16,7 @@ import {
   loaderCtxSize,
   SIGNED_DIALECT,
   type SkeletonAttach,
+  type SkeletonView,
 } from "./skeleton.js";
 
 /**
@@ -74,6 +75,11 @@ export function renderLines(s: LightSkeleton): HeaderLine[] {
     for (const m of s.maps) L(`\t\tstruct bpf_map_desc ${m.name};`);
     L("\t} maps;");
   }
+  if (s.structOps && s.structOps.length > 0) {
+    L("\tstruct {");
+    for (const v of s.structOps) for (const line of v.lines) L(line);
+    L("\t} struct_ops;");
+  }
   if (s.progs.length > 0) {
     L("\tstruct {");
     for (const p of s.progs) L(`\t\tstruct bpf_prog_desc ${p.name};`);
@@ -125,7 +131,7 @@ export function renderLines(s: LightSkeleton): HeaderLine[] {
   L(`\t${X}__detach(skel);`);
   for (const p of s.progs) L(`\tskel_closenz(skel->progs.${p.name}.prog_fd);`);
   for (const m of s.maps) {
-    if (m.mmap) {
+    if (m.mmap && m.mmap.freed !== false) {
       L(
         `\tskel_free_map_data(skel->${m.name}, skel->maps.${m.name}.initial_value, ${m.mmap.mmapSize});`,
       );
@@ -154,7 +160,7 @@ export function renderLines(s: LightSkeleton): HeaderLine[] {
   );
   for (const m of mmaps) {
     const mm = m.mmap!;
-    const I = m.name;
+    const I = mm.ident ?? m.name;
     if (statics) {
       L("\t{");
       lit(`\t\tstatic const char data[] ${ALIGNED} = `, mm.initialValue, ";");
@@ -222,7 +228,7 @@ export function renderLines(s: LightSkeleton): HeaderLine[] {
   L("\t\treturn err;");
   for (const m of mmaps) {
     const mm = m.mmap!;
-    const I = m.name;
+    const I = mm.ident ?? m.name;
     L(`\tskel->${I} = ${cast(I)}skel_finalize_map_data(&skel->maps.${I}.initial_value,`);
     L(
       `\t\t\t\t\t${mm.mmapSize}, ${mm.readOnly ? "PROT_READ" : "PROT_READ | PROT_WRITE"}, skel->maps.${I}.map_fd);`,
@@ -351,23 +357,6 @@ export function* serializeChunks(
   if (pos > 0) yield view.subarray(0, pos);
 }
 
-/** Joins pieces (of `serializeChunks` or any other) into one new buffer. */
-export function concatChunks(chunks: Iterable<Uint8Array>): Uint8Array {
-  const copies: Uint8Array[] = [];
-  let size = 0;
-  for (const c of chunks) {
-    copies.push(Uint8Array.prototype.slice.call(c));
-    size += c.length;
-  }
-  const out = new Uint8Array(size);
-  let pos = 0;
-  for (const c of copies) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
-}
-
 function checkIdent(field: string, name: string): void {
   if (!IDENT.test(name)) throw new SkeletonWriteError(field, `'${name}' is not a C identifier`);
 }
@@ -376,12 +365,23 @@ function checkSize(field: string, n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new SkeletonWriteError(field, `${n} is not a size`);
 }
 
+function checkViews(field: string, views: readonly SkeletonView[]): void {
+  for (const [i, v] of views.entries()) {
+    checkIdent(`${field}[${i}].ident`, v.ident);
+    for (const line of v.lines) {
+      if (line.includes("\n"))
+        throw new SkeletonWriteError(`${field}[${i}]`, "a line contains a newline");
+    }
+  }
+}
+
 /** Checks that `s` can be written as a header bpftool could have produced. */
 export function checkWritable(s: LightSkeleton): void {
   checkIdent("name", s.name);
   for (const [i, m] of s.maps.entries()) {
     checkIdent(`maps[${i}].name`, m.name);
     if (m.mmap) {
+      if (m.mmap.ident !== undefined) checkIdent(`maps[${i}].mmap.ident`, m.mmap.ident);
       checkSize(`maps[${i}].mmap.mmapSize`, m.mmap.mmapSize);
       if (m.mmap.valueSize !== m.mmap.initialValue.length) {
         throw new SkeletonWriteError(
@@ -401,13 +401,8 @@ export function checkWritable(s: LightSkeleton): void {
     }
   }
   for (const [i, l] of s.links.entries()) checkIdent(`links[${i}]`, l);
-  for (const [i, v] of s.views.entries()) {
-    checkIdent(`views[${i}].ident`, v.ident);
-    for (const line of v.lines) {
-      if (line.includes("\n"))
-        throw new SkeletonWriteError(`views[${i}]`, "a line contains a newline");
-    }
-  }
+  checkViews("structOps", s.structOps ?? []);
+  checkViews("views", s.views);
   for (const a of s.asserts ?? []) {
     if (a.includes("\n")) throw new SkeletonWriteError("asserts", "a line contains a newline");
   }

@@ -22,7 +22,7 @@ import {
   mapMmapSize,
   objectNameFromFile,
   sanitizeIdentifier,
-  writeLightSkeleton,
+  writeSpecSkeleton,
 } from "../../src/gen/skeleton_header.js";
 import { type LightSkeleton, parseLightSkeleton } from "../../src/skeleton/index.js";
 import { REPO_ROOT } from "../support/vectors.js";
@@ -109,7 +109,7 @@ describe("byte-identical to bpftool's headers (test/fixtures/skeleton_header)", 
       const want = new Uint8Array(readFileSync(join(FIXTURES, file)));
       const spec = specFor(stored, parseLightSkeleton(want), flavor);
       if (stored.fileName) assert.equal(objectNameFromFile(stored.fileName), stored.name);
-      assertSameHeader(writeLightSkeleton(spec), want, file);
+      assertSameHeader(writeSpecSkeleton(spec), want, file);
       assert.deepEqual(lightSkeletonWarnings(spec), []);
     });
   }
@@ -135,7 +135,7 @@ function base(over: Partial<LightSkeletonSpec> = {}): LightSkeletonSpec {
 }
 
 function text(spec: LightSkeletonSpec): string {
-  return Buffer.from(writeLightSkeleton(spec)).toString("utf8");
+  return Buffer.from(writeSpecSkeleton(spec)).toString("utf8");
 }
 
 function globalMap(name: string, value: Uint8Array, flags = 1024): LskelMap {
@@ -288,7 +288,7 @@ describe("edge cases", () => {
         ],
       },
     });
-    const bytes = writeLightSkeleton(spec);
+    const bytes = writeSpecSkeleton(spec);
     const t = Buffer.from(bytes).toString("utf8");
     assert.ok(t.includes("#ifndef __OBJé_SKEL_H__\n"));
     assert.ok(t.includes("\t\tstruct bpf_map_desc data__;\n"));
@@ -296,7 +296,7 @@ describe("edge cases", () => {
     assert.ok(t.includes('skel_raw_tracepoint_open("tpé", prog_fd);'));
     assert.ok(t.includes("sizeof(s->data__->v__) == 1"));
     // the object name is cut at 63 bytes even inside a character
-    const cut = writeLightSkeleton(base({ name: `${"a".repeat(62)}é` }));
+    const cut = writeSpecSkeleton(base({ name: `${"a".repeat(62)}é` }));
     const i = Buffer.from(cut).indexOf("struct a");
     assert.equal(cut[i + 7 + 62], 0xc3);
     assert.equal(cut[i + 7 + 63], 0x20);
@@ -345,6 +345,53 @@ describe("edge cases", () => {
     assert.ok(t.includes("\tstruct t__rodata_cst16 {\n\t} *rodata_cst16;\n};\n"));
     assert.ok(t.includes("\t\t\t\t\t4096, PROT_READ, skel->maps.rodata_cst16.map_fd);\n"));
     assert.ok(!t.includes("_Static_assert(sizeof"));
+  });
+});
+
+describe("arena maps and big mmap sizes", () => {
+  const arena: LskelMap = {
+    name: "arena",
+    internal: false,
+    type: 33,
+    mapFlags: 1024,
+    valueSize: 0,
+    maxEntries: 2,
+    initialValue: Uint8Array.of(7, 8),
+  };
+
+  test("v2: an arena's initial data maps into skel->arena, which X__destroy() does not free", () => {
+    const t = text(base({ maps: [globalMap("t.bss", Uint8Array.of(0)), arena] }));
+    assert.ok(t.includes("\t\tstruct bpf_map_desc bss;\n\t\tstruct bpf_map_desc arena;\n"));
+    assert.ok(
+      t.includes(
+        "\t\tskel->arena = (__typeof__(skel->arena))skel_prep_map_data((void *)data, 0,\n",
+      ),
+    );
+    assert.ok(t.includes("\t\tskel->maps.arena.initial_value = (__u64) (long) skel->arena;\n"));
+    assert.ok(
+      t.includes("(&skel->maps.arena.initial_value,\n\t\t\t\t\t0, PROT_READ | PROT_WRITE,"),
+    );
+    assert.ok(t.includes("\tskel_free_map_data(skel->bss, skel->maps.bss.initial_value, 4096);\n"));
+    assert.ok(!t.includes("skel_free_map_data(skel->arena"));
+    // bpftool 7.1 knows no arena: a plain map desc
+    const old = text(base({ maps: [arena], flavor: "bpftool-7.1" }));
+    assert.ok(!old.includes("skel->arena"));
+  });
+
+  test("an mmap size past 2^53 is printed exactly", () => {
+    const big = {
+      ...globalMap("t.data", Uint8Array.of(1)),
+      valueSize: 0xfffffff0,
+      maxEntries: 0xffffffff,
+    };
+    const size = mapMmapSize(big.valueSize, big.maxEntries, 4096);
+    assert.ok(size > BigInt(Number.MAX_SAFE_INTEGER));
+    const t = text(base({ maps: [big] }));
+    assert.ok(
+      t.includes(`\tskel_free_map_data(skel->data, skel->maps.data.initial_value, ${size});\n`),
+    );
+    assert.ok(t.includes(`skel_prep_map_data((void *)data, ${size},\n`));
+    assert.ok(t.includes(`\t\t\t\t\t${size}, PROT_READ | PROT_WRITE, skel->maps.data.map_fd);\n`));
   });
 });
 
@@ -526,21 +573,18 @@ describe("signing and flavors", () => {
   test("bpftool 7.1 cannot sign; an unknown flavor or page size is refused", () => {
     const signing = { signature: SIG, exclHash: HASH };
     assert.equal(
-      thrown(() => writeLightSkeleton(base({ signing, flavor: "bpftool-7.1" }))).code,
+      thrown(() => writeSpecSkeleton(base({ signing, flavor: "bpftool-7.1" }))).code,
       "GEN_LSKEL_BAD_SPEC",
     );
     assert.equal(
-      thrown(() => writeLightSkeleton(base({ flavor: "7.2" as LightSkeletonFlavor }))).code,
+      thrown(() => writeSpecSkeleton(base({ flavor: "7.2" as LightSkeletonFlavor }))).code,
       "GEN_LSKEL_BAD_SPEC",
     );
-    assert.equal(
-      thrown(() => writeLightSkeleton(base({ pageSize: 0 }))).code,
-      "GEN_LSKEL_BAD_SPEC",
-    );
+    assert.equal(thrown(() => writeSpecSkeleton(base({ pageSize: 0 }))).code, "GEN_LSKEL_BAD_SPEC");
   });
   test("a mapped map without an initial value is refused", () => {
     const m = { ...globalMap("t.data", Uint8Array.of(1)), initialValue: null };
-    const e = thrown(() => writeLightSkeleton(base({ maps: [m] })));
+    const e = thrown(() => writeSpecSkeleton(base({ maps: [m] })));
     assert.equal(e.code, "GEN_LSKEL_BAD_SPEC");
     assert.equal(e.section, "t.data");
   });
@@ -617,10 +661,10 @@ describe("struct_ops shadow types (v2)", () => {
       ],
       btf: { datasecs: [] },
     });
-    const got = writeLightSkeleton(spec);
+    const got = writeSpecSkeleton(spec);
     assert.equal(latin1(got.subarray(0, want.length)), latin1(want));
     const old = readFileSync(join(FIXTURES, "stops.7.1.partial.txt"));
-    const got71 = writeLightSkeleton({ ...spec, flavor: "bpftool-7.1" });
+    const got71 = writeSpecSkeleton({ ...spec, flavor: "bpftool-7.1" });
     assert.equal(latin1(got71.subarray(0, old.length)), latin1(old));
   });
   test("without BTF no shadow; 7.1 has neither the shadow nor the link field", () => {
@@ -633,9 +677,7 @@ describe("struct_ops shadow types (v2)", () => {
   });
   test("a struct_ops map without its shadow description is refused", () => {
     const e = thrown(() =>
-      writeLightSkeleton(
-        base({ maps: [{ ...structOps, structOps: null }], btf: { datasecs: [] } }),
-      ),
+      writeSpecSkeleton(base({ maps: [{ ...structOps, structOps: null }], btf: { datasecs: [] } })),
     );
     assert.equal(e.code, "GEN_LSKEL_STRUCT_OPS");
   });
@@ -678,7 +720,7 @@ describe("byte-identical to the reftool corpus (v2 bpftool, unsigned and signed)
         const header = parseLightSkeleton(want);
         assert.equal(header.signature !== null, suffix.startsWith(".signed"));
         const spec = specFor(stored, header, "v2");
-        assertSameHeader(writeLightSkeleton(spec), want, `${object}${suffix}`);
+        assertSameHeader(writeSpecSkeleton(spec), want, `${object}${suffix}`);
       });
     }
   }

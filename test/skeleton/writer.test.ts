@@ -7,6 +7,7 @@ import {
   type LightSkeleton,
   loaderCtxSize,
   parseLightSkeleton,
+  renderLines,
   SIGNED_DIALECT,
   type SkeletonAttach,
   SkeletonWriteError,
@@ -141,6 +142,94 @@ describe("writer checks", () => {
         writeSignedSkeleton(small, { signature: new Uint8Array(3), exclHash: new Uint8Array(31) }),
       (e: unknown) => e instanceof SkeletonWriteError && e.field === "exclHash",
     );
+  });
+});
+
+describe("newer bpftool's struct_ops shadow types and arena mapping", () => {
+  const arena: LightSkeleton = {
+    name: "ar",
+    dialect: SIGNED_DIALECT,
+    maps: [
+      {
+        name: "m",
+        mmap: {
+          initialValue: Uint8Array.of(1),
+          mmapSize: 8192,
+          valueSize: 1,
+          readOnly: false,
+          ident: "arena",
+          freed: false,
+        },
+      },
+      { name: "ops", mmap: null },
+    ],
+    structOps: [
+      {
+        ident: "ops",
+        lines: ["\t\tstruct ar__ops__t {", "\t\t\tstruct bpf_program *init;", "\t\t} *ops;"],
+      },
+    ],
+    progs: [{ name: "p", attach: { kind: "none" } }],
+    links: ["p_fd", "ops_fd"],
+    hasKeyringId: false,
+    views: [],
+    asserts: null,
+    data: new Uint8Array(8),
+    insns: new Uint8Array(8),
+    signature: null,
+    exclHash: null,
+    ctxSize: loaderCtxSize(2, 1),
+  };
+
+  test("the struct_ops block sits between maps and progs; an arena maps into skel->arena, unfreed", () => {
+    const t = text(writeLightSkeleton(arena));
+    assert.ok(
+      t.includes(
+        "\t} maps;\n\tstruct {\n\t\tstruct ar__ops__t {\n\t\t\tstruct bpf_program *init;\n" +
+          "\t\t} *ops;\n\t} struct_ops;\n\tstruct {\n\t\tstruct bpf_prog_desc p;\n\t} progs;\n",
+      ),
+    );
+    assert.ok(t.includes("\t\tint p_fd;\n\t\tint ops_fd;\n\t} links;\n"));
+    assert.ok(t.includes("\t\tskel->arena = (__typeof__(skel->arena))skel_prep_map_data("));
+    assert.ok(t.includes("\t\tskel->maps.arena.initial_value = (__u64) (long) skel->arena;\n"));
+    assert.ok(t.includes("skel_finalize_map_data(&skel->maps.arena.initial_value,\n"));
+    assert.ok(!t.includes("skel_free_map_data"));
+    assert.ok(t.includes("\tskel_closenz(skel->maps.m.map_fd);\n"));
+    // without the new fields, the same skeleton writes as before
+    const plain = text(
+      writeLightSkeleton({
+        ...arena,
+        maps: [{ name: "m", mmap: { ...arena.maps[0].mmap!, ident: undefined, freed: undefined } }],
+        structOps: [],
+        links: ["p_fd"],
+        ctxSize: loaderCtxSize(1, 1),
+      }),
+    );
+    assert.ok(!plain.includes("struct_ops"));
+    assert.ok(plain.includes("\tskel_free_map_data(skel->m, skel->maps.m.initial_value, 8192);\n"));
+  });
+
+  test("their identifiers and lines are checked like the views'", () => {
+    const bad: [Partial<LightSkeleton>, string][] = [
+      [{ structOps: [{ ident: "a-b", lines: [] }] }, "structOps[0].ident"],
+      [{ structOps: [{ ident: "ops", lines: ["\t\ta\nb"] }] }, "structOps[0]"],
+      [
+        { maps: [{ name: "m", mmap: { ...arena.maps[0].mmap!, ident: "x.y" } }, arena.maps[1]] },
+        "maps[0].mmap.ident",
+      ],
+    ];
+    for (const [patch, field] of bad) {
+      assert.throws(
+        () => writeLightSkeleton({ ...arena, ...patch }),
+        (e: unknown) => e instanceof SkeletonWriteError && e.field === field,
+        field,
+      );
+    }
+  });
+
+  test("the header guard upper-cases a-z only, as C's toupper", () => {
+    const guard = renderLines({ ...arena, name: "a\u00e9\u00ff\u00b5z" })[2].head;
+    assert.equal(guard, "#ifndef __A\u00e9\u00ff\u00b5Z_SKEL_H__");
   });
 });
 

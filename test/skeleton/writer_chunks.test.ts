@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
-  concatChunks,
   encodedLiteralLength,
   encodeLiteral,
   encodeLiteralInto,
@@ -17,6 +16,23 @@ import {
 } from "../../src/skeleton/index.js";
 import { KEYS, vectorSkeleton } from "../support/vector_skeleton.js";
 import { PROGS, readVector, skipVectors } from "../support/vectors.js";
+
+/** Joins pieces (of `serializeChunks` or any other) into one new buffer. */
+function concatChunks(chunks: Iterable<Uint8Array>): Uint8Array {
+  const copies: Uint8Array[] = [];
+  let size = 0;
+  for (const c of chunks) {
+    copies.push(Uint8Array.prototype.slice.call(c));
+    size += c.length;
+  }
+  const out = new Uint8Array(size);
+  let pos = 0;
+  for (const c of copies) {
+    out.set(c, pos);
+    pos += c.length;
+  }
+  return out;
+}
 
 function skeleton(data: Uint8Array, insns: Uint8Array): LightSkeleton {
   return {
