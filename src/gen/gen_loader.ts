@@ -41,6 +41,18 @@ import { encodeInsns, type Insn } from "../insn/insn.js";
 import { AluOp, JmpOp, Size, type SizeCode } from "../insn/opcode.js";
 import type { CoreRelo, MapCreateAttr, ObjectLoadOps, ProgLoadAttr } from "../object/load_ops.js";
 import { kernelAttachTarget } from "../object/section_def.js";
+import {
+  BPF_SKEL_KERNEL,
+  LOADER_CTX_FLAGS,
+  LOADER_CTX_LOG_BUF,
+  LOADER_CTX_LOG_LEVEL,
+  LOADER_CTX_LOG_SIZE,
+  MAP_DESC_FD,
+  MAP_DESC_INITIAL_VALUE,
+  MAP_DESC_MAX_ENTRIES,
+  mapDescOffset,
+  progDescOffset,
+} from "../skeleton/skeleton.js";
 import { BpfCmd, Helper, MapType, Pseudo } from "../uapi/constants.js";
 import {
   BtfLoadAttr,
@@ -115,13 +127,6 @@ const STACK_SZ = 4 + 4 + 4 * 32;
 const STACK_BTF_FD = -STACK_SZ;
 const STACK_INNER_MAP_FD = -STACK_SZ + 4;
 const stackProgFd = (i: number): number => s16(-STACK_SZ + 8 + 4 * i);
-
-/** `struct bpf_loader_ctx` (24 bytes), then `bpf_map_desc[nr_maps]` (16 each), then prog fds. */
-const CTX = { flags: 4, logLevel: 8, logSize: 12, logBuf: 16, size: 24 } as const;
-const MAP_DESC = { size: 16, mapFd: 0, maxEntries: 4, initialValue: 8 } as const;
-const PROG_DESC = { size: 4, progFd: 0 } as const;
-/** `BPF_SKEL_KERNEL` in ctx->flags: the ctx lives in kernel memory. */
-const BPF_SKEL_KERNEL = 1;
 
 /** `struct bpf_insn` field offsets (imm at 4, off at 2; the register byte at 1). */
 const INSN_SZ = 8;
@@ -559,9 +564,9 @@ export class BpfGen implements ObjectLoadOps {
     const a = this.attr(size);
     this.put32(a.view, BtfLoadAttr.btf_size.off, raw.length);
     const attr = this.addData(a.bytes);
-    this.ctx2blob(attr + BtfLoadAttr.btf_log_level.off, 4, CTX.logLevel, false);
-    this.ctx2blob(attr + BtfLoadAttr.btf_log_size.off, 4, CTX.logSize, false);
-    this.ctx2blob(attr + BtfLoadAttr.btf_log_buf.off, 8, CTX.logBuf, false);
+    this.ctx2blob(attr + BtfLoadAttr.btf_log_level.off, 4, LOADER_CTX_LOG_LEVEL, false);
+    this.ctx2blob(attr + BtfLoadAttr.btf_log_size.off, 4, LOADER_CTX_LOG_SIZE, false);
+    this.ctx2blob(attr + BtfLoadAttr.btf_log_buf.off, 8, LOADER_CTX_LOG_BUF, false);
     this.relStore(attr + BtfLoadAttr.btf.off, btfData);
     this.sysBpf(BpfCmd.BTF_LOAD, attr, size);
     this.debugRet(`btf_load size ${raw.length}`);
@@ -612,7 +617,7 @@ export class BpfGen implements ObjectLoadOps {
     if (isOuter) this.stack2blob(createAttr + L.inner_map_fd.off, 4, STACK_INNER_MAP_FD);
     // an unsigned loader lets the host resize the map (a zero in the ctx keeps the default)
     if (mapIdx >= 0 && !this.genHash) {
-      const ctxOff = CTX.size + MAP_DESC.size * mapIdx + MAP_DESC.maxEntries;
+      const ctxOff = mapDescOffset(mapIdx) + MAP_DESC_MAX_ENTRIES;
       this.ctx2blob(createAttr + L.max_entries.off, 4, ctxOff, true);
     }
     this.sysBpf(BpfCmd.MAP_CREATE, createAttr, size);
@@ -651,12 +656,12 @@ export class BpfGen implements ObjectLoadOps {
     if (!this.genHash) {
       // an unsigned loader lets the host replace the initial value:
       // copy_from_user, or probe_read_kernel when the ctx is in kernel memory
-      const ctxOff = CTX.size + MAP_DESC.size * mapIdx + MAP_DESC.initialValue;
+      const ctxOff = mapDescOffset(mapIdx) + MAP_DESC_INITIAL_VALUE;
       this.emit(ldxMem(Size.DW, R3, R6, s16(ctxOff)), jmpImm(JmpOp.JEQ, R3, 0, 8));
       this.ldBlob(R1, valueOff);
       this.emit(
         mov64Imm(R2, valueSize),
-        ldxMem(Size.W, R0, R6, CTX.flags),
+        ldxMem(Size.W, R0, R6, LOADER_CTX_FLAGS),
         jmpImm(JmpOp.JSET, R0, BPF_SKEL_KERNEL, 2),
         call(Helper.copy_from_user),
         ja(1),
@@ -1024,9 +1029,9 @@ export class BpfGen implements ObjectLoadOps {
     this.relStore(loadAttr + L.line_info.off, lineInfo);
     this.relStore(loadAttr + L.core_relos.off, coreRelos);
     this.relStore(loadAttr + L.fd_array.off, this.fdArray);
-    this.ctx2blob(loadAttr + L.log_level.off, 4, CTX.logLevel, false);
-    this.ctx2blob(loadAttr + L.log_size.off, 4, CTX.logSize, false);
-    this.ctx2blob(loadAttr + L.log_buf.off, 8, CTX.logBuf, false);
+    this.ctx2blob(loadAttr + L.log_level.off, 4, LOADER_CTX_LOG_LEVEL, false);
+    this.ctx2blob(loadAttr + L.log_size.off, 4, LOADER_CTX_LOG_SIZE, false);
+    this.ctx2blob(loadAttr + L.log_buf.off, 8, LOADER_CTX_LOG_BUF, false);
     this.stack2blob(loadAttr + L.prog_btf_fd.off, 4, STACK_BTF_FD);
     if (this.attachKind) {
       this.emitFindAttachTarget();
@@ -1064,12 +1069,11 @@ export class BpfGen implements ObjectLoadOps {
       throw this.err;
     }
     this.sysCloseStack(STACK_BTF_FD);
-    const progDescs = CTX.size + MAP_DESC.size * this.nrMaps;
     for (let i = 0; i < this.nrProgs; i++) {
-      this.stack2ctx(progDescs + PROG_DESC.size * i + PROG_DESC.progFd, 4, stackProgFd(i));
+      this.stack2ctx(progDescOffset(this.nrMaps, i), 4, stackProgFd(i));
     }
     for (let i = 0; i < this.nrMaps; i++) {
-      this.blob2ctx(CTX.size + MAP_DESC.size * i + MAP_DESC.mapFd, 4, this.fdArrayOff(i));
+      this.blob2ctx(mapDescOffset(i) + MAP_DESC_FD, 4, this.fdArrayOff(i));
     }
     this.emit(mov64Imm(R0, 0), exit());
     if (this.err) throw this.err;

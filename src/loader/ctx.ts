@@ -6,6 +6,11 @@
  */
 
 import {
+  BPF_SKEL_KERNEL,
+  LOADER_CTX_FLAGS,
+  LOADER_CTX_LOG_BUF,
+  LOADER_CTX_LOG_LEVEL,
+  LOADER_CTX_LOG_SIZE,
   loaderCtxSize,
   MAP_DESC_INITIAL_VALUE,
   MAP_DESC_MAX_ENTRIES,
@@ -13,10 +18,7 @@ import {
   progDescOffset,
 } from "../skeleton/skeleton.js";
 
-export { loaderCtxSize, mapDescOffset, progDescOffset };
-
-/** BPF_SKEL_KERNEL: set in ctx.flags when the skeleton was allocated by a kernel module. */
-export const BPF_SKEL_KERNEL = 1;
+export { BPF_SKEL_KERNEL, loaderCtxSize, mapDescOffset, progDescOffset };
 
 /** One map descriptor's inputs. Zero means "use the value the loader was generated with". */
 export interface MapDescInput {
@@ -45,10 +47,10 @@ export function encodeLoaderCtx(c: LoaderCtxInput): Uint8Array {
   const out = new Uint8Array(sz);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, sz, true);
-  dv.setUint32(4, c.flags ?? 0, true);
-  dv.setUint32(8, c.log_level ?? 0, true);
-  dv.setUint32(12, c.log_size ?? 0, true);
-  dv.setBigUint64(16, c.log_buf ?? 0n, true);
+  dv.setUint32(LOADER_CTX_FLAGS, c.flags ?? 0, true);
+  dv.setUint32(LOADER_CTX_LOG_LEVEL, c.log_level ?? 0, true);
+  dv.setUint32(LOADER_CTX_LOG_SIZE, c.log_size ?? 0, true);
+  dv.setBigUint64(LOADER_CTX_LOG_BUF, c.log_buf ?? 0n, true);
   c.maps?.forEach((m, i) => {
     if (i >= c.nrMaps) throw new RangeError(`map descriptor ${i} is beyond the ${c.nrMaps} maps`);
     dv.setUint32(mapDescOffset(i) + MAP_DESC_MAX_ENTRIES, m.max_entries ?? 0, true);

@@ -22,6 +22,10 @@ import { decodeInsns, type Insn, InsnFormatError } from "../insn/insn.js";
 import { MAX_BPF_REG } from "../insn/opcode.js";
 import { BpfCmd, Helper, Pseudo } from "../uapi/constants.js";
 import {
+  LOADER_CTX_FLAGS,
+  LOADER_CTX_LOG_BUF,
+  LOADER_CTX_LOG_LEVEL,
+  LOADER_CTX_LOG_SIZE,
   LOADER_CTX_SIZE,
   MAP_DESC_FD,
   MAP_DESC_INITIAL_VALUE,
@@ -107,10 +111,10 @@ const UNKNOWN: Value = { k: "unknown" };
 
 const HEADER_FIELDS: Record<number, string> = {
   0: "sz",
-  4: "flags",
-  8: "log_level",
-  12: "log_size",
-  16: "log_buf",
+  [LOADER_CTX_FLAGS]: "flags",
+  [LOADER_CTX_LOG_LEVEL]: "log_level",
+  [LOADER_CTX_LOG_SIZE]: "log_size",
+  [LOADER_CTX_LOG_BUF]: "log_buf",
 };
 
 const LDX_MEM = 0x61 & 0x07; // class LDX

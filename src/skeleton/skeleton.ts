@@ -26,6 +26,13 @@
 
 /** `sizeof(struct bpf_loader_ctx)` */
 export const LOADER_CTX_SIZE = 24;
+/** Offsets inside `struct bpf_loader_ctx` (`sz` is at 0). */
+export const LOADER_CTX_FLAGS = 4;
+export const LOADER_CTX_LOG_LEVEL = 8;
+export const LOADER_CTX_LOG_SIZE = 12;
+export const LOADER_CTX_LOG_BUF = 16;
+/** `BPF_SKEL_KERNEL` in `ctx->flags`: the skeleton (and so the ctx) was allocated by a kernel module. */
+export const BPF_SKEL_KERNEL = 1;
 /** `sizeof(struct bpf_map_desc)` */
 export const MAP_DESC_SIZE = 16;
 /** `sizeof(struct bpf_prog_desc)` */
