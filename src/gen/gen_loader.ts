@@ -39,7 +39,16 @@ import {
 } from "../insn/builder.js";
 import { encodeInsns, type Insn } from "../insn/insn.js";
 import { AluOp, JmpOp, Size, type SizeCode } from "../insn/opcode.js";
-import type { CoreRelo, MapCreateAttr, ObjectLoadOps, ProgLoadAttr } from "../object/load_ops.js";
+import {
+  CORE_RELO_SIZE,
+  type CoreRelo,
+  type ExternRelo,
+  encodeCoreRelos,
+  isMapInMap,
+  type MapCreateAttr,
+  type ObjectLoadOps,
+  type ProgLoadAttr,
+} from "../object/load_ops.js";
 import { kernelAttachTarget } from "../object/section_def.js";
 import {
   BPF_SKEL_KERNEL,
@@ -53,7 +62,7 @@ import {
   mapDescOffset,
   progDescOffset,
 } from "../skeleton/skeleton.js";
-import { BpfCmd, Helper, MapType, Pseudo } from "../uapi/constants.js";
+import { BpfCmd, Helper, Pseudo } from "../uapi/constants.js";
 import {
   BtfLoadAttr,
   MapCreateAttr as MapCreateLayout,
@@ -138,7 +147,6 @@ const ENOENT = 2;
 
 const ATTACH_TARGET_SZ = 128;
 const BPF_OBJ_NAME_LEN = 16;
-const CORE_RELO_SZ = 16;
 const FUNC_INFO_SZ = 8;
 const LINE_INFO_SZ = 16;
 
@@ -230,16 +238,6 @@ function bswap32InPlace(buf: Uint8Array, off: number, count: number): void {
   }
 }
 
-/** One extern relocation recorded for the next program (`struct ksym_relo_desc`). */
-interface KsymRelo {
-  name: string;
-  kind: number;
-  insnIdx: number;
-  isWeak: boolean;
-  isTypeless: boolean;
-  isLd64: boolean;
-}
-
 /** One distinct extern of the current program (`struct ksym_desc`). */
 interface KsymDesc {
   name: string;
@@ -288,7 +286,7 @@ export class BpfGen implements ObjectLoadOps {
   private nrMaps = 0;
   private err: GenLoaderError | null = null;
 
-  private relos: KsymRelo[] = [];
+  private relos: ExternRelo[] = [];
   private coreRelos: CoreRelo[] = [];
   private attachTarget = "";
   private attachKind = 0;
@@ -613,7 +611,7 @@ export class BpfGen implements ObjectLoadOps {
     const createAttr = this.addData(a.bytes);
 
     if (attr.btfValueTypeId) this.stack2blob(createAttr + L.btf_fd.off, 4, STACK_BTF_FD);
-    const isOuter = mapType === MapType.ARRAY_OF_MAPS || mapType === MapType.HASH_OF_MAPS;
+    const isOuter = isMapInMap(mapType);
     if (isOuter) this.stack2blob(createAttr + L.inner_map_fd.off, 4, STACK_INNER_MAP_FD);
     // an unsigned loader lets the host resize the map (a zero in the ctx keeps the default)
     if (mapIdx >= 0 && !this.genHash) {
@@ -760,7 +758,7 @@ export class BpfGen implements ObjectLoadOps {
     this.coreRelos.push({ ...relo });
   }
 
-  private ksymDesc(relo: KsymRelo): KsymDesc {
+  private ksymDesc(relo: ExternRelo): KsymDesc {
     for (const k of this.ksyms) {
       if (k.kind === relo.kind && k.isLd64 === relo.isLd64 && k.name === relo.name) {
         k.ref++;
@@ -781,7 +779,7 @@ export class BpfGen implements ObjectLoadOps {
   }
 
   /** r7 = btf_find_by_name_kind(name, kind): btf_id | btf_obj_fd << 32 */
-  private findByNameKind(relo: KsymRelo): void {
+  private findByNameKind(relo: ExternRelo): void {
     const name = cStr(relo.name);
     const nameOff = this.addData(name);
     this.ldBlob(R1, nameOff);
@@ -796,7 +794,7 @@ export class BpfGen implements ObjectLoadOps {
   }
 
   /** r7 = kallsyms_lookup_name(name, len, 0, &res); r9 = res */
-  private kallsymsLookupName(relo: KsymRelo): void {
+  private kallsymsLookupName(relo: ExternRelo): void {
     const name = cStr(relo.name);
     const nameOff = this.addData(name);
     const resOff = this.addData(null, 8);
@@ -822,7 +820,7 @@ export class BpfGen implements ObjectLoadOps {
   }
 
   /** A kfunc call (r8 = the call insn): imm = BTF id, off = fd_array slot of its module BTF. */
-  private reloKfunc(relo: KsymRelo, insn: number): void {
+  private reloKfunc(relo: ExternRelo, insn: number): void {
     const k = this.ksymDesc(relo);
     if (k.ref > 1) {
       this.blob2blob(insn + INSN_IMM, 4, k.insn + INSN_IMM);
@@ -866,7 +864,7 @@ export class BpfGen implements ObjectLoadOps {
     this.debug(R9, -1, ` func (${relo.name}:count=${k.ref}): btf_fd`);
   }
 
-  private ksymReloLog(relo: KsymRelo, ref: number): void {
+  private ksymReloLog(relo: ExternRelo, ref: number): void {
     if (!this.logLevel) return;
     const t = relo.isTypeless ? 1 : 0;
     const w = relo.isWeak ? 1 : 0;
@@ -877,7 +875,7 @@ export class BpfGen implements ObjectLoadOps {
   }
 
   /** A typeless ksym ld_imm64 (r8 = the insn): the symbol's address from kallsyms. */
-  private reloKsymTypeless(relo: KsymRelo, insn: number): void {
+  private reloKsymTypeless(relo: ExternRelo, insn: number): void {
     const k = this.ksymDesc(relo);
     if (k.ref > 1) {
       this.blob2blob(insn + INSN_IMM, 4, k.insn + INSN_IMM);
@@ -899,7 +897,7 @@ export class BpfGen implements ObjectLoadOps {
   }
 
   /** A typed ksym ld_imm64 (r8 = the insn): BTF id and BTF object fd of the variable. */
-  private reloKsymBtf(relo: KsymRelo, insn: number): void {
+  private reloKsymBtf(relo: ExternRelo, insn: number): void {
     const k = this.ksymDesc(relo);
     if (k.ref > 1) {
       this.blob2blob(insn + INSN_SZ + INSN_IMM, 4, k.insn + INSN_SZ + INSN_IMM);
@@ -1003,22 +1001,14 @@ export class BpfGen implements ObjectLoadOps {
     this.put32(a.view, L.line_info_rec_size.off, attr.lineInfoRecSize);
     this.put32(a.view, L.line_info_cnt.off, attr.lineInfoCnt);
     const lineInfo = this.addData(attr.lineInfo ?? new Uint8Array(0), lineInfoSz);
-    this.put32(a.view, L.core_relo_rec_size.off, CORE_RELO_SZ);
+    this.put32(a.view, L.core_relo_rec_size.off, CORE_RELO_SIZE);
     this.put32(a.view, L.core_relo_cnt.off, coreReloCnt);
-    const relos = new Uint8Array(coreReloCnt * CORE_RELO_SZ);
-    const rv = new DataView(relos.buffer);
-    this.coreRelos.forEach((r, i) => {
-      rv.setUint32(i * 16, r.insnOff >>> 0, true);
-      rv.setUint32(i * 16 + 4, r.typeId >>> 0, true);
-      rv.setUint32(i * 16 + 8, r.accessStrOff >>> 0, true);
-      rv.setUint32(i * 16 + 12, r.kind >>> 0, true);
-    });
-    const coreRelos = this.addData(relos);
+    const coreRelos = this.addData(encodeCoreRelos(this.coreRelos));
     if (this.swapped && !this.err) {
       // libbpf swaps whole struct bpf_func_info / bpf_line_info records, whatever rec_size says
       bswap32InPlace(this.blob, funcInfo, (attr.funcInfoCnt * FUNC_INFO_SZ) / 4);
       bswap32InPlace(this.blob, lineInfo, (attr.lineInfoCnt * LINE_INFO_SZ) / 4);
-      bswap32InPlace(this.blob, coreRelos, (coreReloCnt * CORE_RELO_SZ) / 4);
+      bswap32InPlace(this.blob, coreRelos, (coreReloCnt * CORE_RELO_SIZE) / 4);
     }
     a.bytes.set(cName(name, BPF_OBJ_NAME_LEN), L.prog_name.off);
     const loadAttr = this.addData(a.bytes);

@@ -15,13 +15,17 @@
 import { MAX_USED_MAPS } from "../gen/gen_loader.js";
 import { objectNameFromFile } from "../gen/skeleton_header.js";
 import { loadObject } from "../object/load.js";
-import type {
-  CoreRelo,
-  KernelBtfRef,
-  KernelSymbols,
-  MapCreateAttr,
-  ObjectLoadOps,
-  ProgLoadAttr,
+import {
+  CORE_RELO_SIZE,
+  type CoreRelo,
+  type ExternRelo,
+  encodeCoreRelos,
+  isMapInMap,
+  type KernelBtfRef,
+  type KernelSymbols,
+  type MapCreateAttr,
+  type ObjectLoadOps,
+  type ProgLoadAttr,
 } from "../object/load_ops.js";
 import { openObject } from "../object/object.js";
 import { kernelAttachTarget } from "../object/section_def.js";
@@ -65,15 +69,6 @@ export class ObjectLoadError extends Error {
   }
 }
 
-interface ExternRelo {
-  name: string;
-  isWeak: boolean;
-  isTypeless: boolean;
-  isLd64: boolean;
-  kind: number;
-  insnIdx: number;
-}
-
 export interface DirectMap {
   index: number;
   name: string;
@@ -104,10 +99,6 @@ function objNameBytes(name: string): Uint8Array {
 function errnoText(errno: number): string {
   return `${errnoName(errno)} (${errno})`;
 }
-
-/** Map types whose create takes an inner map template. */
-const isMapInMap = (mapType: number): boolean =>
-  mapType === MapType.ARRAY_OF_MAPS || mapType === MapType.HASH_OF_MAPS;
 
 /** Runs the walker's calls against a backend; maps and programs stay open until close(). */
 export class DirectObjectLoad implements ObjectLoadOps {
@@ -255,14 +246,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
       fdArray.forEach((fd, i) => {
         dv.setInt32(i * 4, fd ?? 0, true);
       });
-      const relos = new Uint8Array(this.coreRelos.length * 16);
-      const rv = new DataView(relos.buffer);
-      this.coreRelos.forEach((r, i) => {
-        rv.setUint32(i * 16, r.insnOff, true);
-        rv.setUint32(i * 16 + 4, r.typeId, true);
-        rv.setUint32(i * 16 + 8, r.accessStrOff, true);
-        rv.setUint32(i * 16 + 12, r.kind, true);
-      });
+      const relos = encodeCoreRelos(this.coreRelos);
       const logBuf = logSize ? put(logSize) : 0n;
       const bytes = encode(
         ProgLoadLayout,
@@ -291,7 +275,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
           core_relo_cnt: this.coreRelos.length,
           fd_array: put(fds),
           core_relos: relos.length ? put(relos) : 0n,
-          core_relo_rec_size: 16,
+          core_relo_rec_size: CORE_RELO_SIZE,
         },
         Limits.ATTR_SIZE,
       );

@@ -12,6 +12,7 @@
  */
 
 import type { BtfExtCoreRelo } from "../btf/btf_ext.js";
+import { MapType } from "../uapi/constants.js";
 
 /** The `bpf_map_create_opts` fields `bpf_gen__map_create()` reads. */
 export interface MapCreateAttr {
@@ -106,4 +107,36 @@ export interface KernelSymbols {
   findBtf?(name: string, kind: number): KernelBtfRef | null;
   /** bpf_kallsyms_lookup_name(): null (or 0, an address hidden by kptr_restrict) when unknown. */
   kallsyms?(name: string): bigint | null;
+}
+
+/** `sizeof(struct bpf_core_relo)`: the `core_relo_rec_size` both back-ends pass. */
+export const CORE_RELO_SIZE = 16;
+
+/** The `core_relos` array of a `BPF_PROG_LOAD` attr: one 16-byte `struct bpf_core_relo` each, little endian. */
+export function encodeCoreRelos(relos: readonly CoreRelo[]): Uint8Array {
+  const out = new Uint8Array(relos.length * CORE_RELO_SIZE);
+  const dv = new DataView(out.buffer);
+  relos.forEach((r, i) => {
+    const at = i * CORE_RELO_SIZE;
+    dv.setUint32(at, r.insnOff >>> 0, true);
+    dv.setUint32(at + 4, r.typeId >>> 0, true);
+    dv.setUint32(at + 8, r.accessStrOff >>> 0, true);
+    dv.setUint32(at + 12, r.kind >>> 0, true);
+  });
+  return out;
+}
+
+/** One extern a program references, as `bpf_gen__record_extern()` receives it (`struct ksym_relo_desc`). */
+export interface ExternRelo {
+  name: string;
+  kind: number;
+  insnIdx: number;
+  isWeak: boolean;
+  isTypeless: boolean;
+  isLd64: boolean;
+}
+
+/** Map types whose create takes an inner map template (`BPF_MAP_TYPE_{ARRAY,HASH}_OF_MAPS`). */
+export function isMapInMap(mapType: number): boolean {
+  return mapType === MapType.ARRAY_OF_MAPS || mapType === MapType.HASH_OF_MAPS;
 }
