@@ -38,7 +38,22 @@ import {
   stxMem,
 } from "../insn/builder.js";
 import { encodeInsns, type Insn } from "../insn/insn.js";
-import { AluOp, JmpOp, Size, type SizeCode } from "../insn/opcode.js";
+import {
+  AluOp,
+  JmpOp,
+  R0,
+  R1,
+  R2,
+  R3,
+  R4,
+  R6,
+  R7,
+  R8,
+  R9,
+  R10,
+  Size,
+  type SizeCode,
+} from "../insn/opcode.js";
 import {
   CORE_RELO_SIZE,
   type CoreRelo,
@@ -62,14 +77,19 @@ import {
   mapDescOffset,
   progDescOffset,
 } from "../skeleton/skeleton.js";
-import { BpfCmd, Helper, Pseudo } from "../uapi/constants.js";
+import { BpfCmd, Helper, Limits, Pseudo } from "../uapi/constants.js";
+import { Errno } from "../uapi/errno.js";
 import {
   BtfLoadAttr,
+  fromCString,
   MapCreateAttr as MapCreateLayout,
   MapElemAttr,
   MapFreezeAttr,
   offsetofend,
   ProgLoadAttr as ProgLoadLayout,
+  strlcpyBytes,
+  UTF8_DECODER,
+  UTF8_ENCODER,
 } from "../uapi/layout.js";
 
 // The interface the object load walker drives is object/load_ops.ts. What the generator does
@@ -143,10 +163,7 @@ const INSN_OFF = 2;
 const INSN_IMM = 4;
 const INSN_REGS = 1;
 
-const ENOENT = 2;
-
 const ATTACH_TARGET_SZ = 128;
-const BPF_OBJ_NAME_LEN = 16;
 const FUNC_INFO_SZ = 8;
 const LINE_INFO_SZ = 16;
 
@@ -157,17 +174,6 @@ const MAP_FREEZE_ATTR_SZ = offsetofend(MapFreezeAttr, "map_fd");
 const PROG_LOAD_ATTR_SZ = offsetofend(ProgLoadLayout, "core_relo_rec_size");
 /** `attach_btf_obj_fd` shares its slot with `attach_prog_fd`. */
 const PROG_ATTACH_BTF_OBJ_FD = ProgLoadLayout.attach_prog_fd.off;
-
-const R0 = 0;
-const R1 = 1;
-const R2 = 2;
-const R3 = 3;
-const R4 = 4;
-const R6 = 6;
-const R7 = 7;
-const R8 = 8;
-const R9 = 9;
-const R10 = 10;
 
 function s16(v: number): number {
   return (v << 16) >> 16;
@@ -190,18 +196,9 @@ function bpfSize(bytes: number): SizeCode {
   }
 }
 
-const utf8 = new TextEncoder();
-
-/** strlcpy into a fixed char array: at most `len - 1` bytes, NUL-padded. */
-function cName(name: string, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  out.set(utf8.encode(name).subarray(0, len - 1));
-  return out;
-}
-
 /** A NUL-terminated C string. */
 function cStr(s: string): Uint8Array {
-  const b = utf8.encode(s);
+  const b = UTF8_ENCODER.encode(s);
   const out = new Uint8Array(b.length + 1);
   out.set(b);
   return out;
@@ -484,13 +481,13 @@ export class BpfGen implements ObjectLoadOps {
   private debug(reg1: number, reg2: number, text: string): void {
     if (!this.logLevel) return;
     // libbpf formats into a 1024-byte buffer and appends " r=%d" only when that fits
-    const full = utf8.encode(text);
+    const full = UTF8_ENCODER.encode(text);
     const buf = full.length > 1023 ? full.subarray(0, 1023) : full;
     let msg = buf;
     if (full.length < 1024 - 7 && reg1 >= 0 && reg2 < 0) {
       msg = new Uint8Array(buf.length + 5);
       msg.set(buf);
-      msg.set(utf8.encode(" r=%d"), buf.length);
+      msg.set(UTF8_ENCODER.encode(" r=%d"), buf.length);
     }
     const len = msg.length + 1;
     const withNul = new Uint8Array(len);
@@ -602,7 +599,7 @@ export class BpfGen implements ObjectLoadOps {
     this.put32(a.view, L.value_size.off, valueSize);
     this.put32(a.view, L.map_flags.off, attr.mapFlags);
     this.put64(a.view, L.map_extra.off, attr.mapExtra);
-    a.bytes.set(cName(name, BPF_OBJ_NAME_LEN), L.map_name.off);
+    a.bytes.set(strlcpyBytes(name, Limits.OBJ_NAME_LEN), L.map_name.off);
     this.put32(a.view, L.numa_node.off, attr.numaNode);
     this.put32(a.view, L.map_ifindex.off, attr.mapIfindex);
     this.put32(a.view, L.max_entries.off, maxEntries);
@@ -707,9 +704,9 @@ export class BpfGen implements ObjectLoadOps {
     this.args("record_attach_target", { attachType });
     const target = kernelAttachTarget(name, attachType);
     this.attachKind = target.kind;
-    const full = utf8.encode(target.name);
+    const full = UTF8_ENCODER.encode(target.name);
     if (full.length >= ATTACH_TARGET_SZ) {
-      this.attachTarget = new TextDecoder().decode(full.subarray(0, ATTACH_TARGET_SZ - 1));
+      this.attachTarget = UTF8_DECODER.decode(full.subarray(0, ATTACH_TARGET_SZ - 1));
       this.attachTargetBytes = full.subarray(0, ATTACH_TARGET_SZ - 1);
       this.fail(
         "GEN_ATTACH_NAME_TOO_LONG",
@@ -885,7 +882,7 @@ export class BpfGen implements ObjectLoadOps {
       k.typeless = true;
       this.kallsymsLookupName(relo);
       // a missing symbol (-ENOENT) leaves the address 0, weak or not
-      this.emit(jmpImm(JmpOp.JEQ, R7, -ENOENT, 1));
+      this.emit(jmpImm(JmpOp.JEQ, R7, -Errno.ENOENT, 1));
       this.checkErr();
       this.emit(
         stxMem(Size.W, R8, R9, INSN_IMM),
@@ -1010,7 +1007,8 @@ export class BpfGen implements ObjectLoadOps {
       bswap32InPlace(this.blob, lineInfo, (attr.lineInfoCnt * LINE_INFO_SZ) / 4);
       bswap32InPlace(this.blob, coreRelos, (coreReloCnt * CORE_RELO_SIZE) / 4);
     }
-    a.bytes.set(cName(name, BPF_OBJ_NAME_LEN), L.prog_name.off);
+    const nameField = strlcpyBytes(name, Limits.OBJ_NAME_LEN);
+    a.bytes.set(nameField, L.prog_name.off);
     const loadAttr = this.addData(a.bytes);
 
     this.relStore(loadAttr + L.license.off, licenseOff);
@@ -1035,9 +1033,9 @@ export class BpfGen implements ObjectLoadOps {
     this.emitRelos(insnsOff);
     this.sysBpf(BpfCmd.PROG_LOAD, loadAttr, size);
     // libbpf prints the attr's (target byte order) insn_cnt and the truncated name
-    const nameField = cName(name, BPF_OBJ_NAME_LEN);
-    const shownName = new TextDecoder().decode(nameField.subarray(0, nameField.indexOf(0)));
-    this.debugRet(`prog_load ${shownName} insn_cnt ${a.view.getInt32(L.insn_cnt.off, true)}`);
+    this.debugRet(
+      `prog_load ${fromCString(nameField)} insn_cnt ${a.view.getInt32(L.insn_cnt.off, true)}`,
+    );
     this.cleanupRelos();
     if (this.attachKind) {
       this.sysCloseBlob(loadAttr + PROG_ATTACH_BTF_OBJ_FD);

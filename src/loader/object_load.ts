@@ -35,10 +35,11 @@ import { Bpf } from "../uapi/bpf.js";
 import { BpfCmd, enumName, Limits, MapType, ProgType, Pseudo } from "../uapi/constants.js";
 import { BpfError, Errno, errnoName } from "../uapi/errno.js";
 import {
-  cString,
   encode,
   MapCreateAttr as MapCreateLayout,
   ProgLoadAttr as ProgLoadLayout,
+  strlcpyBytes,
+  UTF8_ENCODER,
 } from "../uapi/layout.js";
 
 export type { KernelBtfRef, KernelSymbols };
@@ -87,13 +88,6 @@ export interface DirectLoadOptions {
   symbols?: KernelSymbols;
   /** Verifier log size per program (0 = none). */
   logSize?: number;
-}
-
-/** libbpf_strlcpy into a 16-byte name: at most 15 bytes and the NUL. */
-function objNameBytes(name: string): Uint8Array {
-  const out = cString(name, Limits.OBJ_NAME_LEN);
-  out[Limits.OBJ_NAME_LEN - 1] = 0;
-  return out;
 }
 
 function errnoText(errno: number): string {
@@ -145,7 +139,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
         map_flags: attr.mapFlags,
         inner_map_fd: isMapInMap(mapType) ? this.innerMapFd : 0,
         numa_node: attr.numaNode,
-        map_name: objNameBytes(name),
+        map_name: strlcpyBytes(name, Limits.OBJ_NAME_LEN),
         map_ifindex: attr.mapIfindex,
         btf_fd: withBtf ? this.btfFd : 0,
         btf_key_type_id: attr.btfKeyTypeId,
@@ -254,13 +248,13 @@ export class DirectObjectLoad implements ObjectLoadOps {
           prog_type: progType,
           insn_cnt: code.length / 8,
           insns: put(code),
-          license: put(new TextEncoder().encode(`${license}\0`)),
+          license: put(UTF8_ENCODER.encode(`${license}\0`)),
           log_level: logSize ? 1 : 0,
           log_size: logSize,
           log_buf: logBuf,
           kern_version: attr.kernVersion,
           prog_flags: attr.progFlags,
-          prog_name: objNameBytes(name),
+          prog_name: strlcpyBytes(name, Limits.OBJ_NAME_LEN),
           prog_ifindex: attr.progIfindex,
           expected_attach_type: attr.expectedAttachType,
           prog_btf_fd: this.btfFd,

@@ -206,6 +206,16 @@ export function cString(s: string, len: number): Uint8Array {
   return out;
 }
 
+/**
+ * A fixed `char[len]` field filled the way libbpf_strlcpy() fills it (prog_name, map_name): at
+ * most `len - 1` bytes of `s`, NUL-terminated and NUL-padded to `len`.
+ */
+export function strlcpyBytes(s: string, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  out.set(UTF8_ENCODER.encode(s).subarray(0, len - 1));
+  return out;
+}
+
 /** The text of a NUL-terminated byte field. */
 export function fromCString(b: Uint8Array): string {
   const nul = b.indexOf(0);
