@@ -36,6 +36,7 @@ import { BpfCmd, enumName, Limits, MapType, ProgType, Pseudo } from "../uapi/con
 import { BpfError, Errno, errnoName } from "../uapi/errno.js";
 import {
   encode,
+  fromCString,
   MapCreateAttr as MapCreateLayout,
   ProgLoadAttr as ProgLoadLayout,
   strlcpyBytes,
@@ -274,9 +275,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
         Limits.ATTR_SIZE,
       );
       const ret = this.bpf.raw(BpfCmd.PROG_LOAD, bytes, 140);
-      const log = logSize
-        ? new TextDecoder().decode(m.read(logBuf, logSize)).replace(/\0[\s\S]*$/, "")
-        : "";
+      const log = logSize ? fromCString(m.read(logBuf, logSize)) : "";
       if (ret < 0) {
         const why = log.trim().split("\n").at(-2) ?? "";
         throw new ObjectLoadError(
