@@ -113,6 +113,29 @@ describe("direct object load vs generated loader: the model kernel", () => {
         /^PROG_LOAD of program 'pick_table' \(SOCKET_FILTER\): EACCES \(13\)/.test(e.message),
     );
   });
+  test("a refusal with a verifier log names the log line that says why", () => {
+    const k = createModelKernel({ profile: "mainline-6.18" }).spawn();
+    const bytes = object("mapinmap");
+    const call = Buffer.from("8500000001000000", "hex");
+    const at = Buffer.from(bytes).indexOf(call) + 8;
+    bytes.set([0x05, 0, 0, 0, 0, 0, 0, 0], at);
+    assert.throws(
+      () =>
+        loadObjectFile(k, bytes, "mapinmap.bpf.o", {
+          name: "mapinmap",
+          facts: hostOptions(),
+          symbols: modelKernelSymbols(),
+          logSize: 1 << 16,
+        }),
+      (e: unknown) =>
+        e instanceof ObjectLoadError &&
+        e.message ===
+          "PROG_LOAD of program 'pick_table' (SOCKET_FILTER): EACCES (13): R1 type=map_value_or_null expected=map_ptr" &&
+        e.log.endsWith(
+          "R1 type=map_value_or_null expected=map_ptr\nprocessed 14 insns (limit 1000000) max_states_per_insn 0 total_states 1 peak_states 1 mark_read 0\n",
+        ),
+    );
+  });
   test("attach targets need the kernel's BTF: a typed error when none is given", () => {
     const k = createModelKernel({ profile: "mainline-6.18" }).spawn();
     assert.throws(
