@@ -7,6 +7,8 @@
  *   bytes 4-7  imm, s32 little endian
  */
 
+import { MAX_BPF_REG } from "./opcode.js";
+
 /** One instruction slot. An `ld_imm64` occupies two of them. */
 export interface Insn {
   /** opcode, 0..255 */
@@ -126,6 +128,19 @@ export function checkInsnFields(insn: Insn, index?: number): void {
         `${where}: ${name} ${value} is outside [${min}, ${max}]`,
       );
     }
+  }
+}
+
+/**
+ * Throw `InsnFormatError("bad-field")` at the first instruction naming a register the register
+ * file does not have (r0..r10): a malformed program (the kernel's "R%d is invalid").
+ */
+export function checkInsnRegs(insns: readonly Insn[]): void {
+  for (let i = 0; i < insns.length; i++) {
+    const { dst, src } = insns[i];
+    const reg = dst >= MAX_BPF_REG ? dst : src >= MAX_BPF_REG ? src : -1;
+    if (reg >= 0)
+      throw new InsnFormatError("bad-field", `insn ${i}: register r${reg} does not exist`);
   }
 }
 

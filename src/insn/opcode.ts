@@ -6,8 +6,6 @@
  *                         | for ALU/JMP: source (bit 3) | operation (bits 4-7)
  */
 
-import type { Insn } from "./insn.js";
-
 /** Instruction classes (`BPF_CLASS`, low 3 bits). */
 export const Class = {
   LD: 0x00,
@@ -209,6 +207,6 @@ export function sizeBytes(size: number): 1 | 2 | 4 | 8 {
 }
 
 /** True for the first slot of a 16-byte `ld_imm64` (`code == 0x18`). */
-export function isLdImm64(insn: Pick<Insn, "code">): boolean {
+export function isLdImm64(insn: { readonly code: number }): boolean {
   return insn.code === LD_IMM64;
 }

@@ -18,8 +18,7 @@
  * (stored to memory, passed to a helper, non-constant arithmetic) is listed in `unresolved`.
  */
 
-import { decodeInsns, type Insn, InsnFormatError } from "../insn/insn.js";
-import { MAX_BPF_REG } from "../insn/opcode.js";
+import { checkInsnRegs, decodeInsns, type Insn } from "../insn/insn.js";
 import { BpfCmd, Helper, Pseudo } from "../uapi/constants.js";
 import {
   LOADER_CTX_FLAGS,
@@ -185,13 +184,8 @@ export function detectHostOverrides(
   opts: OverrideOptions = {},
 ): HostOverrideReport {
   const prog: Insn[] = decodeInsns(insns);
-  // The register file has r0..r10; a loader naming another register is malformed (the kernel's
-  // "R%d is invalid"), not something to track.
-  prog.forEach((insn, i) => {
-    const reg = insn.dst >= MAX_BPF_REG ? insn.dst : insn.src >= MAX_BPF_REG ? insn.src : -1;
-    if (reg >= 0)
-      throw new InsnFormatError("bad-field", `insn ${i}: register r${reg} does not exist`);
-  });
+  // a loader naming a register outside r0..r10 is malformed, not something to track
+  checkInsnRegs(prog);
   const mapCount = opts.maps ? opts.maps.length : null;
   let regs: Value[] = entryState();
   /** register states carried by forward jumps, by target slot */

@@ -153,3 +153,21 @@ test("a loader naming a register above r10 is malformed input, not a crash", () 
       e instanceof InsnFormatError && e.code === "INSN_BAD_FIELD" && /r11/.test(e.message),
   );
 });
+
+test("the register check names the first bad instruction and its register, dst before src", () => {
+  const insns = new Uint8Array(24);
+  insns[0] = 0x95; // exit
+  insns[8] = 0xbf;
+  insns[9] = 0xc0; // dst r0, src r12
+  insns[16] = 0xbf;
+  insns[17] = 0xdb; // dst r11, src r13
+  assert.throws(() => detectHostOverrides(insns), {
+    name: "InsnFormatError",
+    message: "insn 1: register r12 does not exist",
+  });
+  insns[9] = 0xd0 | 0x0e; // dst r14, src r13
+  assert.throws(() => detectHostOverrides(insns), {
+    name: "InsnFormatError",
+    message: "insn 1: register r14 does not exist",
+  });
+});
