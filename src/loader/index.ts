@@ -4,6 +4,7 @@
  * attaching programs (links), the ring buffer consumer, and what a failed loader was doing.
  */
 
+export { modelKernelSymbols } from "../kernel/model_symbols.js";
 export { type AttachedLink, attachProgram } from "./attach.js";
 export {
   BPF_SKEL_KERNEL,
@@ -38,5 +39,4 @@ export {
   metadataLayout,
   type RegionKind,
 } from "./metadata_layout.js";
-export { modelKernelSymbols } from "./model_symbols.js";
 export { RingBufferConsumer } from "./ringbuf.js";

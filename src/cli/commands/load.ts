@@ -9,9 +9,9 @@
 import { HostBackend } from "../../host/backend.js";
 import { hostKernelSymbols } from "../../host/kernel_symbols.js";
 import type { ModelKernel } from "../../kernel/kernel.js";
+import { modelKernelSymbols } from "../../kernel/model_symbols.js";
 import { describeInstalled, type Installed } from "../../loader/installed.js";
 import { type LoadedSkeleton, loadAndRun } from "../../loader/load_and_run.js";
-import { modelKernelSymbols } from "../../loader/model_symbols.js";
 import { type DirectObjectLoad, loadObjectFile } from "../../loader/object_load.js";
 import { PolicyDeniedError, PolicyModule } from "../../lsm/policy_module.js";
 import { type RecordedVerdict, VerdictRecorder } from "../../lsm/verdict_recorder.js";
@@ -289,7 +289,7 @@ function parseKeyringOption(
  * `bpfsign load OBJ.bpf.o`: the object's maps and programs loaded straight into the kernel by
  * the load walker (no loader program, no signature). On the host, attach targets and ksyms are
  * looked up in the running kernel's BTF and kallsyms; on the model in its vmlinux BTF and symbol
- * table (src/loader/model_symbols.ts).
+ * table (src/kernel/model_symbols.ts).
  */
 async function loadObjectDirect(
   io: CliIo,
