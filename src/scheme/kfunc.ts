@@ -25,9 +25,6 @@ import type { LoaderParts, Scheme, SigningPlan } from "./types.js";
 /** bpf_prog_aux.sig_verdict of the kfunc series. */
 export const KFUNC_VERDICTS = { UNSIGNED: 0, OK: 1, METADATA_VERIFIED: 2 } as const;
 
-/** The kfunc's name (the loader BTF's FUNC in the reference). */
-export const KFUNC_NAME = "bpf_loader_verify_metadata";
-
 /** The model vmlinux BTF id the loader's kfunc call names (imm of BPF_PSEUDO_KFUNC_CALL). */
 export const KFUNC_BTF_ID = 0x7b1;
 
