@@ -3,7 +3,6 @@
  * bpf_sys_bpf call issued, named by the object it was creating, with the errno and, for a
  * program load, the verifier's log ("MAP_CREATE of map 'm' (RINGBUF, 64 KiB): EINVAL").
  */
-import { BTF_KIND_NAMES } from "../btf/btf_types.js";
 import type { InnerFailure } from "../uapi/backend.js";
 import { AttachType, BpfCmd, enumName, MapType, ProgType } from "../uapi/constants.js";
 import { errnoName } from "../uapi/errno.js";
@@ -16,6 +15,16 @@ import {
   ProgLoadAttr,
 } from "../uapi/layout.js";
 
+const BTF_KIND_NAMES: Record<number, string> = {
+  1: "INT",
+  4: "STRUCT",
+  5: "UNION",
+  6: "ENUM",
+  8: "TYPEDEF",
+  12: "FUNC",
+  14: "VAR",
+};
+
 function size(n: number): string {
   if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n >> 20} MiB`;
   if (n >= 1024 && n % 1024 === 0) return `${n >> 10} KiB`;
@@ -27,9 +36,7 @@ export function describeInnerFailure(f: InnerFailure): string {
   const err = errnoName(f.errno);
   if (f.lookup) {
     const kind =
-      f.lookup.kind !== undefined
-        ? `, ${BTF_KIND_NAMES[f.lookup.kind]?.toUpperCase() ?? f.lookup.kind}`
-        : "";
+      f.lookup.kind !== undefined ? `, ${BTF_KIND_NAMES[f.lookup.kind] ?? f.lookup.kind}` : "";
     const what =
       f.lookup.helper === "bpf_btf_find_by_name_kind"
         ? "the kernel's BTF has no such type"
