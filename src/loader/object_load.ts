@@ -33,7 +33,7 @@ import type { OpenOptions } from "../object/types.js";
 import type { BpfBackend } from "../uapi/backend.js";
 import { Bpf } from "../uapi/bpf.js";
 import { BpfCmd, enumName, Limits, MapType, ProgType, Pseudo } from "../uapi/constants.js";
-import { BpfError, Errno, errnoName, verifierLogReason } from "../uapi/errno.js";
+import { BpfError, Errno, errnoName } from "../uapi/errno.js";
 import {
   encode,
   fromCString,
@@ -277,7 +277,7 @@ export class DirectObjectLoad implements ObjectLoadOps {
       const ret = this.bpf.raw(BpfCmd.PROG_LOAD, bytes, 140);
       const log = logSize ? fromCString(m.read(logBuf, logSize)) : "";
       if (ret < 0) {
-        const why = verifierLogReason(log);
+        const why = log.trim().split("\n").at(-2) ?? "";
         throw new ObjectLoadError(
           "LOAD_KERNEL_REFUSED",
           `PROG_LOAD of program '${name}' (${enumName(ProgType, progType)}): ${errnoText(-ret)}${why ? `: ${why}` : ""}`,
