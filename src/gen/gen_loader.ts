@@ -37,7 +37,7 @@ import {
   stMem,
   stxMem,
 } from "../insn/builder.js";
-import { encodeInsns, type Insn } from "../insn/insn.js";
+import { bswapInsns, encodeInsns, type Insn } from "../insn/insn.js";
 import {
   AluOp,
   JmpOp,
@@ -204,23 +204,6 @@ function cStr(s: string): Uint8Array {
   return out;
 }
 
-/** bpf_insn_bswap in place: swap the register nibbles and the byte order of off and imm. */
-function bswapInsnsInPlace(buf: Uint8Array, off: number, count: number): void {
-  for (let i = 0; i < count; i++) {
-    const p = off + i * INSN_SZ;
-    const regs = buf[p + 1];
-    buf[p + 1] = ((regs & 0x0f) << 4) | (regs >> 4);
-    let t = buf[p + 2];
-    buf[p + 2] = buf[p + 3];
-    buf[p + 3] = t;
-    t = buf[p + 4];
-    buf[p + 4] = buf[p + 7];
-    buf[p + 7] = t;
-    t = buf[p + 5];
-    buf[p + 5] = buf[p + 6];
-    buf[p + 6] = t;
-  }
-}
 
 /** Byte-swap `count` consecutive u32 words in place. */
 function bswap32InPlace(buf: Uint8Array, off: number, count: number): void {
@@ -983,7 +966,7 @@ export class BpfGen implements ObjectLoadOps {
 
     const licenseOff = this.addData(cStr(license));
     const insnsOff = this.addData(insns, insnCnt * INSN_SZ);
-    if (this.swapped && !this.err) bswapInsnsInPlace(this.blob, insnsOff, insnCnt);
+    if (this.swapped && !this.err) bswapInsns(this.blob, insnsOff, insnCnt);
 
     const a = this.attr(size);
     this.put32(a.view, L.prog_type.off, progType);
@@ -1066,7 +1049,7 @@ export class BpfGen implements ObjectLoadOps {
     this.emit(mov64Imm(R0, 0), exit());
     if (this.err) throw this.err;
     const insns = encodeInsns(this.code);
-    if (this.swapped) bswapInsnsInPlace(insns, 0, this.code.length);
+    if (this.swapped) bswapInsns(insns, 0, this.code.length);
     this.published = { insns, data: this.blob.slice(0, this.blobLen) };
   }
 }
