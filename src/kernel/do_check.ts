@@ -153,6 +153,13 @@ interface Pending {
 
 const EXACT = true;
 
+/** An instruction's registers read (use) and written (def), and its successors. */
+interface UseDef {
+  use: number;
+  def: number;
+  succ: number[];
+}
+
 /** try_match_pkt_pointers()'s four comparisons (JGT, JLT, JGE, JLE), by opcode. */
 const PKT_COMPARE_RULES: Record<number, { inThis: boolean; open: boolean }> = {
   32: { inThis: true, open: false }, // JGT
@@ -202,6 +209,8 @@ class Analysis implements CheckEnv {
   readonly pending: Pending[] = [];
   readonly auxPtrType: Int32Array;
   readonly text: Map<number, string>;
+  /** Each instruction's register use/def and successors (they depend only on the insns): set by run(). */
+  useDefs: UseDef[] = [];
 
   constructor(readonly input: DoCheckInput) {
     this.progType = input.progType;
@@ -310,7 +319,7 @@ class Analysis implements CheckEnv {
 
   // ---- liveness (compute_live_registers) ----
 
-  useDef(t: number): { use: number; def: number; succ: number[] } {
+  useDef(t: number): UseDef {
     const insn = this.insns[t];
     const cls = insn.code & 7;
     const bit = (r: number) => 1 << r;
@@ -345,7 +354,7 @@ class Analysis implements CheckEnv {
         return { use: bit(6) | (mode === 0x40 ? bit(insn.src) : 0), def: 0x3f, succ: [t + 1] };
       }
       default: {
-        if (op === 0x90) return { use: this.frameOfInsn(t) ? 1 : 1, def: 0, succ: [] };
+        if (op === 0x90) return { use: 1, def: 0, succ: [] };
         if (op === 0x80) {
           if (insn.src === 1) return { use: 0x3e, def: 0x3f, succ: [t + 1] };
           const proto = HELPER_PROTOS[insn.imm];
@@ -365,18 +374,13 @@ class Analysis implements CheckEnv {
     }
   }
 
-  frameOfInsn(_t: number): number {
-    return 0;
-  }
-
   computeLive(): void {
-    const ud = this.insns.map((_, t) => (t < this.len ? this.useDef(t) : null));
+    const ud = this.useDefs;
     let changed = true;
     while (changed) {
       changed = false;
       for (let t = this.len - 1; t >= 0; t--) {
         const u = ud[t];
-        if (!u) continue;
         let out = 0;
         for (const s of u.succ) if (s >= 0 && s < this.len) out |= this.live[s];
         const inn = (u.use | (out & ~u.def)) & 0x3ff;
@@ -425,14 +429,14 @@ class Analysis implements CheckEnv {
   updateStackLiveness(): void {
     if (!this.stackDirty) return;
     this.stackDirty = false;
-    const succ = this.insns.map((_, t) => this.useDef(t).succ);
+    const ud = this.useDefs;
     let changed = true;
     while (changed) {
       changed = false;
       for (let t = this.len - 1; t >= 0; t--) {
         const live = new Set(this.stackUse[t]);
         const def = this.stackDef[t];
-        for (const n of succ[t]) {
+        for (const n of ud[t].succ) {
           if (n < 0 || n >= this.len) continue;
           for (const spi of this.liveStack[n])
             if (!def?.has(spi) || this.stackUse[t].has(spi)) live.add(spi);
@@ -451,9 +455,7 @@ class Analysis implements CheckEnv {
    * from instruction 0 completes them.
    */
   computeScc(): void {
-    const succ = this.insns.map((_, t) =>
-      this.useDef(t).succ.filter((n) => n >= 0 && n < this.len),
-    );
+    const succ = this.useDefs.map((u) => u.succ.filter((n) => n >= 0 && n < this.len));
     const index = new Int32Array(this.len).fill(-1);
     const low = new Int32Array(this.len);
     const onStack = new Uint8Array(this.len);
@@ -1842,6 +1844,7 @@ class Analysis implements CheckEnv {
   run(): number {
     let err = this.checkCfg();
     if (err) return err;
+    this.useDefs = this.insns.map((_, t) => this.useDef(t));
     this.computeLive();
     this.computeScc();
     if (this.input.logLevel & 2) {
