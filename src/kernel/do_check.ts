@@ -13,7 +13,7 @@
  */
 import { disassembleLines } from "../insn/disasm.js";
 import { decodeInsns } from "../insn/insn.js";
-import { Limits, ProgType } from "../uapi/constants.js";
+import { Limits } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { checkHelperCall, HELPER_PROTOS } from "./check_helper.js";
 import {
@@ -47,7 +47,6 @@ import {
   regWidth,
   zext32To64,
 } from "./reg_bounds.js";
-import { signedLoadHooks } from "./scheme_hooks.js";
 import {
   tnumAdd,
   tnumBswap,
@@ -57,7 +56,6 @@ import {
   tnumIsConst,
   tnumSub,
 } from "./tnum.js";
-import { kernelKfuncAllowed } from "./verifier_btf_prog.js";
 import type { VerifierEnv } from "./verifier_env.js";
 import { VerifierLogBuf } from "./verifier_log.js";
 import {
@@ -119,7 +117,7 @@ export interface DoCheckInput {
    * kfuncs (vmlinux BTF ids, offset 0) the load path already accepted for this program: a call
    * returns an unknown scalar and clobbers r1-r5 (their arguments are not checked here).
    */
-  readonly kfuncs?: (btfId: number) => boolean;
+  readonly kfuncs?: ReadonlySet<number>;
 }
 
 export interface DoCheckResult {
@@ -1337,7 +1335,7 @@ class Analysis implements CheckEnv {
     }
     if (insn.src === 1) return this.checkFuncCall(insn);
     if (insn.src === 2) {
-      if (insn.off === 0 && this.input.kfuncs?.(insn.imm)) {
+      if (insn.off === 0 && this.input.kfuncs?.has(insn.imm)) {
         for (let i = 0; i <= 5; i++) {
           markRegNotInit(this.regs[i]);
           this.scratch(i);
@@ -2089,9 +2087,7 @@ export function runDoCheck(env: VerifierEnv): number {
     logLevel: env.log.needed ? attr.log_level : 0,
     caps: ctx.proc.caps,
     subprogs: subprogStarts(prog.insnsi),
-    kfuncs: (id: number) =>
-      (prog.type === ProgType.SYSCALL && signedLoadHooks(ctx.kernel.profile).kfuncs.has(id)) ||
-      kernelKfuncAllowed(env, id),
+    kfuncs: env.kfuncs,
   };
   const r = doCheck(input);
   STATS.set(env, r);

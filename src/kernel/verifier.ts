@@ -171,6 +171,7 @@ export function bpfCheck(
     ldImm: new Map(),
     insn_processed: 0,
     fd_array_cache: hooks.cacheFdArray ? new Map() : null,
+    kfuncs: new Set(),
   };
   let ret = checkAll(env, hooks);
   log.verbose(statsLine(env));
@@ -380,6 +381,7 @@ function addSubprogsAndKfuncs(env: VerifierEnv, hooks: SignedLoadHooks): number 
     } else if (isCall && insn.src === Pseudo.KFUNC_CALL) {
       const r = checkKfuncCall(env, insn.imm, insn.off, hooks);
       if (r) return r;
+      env.kfuncs.add(insn.imm);
     }
     if (insn.code === LD_IMM64) i++;
   }
