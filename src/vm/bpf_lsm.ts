@@ -40,6 +40,20 @@ export interface BpfLsmDecision {
 
 type Arg = bigint | number | boolean | ((o: KernelObjects) => bigint);
 
+/**
+ * A `union bpf_attr *` argument for BPF_PROG_LOAD's hooks (NULL without an attr): encoded when
+ * the first attached program runs (no work at a hook without programs), then the same bytes for
+ * every program.
+ */
+function progLoadAttrArg(attr: Values<typeof ProgLoadAttr> | null | undefined): Arg {
+  let bytes: Uint8Array | undefined;
+  return (o) => {
+    if (!attr) return 0n;
+    bytes ??= encode(ProgLoadAttr, attr, ATTR_SIZE);
+    return o.attr(bytes, bytes);
+  };
+}
+
 export class BpfLsm implements LsmModule {
   readonly name = "bpf";
   /** The last denial an attached program made (for reports: which program, which errno). */
@@ -113,15 +127,13 @@ export class BpfLsm implements LsmModule {
     _token: null,
     kernel: boolean,
   ): number {
-    const bytes = encode(ProgLoadAttr, attr, ATTR_SIZE);
-    return this.run("bpf_prog_load", [(o) => o.prog(prog), (o) => o.attr(bytes, bytes), 0, kernel]);
+    return this.run("bpf_prog_load", [(o) => o.prog(prog), progLoadAttrArg(attr), 0, kernel]);
   }
 
   bpf_prog_load_post_integrity(rec: PostIntegrityRecord): number {
-    const bytes = rec.attr ? encode(ProgLoadAttr, rec.attr, ATTR_SIZE) : null;
     return this.run("bpf_prog_load_post_integrity", [
       (o) => o.prog(rec.prog),
-      (o) => (bytes ? o.attr(bytes, bytes) : 0n),
+      progLoadAttrArg(rec.attr),
       0,
       rec.kernel,
       0,
