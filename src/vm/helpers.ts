@@ -74,7 +74,7 @@ function cString(m: M, addr: bigint, size: number): string | number {
 /** The map an ARG_CONST_MAP_PTR argument names (one of the program's used maps). */
 function mapArg(m: M): BpfMap {
   const addr = m.reg(1);
-  const map = reachableMaps(m.env.prog).find((mp) => mapKernelAddress(mp) === addr);
+  const map = findReachableMap(m.env.prog, addr);
   if (!map) throw new VmError(m.pc, `r1 = 0x${addr.toString(16)} is not a map the program uses`);
   return map;
 }
@@ -84,6 +84,17 @@ export function reachableMaps(prog: BpfProg): BpfMap[] {
   const out = [...prog.aux.used_maps];
   for (const map of prog.aux.used_maps) if (map.isMapInMap) out.push(...map.inner.values());
   return out;
+}
+
+/** The first of reachableMaps(prog) at kernel address `addr` (without building that list). */
+function findReachableMap(prog: BpfProg, addr: bigint): BpfMap | undefined {
+  const used = prog.aux.used_maps;
+  for (const map of used) if (mapKernelAddress(map) === addr) return map;
+  for (const map of used) {
+    if (!map.isMapInMap) continue;
+    for (const inner of map.inner.values()) if (mapKernelAddress(inner) === addr) return inner;
+  }
+  return undefined;
 }
 
 function mapLookup(m: M): bigint {
