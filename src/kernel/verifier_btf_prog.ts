@@ -17,7 +17,7 @@ import {
 import { KALLSYMS } from "./kallsyms.js";
 import { applyCoreRelos, type CoreReloRecord } from "./relo_core.js";
 import type { VerifierEnv } from "./verifier_env.js";
-import { modelVmlinuxBtf, vmlinuxOptionsFor } from "./vmlinux_btf.js";
+import { profileVmlinuxBtf } from "./vmlinux_btf.js";
 
 /** sizeof(struct bpf_core_relo) */
 const CORE_RELO_MIN_SIZE = 16;
@@ -32,7 +32,7 @@ const TRACING_TYPES: ReadonlySet<number> = new Set([
 
 /** The kernel's BTF the profile boots with. */
 export function kernelBtf(env: VerifierEnv): LibBtf {
-  return modelVmlinuxBtf(vmlinuxOptionsFor(env.ctx.kernel.profile));
+  return profileVmlinuxBtf(env.ctx.kernel.profile);
 }
 
 /** check_core_relo(): 0 or a negative errno. */

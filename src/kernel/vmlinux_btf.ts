@@ -476,6 +476,11 @@ export function vmlinuxOptionsFor(profile: KernelProfile): VmlinuxOptions {
   return { sig: profile.scheme !== "mainline" };
 }
 
+/** The model vmlinux BTF a kernel profile boots with (built once per variant). */
+export function profileVmlinuxBtf(profile: KernelProfile): Btf {
+  return modelVmlinuxBtf(vmlinuxOptionsFor(profile));
+}
+
 const offsets = new WeakMap<Btf, Map<string, number>>();
 
 /**

@@ -16,7 +16,7 @@ import type { BpfMap } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import type { KernelState } from "../kernel/state.js";
 import type { Task } from "../kernel/task.js";
-import { modelVmlinuxBtf, vmlinuxOptionsFor } from "../kernel/vmlinux_btf.js";
+import { profileVmlinuxBtf } from "../kernel/vmlinux_btf.js";
 import { Limits } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { encode, ProgLoadAttr, type Values } from "../uapi/layout.js";
@@ -85,10 +85,7 @@ export class BpfLsm implements LsmModule {
     const ctx = new Uint8Array(Math.max(8, args.length * 8));
     const task = proc ?? this.kernel.idleTask();
     const m = progMachine(this.kernel, task, prog, { ctx });
-    const objects = new KernelObjects(
-      modelVmlinuxBtf(vmlinuxOptionsFor(this.kernel.profile)),
-      m.memory,
-    );
+    const objects = new KernelObjects(profileVmlinuxBtf(this.kernel.profile), m.memory);
     m.env.objects = objects;
     const dv = new DataView(ctx.buffer);
     args.forEach((a, i) => {

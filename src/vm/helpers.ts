@@ -15,7 +15,7 @@ import { sysBpf } from "../kernel/syscall.js";
 import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
 import { COMMON_KFUNCS } from "../kernel/verifier_btf_prog.js";
-import { modelVmlinuxBtf, vmlinuxOptionsFor } from "../kernel/vmlinux_btf.js";
+import { modelVmlinuxBtf, profileVmlinuxBtf } from "../kernel/vmlinux_btf.js";
 import { KFUNC_BTF_ID } from "../scheme/kfunc.js";
 import type { InnerFailure } from "../uapi/backend.js";
 import { BpfCmd, Helper as H, Limits, MapType } from "../uapi/constants.js";
@@ -340,10 +340,7 @@ function ringbufQuery(m: M): bigint {
 }
 
 function objects(m: M): KernelObjects {
-  m.env.objects ??= new KernelObjects(
-    modelVmlinuxBtf(vmlinuxOptionsFor(m.env.kernel.profile)),
-    m.memory,
-  );
+  m.env.objects ??= new KernelObjects(profileVmlinuxBtf(m.env.kernel.profile), m.memory);
   return m.env.objects;
 }
 
@@ -393,20 +390,26 @@ export const HELPERS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Hel
   [158, (m) => objects(m).task(m.env.proc)],
 ]);
 
+let kfuncTable: ReadonlyMap<number, Helper<ProgEnv>> | undefined;
+
 /**
  * kfuncs by BTF id. The verifier lets a program call one only when the profile offers it
  * (scheme_hooks.ts); this table is what the interpreter runs: bpf_loader_verify_metadata(map,
  * hash, hash_size) of the kfunc scheme.
  */
-export const KFUNCS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Helper<ProgEnv>>([
-  // the common kfuncs of the model's vmlinux BTF (the same ids in every variant)
-  ...COMMON_KFUNCS.map(
-    (name) =>
-      [modelVmlinuxBtf().findByName(name, BTF_KIND.FUNC), () => 0] as [number, Helper<ProgEnv>],
-  ),
-  [
-    KFUNC_BTF_ID,
-    (m) =>
-      bpfLoaderVerifyMetadata(m.env.kernel, m.env.prog, mapArg(m), mem(m, m.reg(2), u32(m, 3))),
-  ],
-]);
+export function kfuncs(): ReadonlyMap<number, Helper<ProgEnv>> {
+  // built at the first program run, not at import (the ids come from the model's vmlinux BTF)
+  kfuncTable ??= new Map<number, Helper<ProgEnv>>([
+    // the common kfuncs of the model's vmlinux BTF (the same ids in every variant)
+    ...COMMON_KFUNCS.map(
+      (name) =>
+        [modelVmlinuxBtf().findByName(name, BTF_KIND.FUNC), () => 0] as [number, Helper<ProgEnv>],
+    ),
+    [
+      KFUNC_BTF_ID,
+      (m) =>
+        bpfLoaderVerifyMetadata(m.env.kernel, m.env.prog, mapArg(m), mem(m, m.reg(2), u32(m, 3))),
+    ],
+  ]);
+  return kfuncTable;
+}
