@@ -38,7 +38,7 @@ export function hornetCheck(
   if (!key || key === "EPERM") return "UNKNOWNKEY";
   const msg = parsePkcs7(sig);
   if (!msg.ok) return "BADSIG";
-  const err = verifyWithKey(ctx, [prog.insnsi], sig, key);
+  const err = verifyWithKey(ctx, [prog.insnsi], msg.value, key);
   if (err === -Errno.ENOKEY) return "UNKNOWNKEY";
   if (err) return "BADSIG";
 
