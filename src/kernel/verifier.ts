@@ -5,6 +5,7 @@
  * check for verified programs, and the attach checks that decide sleepability. The safety
  * analysis proper (do_check) is not modelled.
  */
+import { bytesEqual } from "../crypto/asn1.js";
 import { progDigest } from "../insn/digest.js";
 import { Limits, MapType, ProgType, Pseudo } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
@@ -345,7 +346,7 @@ function addUsedBtf(env: VerifierEnv, btf: Btf, hooks: SignedLoadHooks): number 
 /** check_map_prog_compatibility(): the exclusivity check comes first. */
 function checkMapProgCompatibility(env: VerifierEnv, map: BpfMap): number {
   const { prog, log } = env;
-  if (map.excl_prog_sha && !bytesEq(map.excl_prog_sha, prog.digest)) {
+  if (map.excl_prog_sha && !bytesEqual(map.excl_prog_sha, prog.digest)) {
     log.verbose("program's hash doesn't match map's excl_prog_hash\n");
     return -Errno.EACCES;
   }
@@ -719,10 +720,4 @@ function convertPseudoLdImm64(insns: Uint8Array, env: VerifierEnv): Uint8Array {
 /** A stable fake kernel address for a map (its id in the high bits of the direct map range). */
 export function mapKernelAddress(map: BpfMap): bigint {
   return 0xffff888000000000n + (BigInt(map.id) << 24n);
-}
-
-function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
