@@ -341,6 +341,14 @@ export class BpfMap {
     return this.inner.get(hexKey(key));
   }
 
+  /** Removes the inner map at `key` and returns it (the caller drops its reference), or undefined. */
+  deleteInner(key: Uint8Array): BpfMap | undefined {
+    const k = hexKey(key);
+    const old = this.inner.get(k);
+    if (old) this.inner.delete(k);
+    return old;
+  }
+
   /** Stores `m` at `key` (the caller took the reference); returns the map it replaced. */
   setInner(key: Uint8Array, m: BpfMap, flags: bigint): BpfMap | undefined | number {
     if (flags > 2n) return -Errno.EINVAL;
