@@ -20,6 +20,7 @@ import { KFUNC_BTF_ID } from "../scheme/kfunc.js";
 import type { InnerFailure } from "../uapi/backend.js";
 import { BpfCmd, Helper as H, Limits, MapType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
+import { UTF8_DECODER, UTF8_ENCODER } from "../uapi/layout.js";
 import { VmError } from "./errors.js";
 import { KALLSYMS } from "./kallsyms.js";
 import { KernelObjects } from "./kernel_objects.js";
@@ -68,7 +69,7 @@ function mem(m: M, addr: bigint, len: number, write = false): Uint8Array {
 function cString(m: M, addr: bigint, size: number): string | number {
   const b = mem(m, addr, size);
   if (size <= 1 || b[size - 1] !== 0) return -Errno.EINVAL;
-  return new TextDecoder().decode(b.subarray(0, b.indexOf(0)));
+  return UTF8_DECODER.decode(b.subarray(0, b.indexOf(0)));
 }
 
 /** The map an ARG_CONST_MAP_PTR argument names (one of the program's used maps). */
@@ -139,7 +140,7 @@ function tracePrintk(m: M): number {
   const text = formatTracePrintk(fmt, args, (addr) => m.memory.readCString(addr, 1024));
   if (typeof text === "number") return text;
   m.env.kernel.trace.push(text);
-  return new TextEncoder().encode(text).length;
+  return UTF8_ENCODER.encode(text).length;
 }
 
 function skbLoadBytes(m: M): number {
@@ -222,7 +223,7 @@ function currentComm(m: M): number {
   const size = u32(m, 2);
   const dst = mem(m, m.reg(1), size, true);
   dst.fill(0);
-  const comm = new TextEncoder().encode(`model-${m.env.proc.pid}`.slice(0, 15));
+  const comm = UTF8_ENCODER.encode(`model-${m.env.proc.pid}`.slice(0, 15));
   dst.set(comm.subarray(0, Math.max(size - 1, 0)));
   return 0;
 }

@@ -12,6 +12,7 @@ import type { BpfMap } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import type { Task } from "../kernel/task.js";
 import { memberOffset } from "../kernel/vmlinux_btf.js";
+import { UTF8_ENCODER } from "../uapi/layout.js";
 import type { KernelMemory } from "./memory.js";
 
 /** Where kernel objects live: one 4 KiB slot each (the direct map). */
@@ -102,7 +103,7 @@ class Image {
   }
   str(path: string, s: string, max: number): this {
     const o = this.at(path);
-    if (o >= 0) this.bytes.set(new TextEncoder().encode(s).subarray(0, max - 1), o);
+    if (o >= 0) this.bytes.set(UTF8_ENCODER.encode(s).subarray(0, max - 1), o);
     return this;
   }
   raw(path: string, b: Uint8Array): this {
