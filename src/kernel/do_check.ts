@@ -47,15 +47,7 @@ import {
   regWidth,
   zext32To64,
 } from "./reg_bounds.js";
-import {
-  tnumAdd,
-  tnumBswap,
-  tnumConst,
-  tnumEqualsConst,
-  tnumIn,
-  tnumIsConst,
-  tnumSub,
-} from "./tnum.js";
+import { tnumAdd, tnumBswap, tnumEqualsConst, tnumIn, tnumIsConst, tnumSub } from "./tnum.js";
 import type { VerifierEnv } from "./verifier_env.js";
 import { VerifierLogBuf } from "./verifier_log.js";
 import {
@@ -101,7 +93,7 @@ const ALU_STR = [
   "endian",
 ];
 
-export interface DoCheckInput {
+interface DoCheckInput {
   readonly insns: Uint8Array;
   readonly progType: number;
   readonly sleepable: boolean;
@@ -120,7 +112,7 @@ export interface DoCheckInput {
   readonly kfuncs?: ReadonlySet<number>;
 }
 
-export interface DoCheckResult {
+interface DoCheckResult {
   /** 0 or a negative errno. */
   readonly err: number;
   /** The log text do_check wrote (the trace and the error message). */
@@ -1981,13 +1973,12 @@ class Analysis implements CheckEnv {
   }
 }
 
-/** check_ids() */
 /**
  * mark_ptr_not_null_reg(): the pointer a null check proved non-null. A value of an outer map
  * (ARRAY_OF_MAPS / HASH_OF_MAPS) is an inner map: the register becomes a map pointer whose map
  * is the outer map's inner map template, which a second bpf_map_lookup_elem can then name.
  */
-export function markPtrNotNullReg(r: RegState): void {
+function markPtrNotNullReg(r: RegState): void {
   if (baseType(r.type) === RegType.PTR_TO_MAP_VALUE && r.map?.innerMeta) {
     r.type = RegType.CONST_PTR_TO_MAP;
     r.map = innerMapMeta(r.map);
@@ -2034,7 +2025,7 @@ function checkScalarIds(oldId: number, curId: number, idmap: Map<number, number>
 }
 
 /** Runs the analysis; the caller appends the statistics line. */
-export function doCheck(input: DoCheckInput): DoCheckResult {
+function doCheck(input: DoCheckInput): DoCheckResult {
   const a = new Analysis(input);
   const err = a.run();
   const maxStates = a.maxStatesPerInsn;
@@ -2050,13 +2041,8 @@ export function doCheck(input: DoCheckInput): DoCheckResult {
   };
 }
 
-export type { BpfMap };
-
-void tnumConst;
-void isSpilledReg;
-
 /** Subprogram starts: 0 and every bpf-to-bpf call or BPF_PSEUDO_FUNC target. */
-export function subprogStarts(insns: Uint8Array): number[] {
+function subprogStarts(insns: Uint8Array): number[] {
   const dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
   const n = insns.length / 8;
   const starts = new Set<number>([0]);

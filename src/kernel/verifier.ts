@@ -535,21 +535,15 @@ function checkAndResolveInsns(env: VerifierEnv, hooks: SignedLoadHooks): number 
           if (ret) return ret;
           break;
         }
-        if (hi.imm) {
-          const file = ctx.proc.file(hi.imm);
-          if (file?.kind !== "btf") {
-            log.verbose("invalid module BTF object FD specified.\n");
-            return -Errno.EINVAL;
-          }
-          // bpf-next refuses a ksym's module BTF for a signed program when it would be bound.
-          const refused = hooks.bindBtf(env, file.btf);
-          if (refused) return refused;
-          log.verbose(`BTF fd ${hi.imm} is not a module BTF\n`);
+        const file = ctx.proc.file(hi.imm);
+        if (file?.kind !== "btf") {
+          log.verbose("invalid module BTF object FD specified.\n");
           return -Errno.EINVAL;
         }
-        log.verbose(
-          "kernel is missing BTF, make sure CONFIG_DEBUG_INFO_BTF=y is specified in Kconfig.\n",
-        );
+        // bpf-next refuses a ksym's module BTF for a signed program when it would be bound.
+        const refused = hooks.bindBtf(env, file.btf);
+        if (refused) return refused;
+        log.verbose(`BTF fd ${hi.imm} is not a module BTF\n`);
         return -Errno.EINVAL;
       }
       case Pseudo.MAP_FD:
