@@ -16,7 +16,7 @@ import type { BpfMap } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import type { KernelState } from "../kernel/state.js";
 import type { Task } from "../kernel/task.js";
-import { profileVmlinuxBtf } from "../kernel/vmlinux_btf.js";
+import { profileVmlinuxBtf, VOID_LSM_HOOKS } from "../kernel/vmlinux_btf.js";
 import { Limits } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { encode, ProgLoadAttr, type Values } from "../uapi/layout.js";
@@ -65,7 +65,7 @@ export class BpfLsm implements LsmModule {
   constructor(private readonly kernel: KernelState) {}
 
   /** Runs the programs at `hook`; returns the first non-zero return of an int hook, else 0. */
-  private run(hook: string, args: readonly Arg[], returnsInt = true): number {
+  private run(hook: string, args: readonly Arg[]): number {
     const progs = this.kernel.attachments.progs(hook);
     if (!progs.length) return 0;
     const proc = this.kernel.current;
@@ -73,7 +73,7 @@ export class BpfLsm implements LsmModule {
       const ret = this.runOne(prog, proc, args);
       const decision = { hook, prog: prog.aux.name, progId: prog.aux.id, ret };
       if (this.trace) this.decisions.push(decision);
-      if (returnsInt && ret !== 0) {
+      if (ret !== 0 && !VOID_LSM_HOOKS.has(hook)) {
         this.lastDenial = decision;
         return ret;
       }
@@ -143,6 +143,6 @@ export class BpfLsm implements LsmModule {
   }
 
   bpf_prog_free(prog: BpfProg): void {
-    this.run("bpf_prog_free", [(o) => o.prog(prog)], false);
+    this.run("bpf_prog_free", [(o) => o.prog(prog)]);
   }
 }
