@@ -11,7 +11,7 @@ import { BTF_KIND, type Btf } from "../btf/btf.js";
 import type { BpfMap } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import type { Task } from "../kernel/task.js";
-import { memberOffset } from "../kernel/vmlinux_btf.js";
+import { findMemberOffset } from "../kernel/vmlinux_btf.js";
 import { UTF8_ENCODER } from "../uapi/layout.js";
 import type { KernelMemory } from "./memory.js";
 
@@ -75,11 +75,7 @@ class Image {
   }
   /** Writes `v` at member `path` if the BTF has it (a profile without `sig` has no sig). */
   private at(path: string): number {
-    try {
-      return memberOffset(this.btf, this.struct, path);
-    } catch {
-      return -1;
-    }
+    return findMemberOffset(this.btf, this.struct, path);
   }
   u8(path: string, v: number): this {
     const o = this.at(path);
