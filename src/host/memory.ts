@@ -136,21 +136,16 @@ export class NativeMemory implements UserMemory {
     if (len === 0) return new Uint8Array(0);
     const a = Number(addr);
     // the common case first: the whole of a live slab slot, from its start
-    const slot = this.slots.get(a);
-    if (slot?.live && len <= slot.len) {
-      const slab = slot.slab!;
-      const off = slot.off;
+    const r = this.liveSlot(a, len) ?? this.check(a, len, Prot.READ, "read");
+    const slab = r.slab;
+    if (slab) {
+      const from = r.off + (a - r.start);
       // a byte loop into a small on-heap array costs less than slice(), which gives the copy
       // an ArrayBuffer of its own
-      if (len > SMALL_COPY) return slab.slice(off, off + len);
+      if (len > SMALL_COPY) return slab.slice(from, from + len);
       const out = new Uint8Array(len);
-      for (let i = 0; i < len; i++) out[i] = slab[off + i];
+      for (let i = 0; i < len; i++) out[i] = slab[from + i];
       return out;
-    }
-    const r = this.check(a, len, Prot.READ, "read");
-    if (r.slab) {
-      const from = r.off + (a - r.start);
-      return r.slab.slice(from, from + len);
     }
     const out = new Uint8Array(len);
     this.c.copyIn(out, a, len);
@@ -229,9 +224,15 @@ export class NativeMemory implements UserMemory {
     this.slabUsed = SLAB_SIZE;
   }
 
-  private containing(addr: number, len: number): Region | undefined {
+  /** The live slab slot starting at `addr` with at least `len` bytes, or undefined. */
+  private liveSlot(addr: number, len: number): Region | undefined {
     const slot = this.slots.get(addr);
-    if (slot?.live && len <= slot.len) return slot;
+    return slot?.live && len <= slot.len ? slot : undefined;
+  }
+
+  private containing(addr: number, len: number): Region | undefined {
+    const slot = this.liveSlot(addr, len);
+    if (slot) return slot;
     const exact = this.regions.get(addr);
     if (exact && len <= exact.len) return exact;
     for (const r of this.regions.values()) {

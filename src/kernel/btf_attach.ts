@@ -13,17 +13,10 @@ import { BTF_KIND, type Btf } from "../btf/btf.js";
 import { AttachType, ProgType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { VerifierLog } from "./log.js";
-import { VOID_LSM_HOOKS } from "./vmlinux_btf.js";
 
 /** One argument slot of a BTF-typed context. */
 export interface CtxArg {
   readonly name: string;
-  /** The BTF type id of the argument in the kernel's BTF (0: void, for fexit's return of void). */
-  readonly type: number;
-  /** A pointer to a struct/union: loads through it read the object (PTR_TO_BTF_ID). */
-  readonly btfPtr: boolean;
-  /** The struct/union a btfPtr points at. */
-  readonly pointee: string;
 }
 
 /** What a program attached through BTF learned at load (prog->aux->attach_*). */
@@ -34,8 +27,6 @@ export interface AttachTarget {
   /** LSM: the hook (`bpf_prog_load`); raw_tp: the tracepoint; iter: the target; else the name. */
   readonly point: string;
   readonly args: readonly CtxArg[];
-  /** int return (LSM: its value decides; void hooks ignore it). */
-  readonly returnsInt: boolean;
 }
 
 /** The context rules of a program type (what btf_ctx_access / the *_is_valid_access check). */
@@ -45,8 +36,6 @@ export interface CtxRules {
   /** Every access must be this many bytes (0: any of 1, 2, 4, 8). */
   readonly accessSize: number;
   readonly writable: boolean;
-  /** BTF-typed arguments by slot (tracing and LSM programs), else empty. */
-  readonly args: readonly CtxArg[];
 }
 
 /** sizeof(struct pt_regs) on x86_64: the context of kprobe programs. */
@@ -81,17 +70,7 @@ function argsOf(btf: Btf, protoId: number, skipFirst: boolean): CtxArg[] | null 
   const proto = btf.typeById(protoId);
   if (proto.kind !== BTF_KIND.FUNC_PROTO) return null;
   const params = skipFirst ? proto.params.slice(1) : proto.params;
-  return params.map((p) => ctxArg(btf, p.name, p.type));
-}
-
-function ctxArg(btf: Btf, name: string, type: number): CtxArg {
-  const t = btf.skipModsAndTypedefs(type);
-  if (t.kind === BTF_KIND.PTR) {
-    const to = btf.skipModsAndTypedefs(t.type);
-    if (to.kind === BTF_KIND.STRUCT || to.kind === BTF_KIND.UNION)
-      return { name, type, btfPtr: true, pointee: to.name };
-  }
-  return { name, type, btfPtr: false, pointee: "" };
+  return params.map((p) => ({ name: p.name }));
 }
 
 /**
@@ -136,7 +115,7 @@ export function resolveAttachTarget(
       log.verbose(`attach_btf_id ${attachBtfId} is not a pointer to a function prototype\n`);
       return -Errno.EINVAL;
     }
-    return { btfId: attachBtfId, name, point: name.slice(10), args, returnsInt: true };
+    return { btfId: attachBtfId, name, point: name.slice(10), args };
   }
   if (t.kind !== BTF_KIND.FUNC) {
     log.verbose(`attach_btf_id ${attachBtfId} is not a function\n`);
@@ -166,14 +145,13 @@ export function resolveAttachTarget(
     }
     point = name.slice(9);
   } else if (eat === AttachType.TRACE_FEXIT || eat === AttachType.MODIFY_RETURN) {
-    args = [...args, ctxArg(btf, "ret", proto.returnType)];
+    args = [...args, { name: "ret" }];
   }
   if (sleepable && progType === ProgType.TRACING && eat !== AttachType.TRACE_ITER) {
     log.verbose(`${name} is not sleepable\n`);
     return -Errno.EINVAL;
   }
-  const returnsInt = !(progType === ProgType.LSM && VOID_LSM_HOOKS.has(point));
-  return { btfId: attachBtfId, name, point, args, returnsInt };
+  return { btfId: attachBtfId, name, point, args };
 }
 
 /** The context rules of a loaded program (what its type's is_valid_access allows). */
@@ -185,15 +163,14 @@ export function ctxRules(progType: number, target: AttachTarget | null): CtxRule
         size: (target?.args.length ?? 0) * 8,
         accessSize: 8,
         writable: false,
-        args: target?.args ?? [],
       };
     case ProgType.RAW_TRACEPOINT:
-      return { size: MAX_ARGS * 8, accessSize: 8, writable: false, args: [] };
+      return { size: MAX_ARGS * 8, accessSize: 8, writable: false };
     case ProgType.KPROBE:
-      return { size: PT_REGS_SIZE, accessSize: 0, writable: false, args: [] };
+      return { size: PT_REGS_SIZE, accessSize: 0, writable: false };
     case ProgType.TRACEPOINT:
       // a tracepoint's record: the model checks the upper bound against the event at run time
-      return { size: 0xffff, accessSize: 0, writable: false, args: [] };
+      return { size: 0xffff, accessSize: 0, writable: false };
     default:
       return null;
   }

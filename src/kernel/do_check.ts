@@ -13,7 +13,7 @@
  */
 import { disassembleLines } from "../insn/disasm.js";
 import { decodeInsns } from "../insn/insn.js";
-import { Limits, ProgType } from "../uapi/constants.js";
+import { Limits } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { checkHelperCall, HELPER_PROTOS } from "./check_helper.js";
 import {
@@ -47,17 +47,7 @@ import {
   regWidth,
   zext32To64,
 } from "./reg_bounds.js";
-import { signedLoadHooks } from "./scheme_hooks.js";
-import {
-  tnumAdd,
-  tnumBswap,
-  tnumConst,
-  tnumEqualsConst,
-  tnumIn,
-  tnumIsConst,
-  tnumSub,
-} from "./tnum.js";
-import { kernelKfuncAllowed } from "./verifier_btf_prog.js";
+import { tnumAdd, tnumBswap, tnumEqualsConst, tnumIn, tnumIsConst, tnumSub } from "./tnum.js";
 import type { VerifierEnv } from "./verifier_env.js";
 import { VerifierLogBuf } from "./verifier_log.js";
 import {
@@ -103,7 +93,7 @@ const ALU_STR = [
   "endian",
 ];
 
-export interface DoCheckInput {
+interface DoCheckInput {
   readonly insns: Uint8Array;
   readonly progType: number;
   readonly sleepable: boolean;
@@ -119,10 +109,10 @@ export interface DoCheckInput {
    * kfuncs (vmlinux BTF ids, offset 0) the load path already accepted for this program: a call
    * returns an unknown scalar and clobbers r1-r5 (their arguments are not checked here).
    */
-  readonly kfuncs?: (btfId: number) => boolean;
+  readonly kfuncs?: ReadonlySet<number>;
 }
 
-export interface DoCheckResult {
+interface DoCheckResult {
   /** 0 or a negative errno. */
   readonly err: number;
   /** The log text do_check wrote (the trace and the error message). */
@@ -152,6 +142,13 @@ interface Pending {
 }
 
 const EXACT = true;
+
+/** An instruction's registers read (use) and written (def), and its successors. */
+interface UseDef {
+  use: number;
+  def: number;
+  succ: number[];
+}
 
 /** try_match_pkt_pointers()'s four comparisons (JGT, JLT, JGE, JLE), by opcode. */
 const PKT_COMPARE_RULES: Record<number, { inThis: boolean; open: boolean }> = {
@@ -202,6 +199,8 @@ class Analysis implements CheckEnv {
   readonly pending: Pending[] = [];
   readonly auxPtrType: Int32Array;
   readonly text: Map<number, string>;
+  /** Each instruction's register use/def and successors (they depend only on the insns): set by run(). */
+  useDefs: UseDef[] = [];
 
   constructor(readonly input: DoCheckInput) {
     this.progType = input.progType;
@@ -310,7 +309,7 @@ class Analysis implements CheckEnv {
 
   // ---- liveness (compute_live_registers) ----
 
-  useDef(t: number): { use: number; def: number; succ: number[] } {
+  useDef(t: number): UseDef {
     const insn = this.insns[t];
     const cls = insn.code & 7;
     const bit = (r: number) => 1 << r;
@@ -345,7 +344,7 @@ class Analysis implements CheckEnv {
         return { use: bit(6) | (mode === 0x40 ? bit(insn.src) : 0), def: 0x3f, succ: [t + 1] };
       }
       default: {
-        if (op === 0x90) return { use: this.frameOfInsn(t) ? 1 : 1, def: 0, succ: [] };
+        if (op === 0x90) return { use: 1, def: 0, succ: [] };
         if (op === 0x80) {
           if (insn.src === 1) return { use: 0x3e, def: 0x3f, succ: [t + 1] };
           const proto = HELPER_PROTOS[insn.imm];
@@ -365,18 +364,13 @@ class Analysis implements CheckEnv {
     }
   }
 
-  frameOfInsn(_t: number): number {
-    return 0;
-  }
-
   computeLive(): void {
-    const ud = this.insns.map((_, t) => (t < this.len ? this.useDef(t) : null));
+    const ud = this.useDefs;
     let changed = true;
     while (changed) {
       changed = false;
       for (let t = this.len - 1; t >= 0; t--) {
         const u = ud[t];
-        if (!u) continue;
         let out = 0;
         for (const s of u.succ) if (s >= 0 && s < this.len) out |= this.live[s];
         const inn = (u.use | (out & ~u.def)) & 0x3ff;
@@ -425,14 +419,14 @@ class Analysis implements CheckEnv {
   updateStackLiveness(): void {
     if (!this.stackDirty) return;
     this.stackDirty = false;
-    const succ = this.insns.map((_, t) => this.useDef(t).succ);
+    const ud = this.useDefs;
     let changed = true;
     while (changed) {
       changed = false;
       for (let t = this.len - 1; t >= 0; t--) {
         const live = new Set(this.stackUse[t]);
         const def = this.stackDef[t];
-        for (const n of succ[t]) {
+        for (const n of ud[t].succ) {
           if (n < 0 || n >= this.len) continue;
           for (const spi of this.liveStack[n])
             if (!def?.has(spi) || this.stackUse[t].has(spi)) live.add(spi);
@@ -451,9 +445,7 @@ class Analysis implements CheckEnv {
    * from instruction 0 completes them.
    */
   computeScc(): void {
-    const succ = this.insns.map((_, t) =>
-      this.useDef(t).succ.filter((n) => n >= 0 && n < this.len),
-    );
+    const succ = this.useDefs.map((u) => u.succ.filter((n) => n >= 0 && n < this.len));
     const index = new Int32Array(this.len).fill(-1);
     const low = new Int32Array(this.len);
     const onStack = new Uint8Array(this.len);
@@ -1335,7 +1327,7 @@ class Analysis implements CheckEnv {
     }
     if (insn.src === 1) return this.checkFuncCall(insn);
     if (insn.src === 2) {
-      if (insn.off === 0 && this.input.kfuncs?.(insn.imm)) {
+      if (insn.off === 0 && this.input.kfuncs?.has(insn.imm)) {
         for (let i = 0; i <= 5; i++) {
           markRegNotInit(this.regs[i]);
           this.scratch(i);
@@ -1842,6 +1834,7 @@ class Analysis implements CheckEnv {
   run(): number {
     let err = this.checkCfg();
     if (err) return err;
+    this.useDefs = this.insns.map((_, t) => this.useDef(t));
     this.computeLive();
     this.computeScc();
     if (this.input.logLevel & 2) {
@@ -1980,13 +1973,12 @@ class Analysis implements CheckEnv {
   }
 }
 
-/** check_ids() */
 /**
  * mark_ptr_not_null_reg(): the pointer a null check proved non-null. A value of an outer map
  * (ARRAY_OF_MAPS / HASH_OF_MAPS) is an inner map: the register becomes a map pointer whose map
  * is the outer map's inner map template, which a second bpf_map_lookup_elem can then name.
  */
-export function markPtrNotNullReg(r: RegState): void {
+function markPtrNotNullReg(r: RegState): void {
   if (baseType(r.type) === RegType.PTR_TO_MAP_VALUE && r.map?.innerMeta) {
     r.type = RegType.CONST_PTR_TO_MAP;
     r.map = innerMapMeta(r.map);
@@ -2033,7 +2025,7 @@ function checkScalarIds(oldId: number, curId: number, idmap: Map<number, number>
 }
 
 /** Runs the analysis; the caller appends the statistics line. */
-export function doCheck(input: DoCheckInput): DoCheckResult {
+function doCheck(input: DoCheckInput): DoCheckResult {
   const a = new Analysis(input);
   const err = a.run();
   const maxStates = a.maxStatesPerInsn;
@@ -2049,13 +2041,8 @@ export function doCheck(input: DoCheckInput): DoCheckResult {
   };
 }
 
-export type { BpfMap };
-
-void tnumConst;
-void isSpilledReg;
-
 /** Subprogram starts: 0 and every bpf-to-bpf call or BPF_PSEUDO_FUNC target. */
-export function subprogStarts(insns: Uint8Array): number[] {
+function subprogStarts(insns: Uint8Array): number[] {
   const dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
   const n = insns.length / 8;
   const starts = new Set<number>([0]);
@@ -2086,9 +2073,7 @@ export function runDoCheck(env: VerifierEnv): number {
     logLevel: env.log.needed ? attr.log_level : 0,
     caps: ctx.proc.caps,
     subprogs: subprogStarts(prog.insnsi),
-    kfuncs: (id: number) =>
-      (prog.type === ProgType.SYSCALL && signedLoadHooks(ctx.kernel.profile).kfuncs.has(id)) ||
-      kernelKfuncAllowed(env, id),
+    kfuncs: env.kfuncs,
   };
   const r = doCheck(input);
   STATS.set(env, r);

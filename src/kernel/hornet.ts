@@ -10,6 +10,7 @@
  * fd_array TOCTOU): the attack suite shows it.
  */
 
+import { bytesEqual } from "../crypto/asn1.js";
 import { findMapHashes } from "../crypto/hornet_attrs.js";
 import { parsePkcs7 } from "../crypto/pkcs7.js";
 import type { HornetVerdict } from "../scheme/hornet.js";
@@ -19,10 +20,6 @@ import type { ProgLoadAttr, Values } from "../uapi/layout.js";
 import type { BpfProg } from "./prog.js";
 import { lookupKey, verifyWithKey } from "./signature.js";
 import type { SyscallCtx } from "./state.js";
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
 
 /** hornet_bpf_prog_load_integrity(): the verdict for one program load. */
 export function hornetCheck(
@@ -38,7 +35,7 @@ export function hornetCheck(
   if (!key || key === "EPERM") return "UNKNOWNKEY";
   const msg = parsePkcs7(sig);
   if (!msg.ok) return "BADSIG";
-  const err = verifyWithKey(ctx, [prog.insnsi], sig, key);
+  const err = verifyWithKey(ctx, [prog.insnsi], msg.value, key);
   if (err === -Errno.ENOKEY) return "UNKNOWNKEY";
   if (err) return "BADSIG";
 
@@ -58,7 +55,7 @@ export function hornetCheck(
   if (signed === null) return maps.length ? "PARTIALSIG" : "OK";
   if (signed.length !== maps.length) return "UNEXPECTED";
   for (let i = 0; i < maps.length; i++) {
-    if (!sameBytes(maps[i].computeHash(), signed[i])) return "UNEXPECTED";
+    if (!bytesEqual(maps[i].computeHash(), signed[i])) return "UNEXPECTED";
   }
   return "OK";
 }

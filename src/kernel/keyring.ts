@@ -86,8 +86,8 @@ export interface SystemKeyringConfig {
   readonly bpf?: { readonly sealed: boolean };
 }
 
-/** KEY_SPEC_BPF_KEYRING: bpf-next's `.bpf` keyring. */
-export const KEY_SPEC_BPF_KEYRING = -9;
+/** KEY_SPEC_BPF_KEYRING: bpf-next's `.bpf` keyring (KeySpec.BPF_KEYRING; the name other modules import). */
+export const KEY_SPEC_BPF_KEYRING = KeySpec.BPF_KEYRING;
 
 export class KeyringSet {
   private readonly bySerial = new Map<number, Key>();
@@ -225,7 +225,7 @@ export class KeyringSet {
       case KeySpec.REQKEY_AUTH_KEY:
       case KeySpec.REQUESTOR_KEYRING:
         return -Errno.ENOKEY;
-      case KEY_SPEC_BPF_KEYRING:
+      case KeySpec.BPF_KEYRING:
         if (!this.bpf) return -Errno.EINVAL;
         key = this.bpf;
         break;

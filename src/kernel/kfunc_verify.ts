@@ -7,16 +7,13 @@
  * BPF_SIG_METADATA_VERIFIED; an LSM's error is returned and leaves the verdict at OK (spec/004).
  * An unsigned loader gets the comparison only.
  */
+import { bytesEqual } from "../crypto/asn1.js";
 import { KFUNC_VERDICTS } from "../scheme/kfunc.js";
 import { MapType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { BpfMap } from "./map.js";
 import type { BpfProg } from "./prog.js";
 import type { KernelState } from "./state.js";
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
 
 export function bpfLoaderVerifyMetadata(
   kernel: KernelState,
@@ -27,8 +24,8 @@ export function bpfLoaderVerifyMetadata(
   if (hash.length !== 32) return -Errno.EINVAL;
   if (map.map_type !== MapType.ARRAY || map.max_entries !== 1) return -Errno.EINVAL;
   if (!map.frozen) return -Errno.EPERM;
-  if (!map.excl_prog_sha || !sameBytes(map.excl_prog_sha, prog.digest)) return -Errno.EPERM;
-  if (!sameBytes(map.computeHash(), hash)) return -Errno.EINVAL;
+  if (!map.excl_prog_sha || !bytesEqual(map.excl_prog_sha, prog.digest)) return -Errno.EPERM;
+  if (!bytesEqual(map.computeHash(), hash)) return -Errno.EINVAL;
   if (prog.aux.sig.verdict !== KFUNC_VERDICTS.OK) return 0;
   const r = kernel.lsm.bpf_prog_load_post_integrity({
     prog,

@@ -249,10 +249,8 @@ export class BpfMap {
       case MapType.LRU_HASH: {
         if (flags > 2n) return -Errno.EINVAL;
         const k = hexKey(key);
-        const exists = this.hash.has(k);
-        if (f === 1 && exists) return -Errno.EEXIST;
-        if (f === 2 && !exists) return -Errno.ENOENT;
-        if (!exists && this.hash.size >= this.max_entries) return -Errno.E2BIG;
+        const err = checkUpdateFlags(f, this.hash.has(k), this.hash.size, this.max_entries);
+        if (err) return err;
         this.hash.set(k, value.slice(0, this.value_size));
         return 0;
       }
@@ -341,6 +339,14 @@ export class BpfMap {
     return this.inner.get(hexKey(key));
   }
 
+  /** Removes the inner map at `key` and returns it (the caller drops its reference), or undefined. */
+  deleteInner(key: Uint8Array): BpfMap | undefined {
+    const k = hexKey(key);
+    const old = this.inner.get(k);
+    if (old) this.inner.delete(k);
+    return old;
+  }
+
   /** Stores `m` at `key` (the caller took the reference); returns the map it replaced. */
   setInner(key: Uint8Array, m: BpfMap, flags: bigint): BpfMap | undefined | number {
     if (flags > 2n) return -Errno.EINVAL;
@@ -349,10 +355,13 @@ export class BpfMap {
       if (this.arrayIndex(key) >= this.max_entries) return -Errno.E2BIG;
       if (flags === 1n) return -Errno.EEXIST;
     } else {
-      const exists = this.inner.has(k);
-      if (flags === 1n && exists) return -Errno.EEXIST;
-      if (flags === 2n && !exists) return -Errno.ENOENT;
-      if (!exists && this.inner.size >= this.max_entries) return -Errno.E2BIG;
+      const err = checkUpdateFlags(
+        Number(flags),
+        this.inner.has(k),
+        this.inner.size,
+        this.max_entries,
+      );
+      if (err) return err;
     }
     const old = this.inner.get(k);
     this.inner.set(k, m);
@@ -431,6 +440,17 @@ export class BpfMap {
     this.sha.set(h.digest());
     return this.sha;
   }
+}
+
+/**
+ * BPF_NOEXIST / BPF_EXIST (flags already at most 2) against a hash table's key, and the room for
+ * a new one: 0 or a negative errno.
+ */
+function checkUpdateFlags(flags: number, exists: boolean, size: number, max: number): number {
+  if (flags === 1 && exists) return -Errno.EEXIST;
+  if (flags === 2 && !exists) return -Errno.ENOENT;
+  if (!exists && size >= max) return -Errno.E2BIG;
+  return 0;
 }
 
 function hexKey(key: Uint8Array): string {

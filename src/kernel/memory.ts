@@ -4,6 +4,7 @@
  */
 import type { UserMemory } from "../uapi/backend.js";
 import { Prot } from "../uapi/backend.js";
+import { UTF8_DECODER } from "../uapi/layout.js";
 
 export const PAGE_SIZE = 4096;
 
@@ -24,7 +25,6 @@ export interface Region {
 const BASE = 0x10000000;
 
 const pageAlign = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
-const UTF8 = new TextDecoder();
 
 export class AddressSpace implements UserMemory {
   private regions: Region[] = [];
@@ -163,8 +163,8 @@ export class AddressSpace implements UserMemory {
       const from = addr - r.start;
       const to = Math.min(r.end - r.start, from + max);
       const nul = r.buf.subarray(from, to).indexOf(0);
-      if (nul >= 0) return UTF8.decode(r.buf.subarray(from, from + nul));
-      if (to - from === max) return UTF8.decode(r.buf.subarray(from, to));
+      if (nul >= 0) return UTF8_DECODER.decode(r.buf.subarray(from, from + nul));
+      if (to - from === max) return UTF8_DECODER.decode(r.buf.subarray(from, to));
     }
     const bytes: number[] = [];
     for (let i = 0; i < max; i++) {
@@ -173,6 +173,6 @@ export class AddressSpace implements UserMemory {
       if (b[0] === 0) break;
       bytes.push(b[0]);
     }
-    return UTF8.decode(new Uint8Array(bytes));
+    return UTF8_DECODER.decode(new Uint8Array(bytes));
   }
 }

@@ -54,13 +54,29 @@ export class ModelProcess extends Task implements BpfBackend {
     if (!(map.map_flags & 0x400) || offset + length > map.storage.length) {
       return BigInt(-Errno.EINVAL);
     }
-    if (writable) map.writecnt++;
+    return this.mapStorage(map, offset, length, prot, true);
+  }
+
+  /**
+   * Maps `length` bytes of `map`'s storage from `offset` (holding a map reference until the
+   * unmap); a writable mapping of a plain map counts in its writecnt while it lasts.
+   */
+  private mapStorage(
+    map: BpfMap,
+    offset: number,
+    length: number,
+    prot: number,
+    countWrites: boolean,
+  ): bigint {
+    const writable = (prot & Prot.WRITE) !== 0;
+    const counted = countWrites && writable;
+    if (counted) map.writecnt++;
     this.kernel.getMap(map);
     const region = this.memory.mapBuffer(map.storage.subarray(offset), prot, {
       length,
       mapped: { writable },
       onUnmap: () => {
-        if (writable) map.writecnt--;
+        if (counted) map.writecnt--;
         this.kernel.putMap(map);
       },
     });
@@ -85,14 +101,7 @@ export class ModelProcess extends Task implements BpfBackend {
     const writable = (prot & Prot.WRITE) !== 0;
     if (writable && offset + length > PAGE_SIZE) return BigInt(-Errno.EPERM);
     if (offset + length > map.storage.length) return BigInt(-Errno.EINVAL);
-    this.kernel.getMap(map);
-    const region = this.memory.mapBuffer(map.storage.subarray(offset), prot, {
-      length,
-      mapped: { writable },
-      onUnmap: () => this.kernel.putMap(map),
-    });
-    region.mayWrite = writable;
-    return BigInt(region.start);
+    return this.mapStorage(map, offset, length, prot, false);
   }
 
   munmap(addr: bigint, length: number): number {

@@ -221,18 +221,6 @@ export function regBoundsSync(r: RegState): void {
   updateRegBounds(r);
 }
 
-/** Whether the bounds are consistent (reg_bounds_sanity_check without the message). */
-export function regBoundsSane(r: RegState): boolean {
-  return (
-    r.umin <= r.umax &&
-    r.smin <= r.smax &&
-    r.u32min <= r.u32max &&
-    r.s32min <= r.s32max &&
-    r.umin >= r.varOff.value &&
-    r.umax <= (r.varOff.value | r.varOff.mask)
-  );
-}
-
 /** __reg_assign_32_into_64() */
 function assign32Into64(r: RegState): void {
   r.umin = BigInt(r.u32min);

@@ -15,7 +15,7 @@
 import { HORNET_VERDICTS } from "../scheme/hornet.js";
 import { KFUNC_BTF_ID, KFUNC_VERDICTS } from "../scheme/kfunc.js";
 import { V2_VERDICTS } from "../scheme/v2.js";
-import { SigVerdict } from "../uapi/constants.js";
+import { enumName, SigVerdict } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
 import type { Btf } from "./btf.js";
@@ -75,9 +75,6 @@ function report(
   });
 }
 
-const verdictName = (verdicts: Readonly<Record<string, number>>, v: number): string =>
-  Object.keys(verdicts).find((k) => verdicts[k] === v) ?? String(v);
-
 /**
  * The report after the v2 signature step, shared by v2 and bpf-next: made when the signature
  * verified (as the kfunc design reports only after its check passed); unsigned loads are the
@@ -90,7 +87,7 @@ function v2Signature(env: VerifierEnv): number {
   return report(ctx, prog, attr, {
     lsmId: "bpf",
     scheme: "v2",
-    verdict: verdictName(V2_VERDICTS, v),
+    verdict: enumName(V2_VERDICTS, v),
     verdictValue: v,
   });
 }
@@ -166,7 +163,7 @@ const MAINLINE: SignedLoadHooks = {
     return report(ctx, prog, attr, {
       lsmId: "bpf",
       scheme: "mainline",
-      verdict: verdictName(V2_VERDICTS, v),
+      verdict: enumName(V2_VERDICTS, v),
       verdictValue: v,
     });
   },

@@ -10,7 +10,8 @@
  * mainline-6.18 runs in bpf_prog_load() before the LSM hook, over the instructions alone, logs
  * nothing, and reports a failed signature copy as ENOMEM.
  */
-import { verifyPkcs7Signature } from "../crypto/verify.js";
+import type { Pkcs7Message } from "../crypto/pkcs7.js";
+import { verifyPkcs7Message, verifyPkcs7Signature } from "../crypto/verify.js";
 import type { AsymmetricKey } from "../crypto/x509.js";
 import { v2SignedContent } from "../scheme/v2.js";
 import {
@@ -68,12 +69,12 @@ export function lookupKey(ctx: SyscallCtx, keyring_id: number): BpfKey | null | 
 
 /**
  * bpf_verify_pkcs7_signature() → verify_pkcs7_signature(…, VERIFYING_BPF_SIGNATURE): 0 or a
- * negative errno.
+ * negative errno. `sig` is the DER signature, or the message a caller already parsed from it.
  */
 export function verifyWithKey(
   ctx: SyscallCtx,
   content: readonly Uint8Array[],
-  sig: Uint8Array,
+  sig: Uint8Array | Pkcs7Message,
   key: BpfKey,
 ): number {
   const { keyrings, profile } = ctx.kernel;
@@ -97,7 +98,10 @@ export function verifyWithKey(
     // An unavailable platform keyring makes the lookup fail with ENOKEY.
     search = ring ? (id) => keyrings.searchAsymmetric(ring, id) : () => null;
   }
-  const r = verifyPkcs7Signature(content, sig, search);
+  const r =
+    sig instanceof Uint8Array
+      ? verifyPkcs7Signature(content, sig, search)
+      : verifyPkcs7Message(content, sig, search);
   return r.ok ? 0 : -Errno[r.errno];
 }
 

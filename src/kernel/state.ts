@@ -18,7 +18,7 @@ import type { BpfProg } from "./prog.js";
 import { Task } from "./task.js";
 import type { BpfFile } from "./types.js";
 import type { Uaccess } from "./uaccess.js";
-import { modelVmlinuxBtf, vmlinuxOptionsFor } from "./vmlinux_btf.js";
+import { profileVmlinuxBtf } from "./vmlinux_btf.js";
 
 /** Who runs a bpf() command: the kernel, the calling process and how its pointers are read. */
 export interface SyscallCtx {
@@ -217,16 +217,17 @@ export class KernelState {
   }
 }
 
-const vmlinuxObjects = new Map<boolean, Btf>();
+/** The kernel's BTF object of each model vmlinux BTF variant. */
+const vmlinuxObjects = new WeakMap<object, Btf>();
 
 /** The profile's vmlinux BTF as the kernel's BTF object (parsed once per variant). */
 export function kernelVmlinuxBtf(p: KernelProfile): Btf {
-  const opts = vmlinuxOptionsFor(p);
-  let btf = vmlinuxObjects.get(opts.sig);
+  const model = profileVmlinuxBtf(p);
+  let btf = vmlinuxObjects.get(model);
   if (btf) return btf;
-  const parsed = parseBtf(modelVmlinuxBtf(opts).rawData(), VerifierLog.none());
+  const parsed = parseBtf(model.rawData(), VerifierLog.none());
   if (typeof parsed === "number") throw new Error(`model vmlinux BTF does not parse (${parsed})`);
   btf = new Btf(parsed.data, parsed.types, true, "vmlinux");
-  vmlinuxObjects.set(opts.sig, btf);
+  vmlinuxObjects.set(model, btf);
   return btf;
 }

@@ -151,9 +151,8 @@ export function mapDeleteElem(ctx: SyscallCtx, a: Values<typeof MapElemAttr>): n
   const key = ctx.uaccess.read(a.key, f.map.key_size);
   if (!key) return -Errno.EFAULT;
   if (f.map.isMapInMap) {
-    const inner = f.map.innerAt(key);
+    const inner = f.map.deleteInner(key);
     if (!inner) return -Errno.ENOENT;
-    f.map.inner.delete(Buffer.from(key).toString("hex"));
     ctx.kernel.putMap(inner);
     return 0;
   }

@@ -146,7 +146,6 @@ export const tnumSubreg = (a: Tnum) => tnumCast(a, 4);
 export const tnumClearSubreg = (a: Tnum) => tnumLshift(tnumRshift(a, 32), 32);
 export const tnumWithSubreg = (reg: Tnum, sub: Tnum) =>
   tnumOr(tnumClearSubreg(reg), tnumSubreg(sub));
-export const tnumConstSubreg = (a: Tnum, v: bigint) => tnumWithSubreg(a, tnumConst(v));
 export const tnumSubregIsConst = (a: Tnum) => (a.mask & U32) === 0n;
 
 /** tnum_strn() as this kernel prints it: a known value in decimal, else "(value; mask)". */

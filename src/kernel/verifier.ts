@@ -5,6 +5,7 @@
  * check for verified programs, and the attach checks that decide sleepability. The safety
  * analysis proper (do_check) is not modelled.
  */
+import { bytesEqual } from "../crypto/asn1.js";
 import { progDigest } from "../insn/digest.js";
 import { Limits, MapType, ProgType, Pseudo } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
@@ -171,6 +172,7 @@ export function bpfCheck(
     ldImm: new Map(),
     insn_processed: 0,
     fd_array_cache: hooks.cacheFdArray ? new Map() : null,
+    kfuncs: new Set(),
   };
   let ret = checkAll(env, hooks);
   log.verbose(statsLine(env));
@@ -344,7 +346,7 @@ function addUsedBtf(env: VerifierEnv, btf: Btf, hooks: SignedLoadHooks): number 
 /** check_map_prog_compatibility(): the exclusivity check comes first. */
 function checkMapProgCompatibility(env: VerifierEnv, map: BpfMap): number {
   const { prog, log } = env;
-  if (map.excl_prog_sha && !bytesEq(map.excl_prog_sha, prog.digest)) {
+  if (map.excl_prog_sha && !bytesEqual(map.excl_prog_sha, prog.digest)) {
     log.verbose("program's hash doesn't match map's excl_prog_hash\n");
     return -Errno.EACCES;
   }
@@ -380,6 +382,7 @@ function addSubprogsAndKfuncs(env: VerifierEnv, hooks: SignedLoadHooks): number 
     } else if (isCall && insn.src === Pseudo.KFUNC_CALL) {
       const r = checkKfuncCall(env, insn.imm, insn.off, hooks);
       if (r) return r;
+      env.kfuncs.add(insn.imm);
     }
     if (insn.code === LD_IMM64) i++;
   }
@@ -532,21 +535,15 @@ function checkAndResolveInsns(env: VerifierEnv, hooks: SignedLoadHooks): number 
           if (ret) return ret;
           break;
         }
-        if (hi.imm) {
-          const file = ctx.proc.file(hi.imm);
-          if (file?.kind !== "btf") {
-            log.verbose("invalid module BTF object FD specified.\n");
-            return -Errno.EINVAL;
-          }
-          // bpf-next refuses a ksym's module BTF for a signed program when it would be bound.
-          const refused = hooks.bindBtf(env, file.btf);
-          if (refused) return refused;
-          log.verbose(`BTF fd ${hi.imm} is not a module BTF\n`);
+        const file = ctx.proc.file(hi.imm);
+        if (file?.kind !== "btf") {
+          log.verbose("invalid module BTF object FD specified.\n");
           return -Errno.EINVAL;
         }
-        log.verbose(
-          "kernel is missing BTF, make sure CONFIG_DEBUG_INFO_BTF=y is specified in Kconfig.\n",
-        );
+        // bpf-next refuses a ksym's module BTF for a signed program when it would be bound.
+        const refused = hooks.bindBtf(env, file.btf);
+        if (refused) return refused;
+        log.verbose(`BTF fd ${hi.imm} is not a module BTF\n`);
         return -Errno.EINVAL;
       }
       case Pseudo.MAP_FD:
@@ -717,10 +714,4 @@ function convertPseudoLdImm64(insns: Uint8Array, env: VerifierEnv): Uint8Array {
 /** A stable fake kernel address for a map (its id in the high bits of the direct map range). */
 export function mapKernelAddress(map: BpfMap): bigint {
   return 0xffff888000000000n + (BigInt(map.id) << 24n);
-}
-
-function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -8,6 +8,7 @@
 import { BTF_KIND, Btf as LibBtf } from "../btf/btf.js";
 import { ProgType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
+import type { Btf } from "./btf.js";
 import {
   attachesThroughBtf,
   checkCtxAccesses,
@@ -17,7 +18,7 @@ import {
 import { KALLSYMS } from "./kallsyms.js";
 import { applyCoreRelos, type CoreReloRecord } from "./relo_core.js";
 import type { VerifierEnv } from "./verifier_env.js";
-import { modelVmlinuxBtf, vmlinuxOptionsFor } from "./vmlinux_btf.js";
+import { profileVmlinuxBtf } from "./vmlinux_btf.js";
 
 /** sizeof(struct bpf_core_relo) */
 const CORE_RELO_MIN_SIZE = 16;
@@ -32,7 +33,22 @@ const TRACING_TYPES: ReadonlySet<number> = new Set([
 
 /** The kernel's BTF the profile boots with. */
 export function kernelBtf(env: VerifierEnv): LibBtf {
-  return modelVmlinuxBtf(vmlinuxOptionsFor(env.ctx.kernel.profile));
+  return profileVmlinuxBtf(env.ctx.kernel.profile);
+}
+
+/** A loaded BTF object's types as CO-RE reads them (null: unreadable), parsed once per object. */
+const coreBtfs = new WeakMap<Btf, LibBtf | null>();
+
+function progBtfForCore(btf: Btf): LibBtf | null {
+  let local = coreBtfs.get(btf);
+  if (local !== undefined) return local;
+  try {
+    local = LibBtf.parse(btf.data, "prog BTF");
+  } catch {
+    local = null;
+  }
+  coreBtfs.set(btf, local);
+  return local;
 }
 
 /** check_core_relo(): 0 or a negative errno. */
@@ -58,10 +74,8 @@ function coreRelos(env: VerifierEnv): number {
       kind: dv.getUint32(i * rec + 12, true),
     });
   }
-  let local: LibBtf;
-  try {
-    local = LibBtf.parse(file.btf.data, "prog BTF");
-  } catch {
+  const local = progBtfForCore(file.btf);
+  if (!local) {
     log.verbose("the program's BTF cannot be read for CO-RE\n");
     return -Errno.EINVAL;
   }

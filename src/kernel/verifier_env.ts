@@ -22,4 +22,6 @@ export interface VerifierEnv {
   insn_processed: number;
   /** bpf-next: fd_array slots as first read (fd and file), or null when the profile re-reads. */
   readonly fd_array_cache: Map<number, { fd: number; file: BpfFile | undefined }> | null;
+  /** kfunc_tab: the vmlinux BTF ids (offset 0) of the kfunc calls add_subprog_and_kfunc() accepted. */
+  readonly kfuncs: Set<number>;
 }

@@ -476,6 +476,11 @@ export function vmlinuxOptionsFor(profile: KernelProfile): VmlinuxOptions {
   return { sig: profile.scheme !== "mainline" };
 }
 
+/** The model vmlinux BTF a kernel profile boots with (built once per variant). */
+export function profileVmlinuxBtf(profile: KernelProfile): Btf {
+  return modelVmlinuxBtf(vmlinuxOptionsFor(profile));
+}
+
 const offsets = new WeakMap<Btf, Map<string, number>>();
 
 /**
@@ -483,6 +488,13 @@ const offsets = new WeakMap<Btf, Map<string, number>>();
  * or union of `btf`; throws when there is none. Cached per BTF.
  */
 export function memberOffset(btf: Btf, structName: string, path: string): number {
+  const off = findMemberOffset(btf, structName, path);
+  if (off < 0) throw new Error(`vmlinux BTF: ${structName} has no ${path}`);
+  return off;
+}
+
+/** memberOffset() without the throw: -1 when the struct or the member is not there. */
+export function findMemberOffset(btf: Btf, structName: string, path: string): number {
   let cache = offsets.get(btf);
   if (!cache) {
     cache = new Map();
@@ -494,7 +506,6 @@ export function memberOffset(btf: Btf, structName: string, path: string): number
     off = findOffset(btf, structName, path);
     cache.set(key, off);
   }
-  if (off < 0) throw new Error(`vmlinux BTF: ${structName} has no ${path}`);
   return off;
 }
 

@@ -274,6 +274,8 @@ export const KeySpec = {
   GROUP_KEYRING: -6,
   REQKEY_AUTH_KEY: -7,
   REQUESTOR_KEYRING: -8,
+  /** bpf-next's `.bpf` keyring. */
+  BPF_KEYRING: -9,
 } as const;
 
 /** keyctl(2) operations. */

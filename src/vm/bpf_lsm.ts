@@ -16,7 +16,7 @@ import type { BpfMap } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import type { KernelState } from "../kernel/state.js";
 import type { Task } from "../kernel/task.js";
-import { modelVmlinuxBtf, vmlinuxOptionsFor } from "../kernel/vmlinux_btf.js";
+import { profileVmlinuxBtf, VOID_LSM_HOOKS } from "../kernel/vmlinux_btf.js";
 import { Limits } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import { encode, ProgLoadAttr, type Values } from "../uapi/layout.js";
@@ -40,6 +40,20 @@ export interface BpfLsmDecision {
 
 type Arg = bigint | number | boolean | ((o: KernelObjects) => bigint);
 
+/**
+ * A `union bpf_attr *` argument for BPF_PROG_LOAD's hooks (NULL without an attr): encoded when
+ * the first attached program runs (no work at a hook without programs), then the same bytes for
+ * every program.
+ */
+function progLoadAttrArg(attr: Values<typeof ProgLoadAttr> | null | undefined): Arg {
+  let bytes: Uint8Array | undefined;
+  return (o) => {
+    if (!attr) return 0n;
+    bytes ??= encode(ProgLoadAttr, attr, ATTR_SIZE);
+    return o.attr(bytes, bytes);
+  };
+}
+
 export class BpfLsm implements LsmModule {
   readonly name = "bpf";
   /** The last denial an attached program made (for reports: which program, which errno). */
@@ -51,7 +65,7 @@ export class BpfLsm implements LsmModule {
   constructor(private readonly kernel: KernelState) {}
 
   /** Runs the programs at `hook`; returns the first non-zero return of an int hook, else 0. */
-  private run(hook: string, args: readonly Arg[], returnsInt = true): number {
+  private run(hook: string, args: readonly Arg[]): number {
     const progs = this.kernel.attachments.progs(hook);
     if (!progs.length) return 0;
     const proc = this.kernel.current;
@@ -59,7 +73,7 @@ export class BpfLsm implements LsmModule {
       const ret = this.runOne(prog, proc, args);
       const decision = { hook, prog: prog.aux.name, progId: prog.aux.id, ret };
       if (this.trace) this.decisions.push(decision);
-      if (returnsInt && ret !== 0) {
+      if (ret !== 0 && !VOID_LSM_HOOKS.has(hook)) {
         this.lastDenial = decision;
         return ret;
       }
@@ -71,10 +85,7 @@ export class BpfLsm implements LsmModule {
     const ctx = new Uint8Array(Math.max(8, args.length * 8));
     const task = proc ?? this.kernel.idleTask();
     const m = progMachine(this.kernel, task, prog, { ctx });
-    const objects = new KernelObjects(
-      modelVmlinuxBtf(vmlinuxOptionsFor(this.kernel.profile)),
-      m.memory,
-    );
+    const objects = new KernelObjects(profileVmlinuxBtf(this.kernel.profile), m.memory);
     m.env.objects = objects;
     const dv = new DataView(ctx.buffer);
     args.forEach((a, i) => {
@@ -113,15 +124,13 @@ export class BpfLsm implements LsmModule {
     _token: null,
     kernel: boolean,
   ): number {
-    const bytes = encode(ProgLoadAttr, attr, ATTR_SIZE);
-    return this.run("bpf_prog_load", [(o) => o.prog(prog), (o) => o.attr(bytes, bytes), 0, kernel]);
+    return this.run("bpf_prog_load", [(o) => o.prog(prog), progLoadAttrArg(attr), 0, kernel]);
   }
 
   bpf_prog_load_post_integrity(rec: PostIntegrityRecord): number {
-    const bytes = rec.attr ? encode(ProgLoadAttr, rec.attr, ATTR_SIZE) : null;
     return this.run("bpf_prog_load_post_integrity", [
       (o) => o.prog(rec.prog),
-      (o) => (bytes ? o.attr(bytes, bytes) : 0n),
+      progLoadAttrArg(rec.attr),
       0,
       rec.kernel,
       0,
@@ -134,6 +143,6 @@ export class BpfLsm implements LsmModule {
   }
 
   bpf_prog_free(prog: BpfProg): void {
-    this.run("bpf_prog_free", [(o) => o.prog(prog)], false);
+    this.run("bpf_prog_free", [(o) => o.prog(prog)]);
   }
 }

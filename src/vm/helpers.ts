@@ -15,11 +15,12 @@ import { sysBpf } from "../kernel/syscall.js";
 import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
 import { COMMON_KFUNCS } from "../kernel/verifier_btf_prog.js";
-import { modelVmlinuxBtf, vmlinuxOptionsFor } from "../kernel/vmlinux_btf.js";
+import { modelVmlinuxBtf, profileVmlinuxBtf } from "../kernel/vmlinux_btf.js";
 import { KFUNC_BTF_ID } from "../scheme/kfunc.js";
 import type { InnerFailure } from "../uapi/backend.js";
 import { BpfCmd, Helper as H, Limits, MapType } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
+import { UTF8_DECODER, UTF8_ENCODER } from "../uapi/layout.js";
 import { VmError } from "./errors.js";
 import { KALLSYMS } from "./kallsyms.js";
 import { KernelObjects } from "./kernel_objects.js";
@@ -68,13 +69,13 @@ function mem(m: M, addr: bigint, len: number, write = false): Uint8Array {
 function cString(m: M, addr: bigint, size: number): string | number {
   const b = mem(m, addr, size);
   if (size <= 1 || b[size - 1] !== 0) return -Errno.EINVAL;
-  return new TextDecoder().decode(b.subarray(0, b.indexOf(0)));
+  return UTF8_DECODER.decode(b.subarray(0, b.indexOf(0)));
 }
 
 /** The map an ARG_CONST_MAP_PTR argument names (one of the program's used maps). */
 function mapArg(m: M): BpfMap {
   const addr = m.reg(1);
-  const map = reachableMaps(m.env.prog).find((mp) => mapKernelAddress(mp) === addr);
+  const map = findReachableMap(m.env.prog, addr);
   if (!map) throw new VmError(m.pc, `r1 = 0x${addr.toString(16)} is not a map the program uses`);
   return map;
 }
@@ -84,6 +85,17 @@ export function reachableMaps(prog: BpfProg): BpfMap[] {
   const out = [...prog.aux.used_maps];
   for (const map of prog.aux.used_maps) if (map.isMapInMap) out.push(...map.inner.values());
   return out;
+}
+
+/** The first of reachableMaps(prog) at kernel address `addr` (without building that list). */
+function findReachableMap(prog: BpfProg, addr: bigint): BpfMap | undefined {
+  const used = prog.aux.used_maps;
+  for (const map of used) if (mapKernelAddress(map) === addr) return map;
+  for (const map of used) {
+    if (!map.isMapInMap) continue;
+    for (const inner of map.inner.values()) if (mapKernelAddress(inner) === addr) return inner;
+  }
+  return undefined;
 }
 
 function mapLookup(m: M): bigint {
@@ -128,7 +140,7 @@ function tracePrintk(m: M): number {
   const text = formatTracePrintk(fmt, args, (addr) => m.memory.readCString(addr, 1024));
   if (typeof text === "number") return text;
   m.env.kernel.trace.push(text);
-  return new TextEncoder().encode(text).length;
+  return UTF8_ENCODER.encode(text).length;
 }
 
 function skbLoadBytes(m: M): number {
@@ -211,7 +223,7 @@ function currentComm(m: M): number {
   const size = u32(m, 2);
   const dst = mem(m, m.reg(1), size, true);
   dst.fill(0);
-  const comm = new TextEncoder().encode(`model-${m.env.proc.pid}`.slice(0, 15));
+  const comm = UTF8_ENCODER.encode(`model-${m.env.proc.pid}`.slice(0, 15));
   dst.set(comm.subarray(0, Math.max(size - 1, 0)));
   return 0;
 }
@@ -329,10 +341,7 @@ function ringbufQuery(m: M): bigint {
 }
 
 function objects(m: M): KernelObjects {
-  m.env.objects ??= new KernelObjects(
-    modelVmlinuxBtf(vmlinuxOptionsFor(m.env.kernel.profile)),
-    m.memory,
-  );
+  m.env.objects ??= new KernelObjects(profileVmlinuxBtf(m.env.kernel.profile), m.memory);
   return m.env.objects;
 }
 
@@ -382,20 +391,26 @@ export const HELPERS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Hel
   [158, (m) => objects(m).task(m.env.proc)],
 ]);
 
+let kfuncTable: ReadonlyMap<number, Helper<ProgEnv>> | undefined;
+
 /**
  * kfuncs by BTF id. The verifier lets a program call one only when the profile offers it
  * (scheme_hooks.ts); this table is what the interpreter runs: bpf_loader_verify_metadata(map,
  * hash, hash_size) of the kfunc scheme.
  */
-export const KFUNCS: ReadonlyMap<number, Helper<ProgEnv>> = new Map<number, Helper<ProgEnv>>([
-  // the common kfuncs of the model's vmlinux BTF (the same ids in every variant)
-  ...COMMON_KFUNCS.map(
-    (name) =>
-      [modelVmlinuxBtf().findByName(name, BTF_KIND.FUNC), () => 0] as [number, Helper<ProgEnv>],
-  ),
-  [
-    KFUNC_BTF_ID,
-    (m) =>
-      bpfLoaderVerifyMetadata(m.env.kernel, m.env.prog, mapArg(m), mem(m, m.reg(2), u32(m, 3))),
-  ],
-]);
+export function kfuncs(): ReadonlyMap<number, Helper<ProgEnv>> {
+  // built at the first program run, not at import (the ids come from the model's vmlinux BTF)
+  kfuncTable ??= new Map<number, Helper<ProgEnv>>([
+    // the common kfuncs of the model's vmlinux BTF (the same ids in every variant)
+    ...COMMON_KFUNCS.map(
+      (name) =>
+        [modelVmlinuxBtf().findByName(name, BTF_KIND.FUNC), () => 0] as [number, Helper<ProgEnv>],
+    ),
+    [
+      KFUNC_BTF_ID,
+      (m) =>
+        bpfLoaderVerifyMetadata(m.env.kernel, m.env.prog, mapArg(m), mem(m, m.reg(2), u32(m, 3))),
+    ],
+  ]);
+  return kfuncTable;
+}

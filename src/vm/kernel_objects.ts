@@ -11,7 +11,8 @@ import { BTF_KIND, type Btf } from "../btf/btf.js";
 import type { BpfMap } from "../kernel/map.js";
 import type { BpfProg } from "../kernel/prog.js";
 import type { Task } from "../kernel/task.js";
-import { memberOffset } from "../kernel/vmlinux_btf.js";
+import { findMemberOffset } from "../kernel/vmlinux_btf.js";
+import { UTF8_ENCODER } from "../uapi/layout.js";
 import type { KernelMemory } from "./memory.js";
 
 /** Where kernel objects live: one 4 KiB slot each (the direct map). */
@@ -74,11 +75,7 @@ class Image {
   }
   /** Writes `v` at member `path` if the BTF has it (a profile without `sig` has no sig). */
   private at(path: string): number {
-    try {
-      return memberOffset(this.btf, this.struct, path);
-    } catch {
-      return -1;
-    }
+    return findMemberOffset(this.btf, this.struct, path);
   }
   u8(path: string, v: number): this {
     const o = this.at(path);
@@ -102,7 +99,7 @@ class Image {
   }
   str(path: string, s: string, max: number): this {
     const o = this.at(path);
-    if (o >= 0) this.bytes.set(new TextEncoder().encode(s).subarray(0, max - 1), o);
+    if (o >= 0) this.bytes.set(UTF8_ENCODER.encode(s).subarray(0, max - 1), o);
     return this;
   }
   raw(path: string, b: Uint8Array): this {
@@ -120,10 +117,11 @@ export class KernelObjects {
     private readonly memory: KernelMemory,
   ) {}
 
-  private place(key: object, name: string, image: Image): bigint {
+  /** Maps the image `build` makes at `key`'s address, built only when not mapped yet. */
+  private place(key: object, name: string, build: () => Uint8Array): bigint {
     const addr = objectAddress(key);
     if (!this.mapped.has(addr)) {
-      this.memory.map(name, addr, image.bytes, false);
+      this.memory.map(name, addr, build(), false);
       this.mapped.add(addr);
     }
     return addr;
@@ -133,65 +131,78 @@ export class KernelObjects {
   prog(prog: BpfProg): bigint {
     const a = prog.aux;
     const progAddr = objectAddress(prog);
-    const aux = new Image(this.btf, "bpf_prog_aux")
-      .u32("id", a.id)
-      .u32("verified_insns", a.verified_insns)
-      .u32("used_map_cnt", a.used_maps.length)
-      .u32("max_ctx_offset", a.max_ctx_offset)
-      .u32("attach_btf_id", a.attach_btf_id)
-      .u8("sleepable", prog.sleepable ? 1 : 0)
-      .str("name", a.name, 16)
-      .u64("load_time", a.load_time)
-      .u32("sig.verdict", a.sig.verdict)
-      .u32("sig.keyring_type", a.sig.keyring_type)
-      .u32("sig.keyring_serial", a.sig.keyring_serial)
-      .u64("prog", progAddr);
-    const auxAddr = this.place(auxOf(prog), `bpf_prog_aux of ${a.name}`, aux);
-    const p = new Image(this.btf, "bpf_prog")
-      .u16("pages", Math.ceil((prog.len * 8) / 4096))
-      .u32("len", prog.len)
-      .u32("type", prog.type)
-      .u32("expected_attach_type", prog.expected_attach_type)
-      .raw("tag", prog.tag)
-      .u64("aux", auxAddr);
-    return this.place(prog, `bpf_prog ${a.name}`, p);
+    const auxAddr = this.place(
+      auxOf(prog),
+      `bpf_prog_aux of ${a.name}`,
+      () =>
+        new Image(this.btf, "bpf_prog_aux")
+          .u32("id", a.id)
+          .u32("verified_insns", a.verified_insns)
+          .u32("used_map_cnt", a.used_maps.length)
+          .u32("max_ctx_offset", a.max_ctx_offset)
+          .u32("attach_btf_id", a.attach_btf_id)
+          .u8("sleepable", prog.sleepable ? 1 : 0)
+          .str("name", a.name, 16)
+          .u64("load_time", a.load_time)
+          .u32("sig.verdict", a.sig.verdict)
+          .u32("sig.keyring_type", a.sig.keyring_type)
+          .u32("sig.keyring_serial", a.sig.keyring_serial)
+          .u64("prog", progAddr).bytes,
+    );
+    return this.place(
+      prog,
+      `bpf_prog ${a.name}`,
+      () =>
+        new Image(this.btf, "bpf_prog")
+          .u16("pages", Math.ceil((prog.len * 8) / 4096))
+          .u32("len", prog.len)
+          .u32("type", prog.type)
+          .u32("expected_attach_type", prog.expected_attach_type)
+          .raw("tag", prog.tag)
+          .u64("aux", auxAddr).bytes,
+    );
   }
 
   /** struct bpf_map */
   map(map: BpfMap): bigint {
-    const img = new Image(this.btf, "bpf_map")
-      .u32("map_type", map.map_type)
-      .u32("key_size", map.key_size)
-      .u32("value_size", map.value_size)
-      .u32("max_entries", map.max_entries)
-      .u32("map_flags", map.map_flags)
-      .u32("id", map.id)
-      .str("name", map.name, 16)
-      .u8("frozen", map.frozen ? 1 : 0)
-      .u8("excl", map.excl_prog_sha ? 1 : 0);
-    return this.place(map, `bpf_map ${map.name}`, img);
+    return this.place(
+      map,
+      `bpf_map ${map.name}`,
+      () =>
+        new Image(this.btf, "bpf_map")
+          .u32("map_type", map.map_type)
+          .u32("key_size", map.key_size)
+          .u32("value_size", map.value_size)
+          .u32("max_entries", map.max_entries)
+          .u32("map_flags", map.map_flags)
+          .u32("id", map.id)
+          .str("name", map.name, 16)
+          .u8("frozen", map.frozen ? 1 : 0)
+          .u8("excl", map.excl_prog_sha ? 1 : 0).bytes,
+    );
   }
 
   /** union bpf_attr: the attr bytes as the command copied them in. */
   attr(key: object, bytes: Uint8Array): bigint {
-    const img = new Uint8Array(Math.max(sizeOf(this.btf, "bpf_attr"), bytes.length));
-    img.set(bytes);
-    const addr = objectAddress(key);
-    if (!this.mapped.has(addr)) {
-      this.memory.map("bpf_attr", addr, img, false);
-      this.mapped.add(addr);
-    }
-    return addr;
+    return this.place(key, "bpf_attr", () => {
+      const img = new Uint8Array(Math.max(sizeOf(this.btf, "bpf_attr"), bytes.length));
+      img.set(bytes);
+      return img;
+    });
   }
 
   /** struct task_struct of a model process (bpf_get_current_task). */
   task(task: Task): bigint {
-    const img = new Image(this.btf, "task_struct")
-      .u32("pid", task.pid)
-      .u32("tgid", task.pid)
-      .str("comm", `model-${task.pid}`, 16)
-      .u64("real_parent", objectAddress(task))
-      .u64("group_leader", objectAddress(task));
-    return this.place(task, `task ${task.pid}`, img);
+    return this.place(
+      task,
+      `task ${task.pid}`,
+      () =>
+        new Image(this.btf, "task_struct")
+          .u32("pid", task.pid)
+          .u32("tgid", task.pid)
+          .str("comm", `model-${task.pid}`, 16)
+          .u64("real_parent", objectAddress(task))
+          .u64("group_leader", objectAddress(task)).bytes,
+    );
   }
 }

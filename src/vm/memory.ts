@@ -8,6 +8,7 @@
  * these regions (`copy_from_kernel_nofault`), not in the calling process.
  */
 import type { Uaccess } from "../kernel/uaccess.js";
+import { UTF8_DECODER } from "../uapi/layout.js";
 
 export interface Region {
   readonly name: string;
@@ -137,7 +138,7 @@ export class KernelMemory {
     let i = at.off;
     while (i < end && u8[i] !== 0) i++;
     if (i === u8.length && i - at.off < max) return undefined; // ran off the region: a fault
-    return new TextDecoder().decode(u8.subarray(at.off, i));
+    return UTF8_DECODER.decode(u8.subarray(at.off, i));
   }
 
   /** KERNEL_BPFPTR: attr pointers are addresses in these regions. */

@@ -11,7 +11,7 @@ import type { KernelState } from "../kernel/state.js";
 import type { Task } from "../kernel/task.js";
 import { mapKernelAddress } from "../kernel/verifier.js";
 import { MapFlag, MapType } from "../uapi/constants.js";
-import { HELPERS, KFUNCS, type ProgEnv, reachableMaps } from "./helpers.js";
+import { HELPERS, kfuncs, type ProgEnv, reachableMaps } from "./helpers.js";
 import { Machine } from "./machine.js";
 import { KernelAddr, KernelMemory } from "./memory.js";
 import { decodeProgram, type Program } from "./program.js";
@@ -81,7 +81,7 @@ export function progMachine(
   const m = new Machine<ProgEnv>(programOf(prog), {
     env: { kernel, proc, prog, skbData },
     helpers: HELPERS,
-    kfuncs: KFUNCS,
+    kfuncs: kfuncs(),
     budget: opts.budget,
     memory,
   });

@@ -9,7 +9,14 @@ import { MapFlags, Prot } from "../../src/uapi/backend.js";
 import type { MapCreateOptions } from "../../src/uapi/bpf.js";
 import { BpfCmd, MapFlag, MapType, UpdateFlag } from "../../src/uapi/constants.js";
 import { Errno } from "../../src/uapi/errno.js";
-import { encode, InfoAttr, MAP_INFO_SIZE, MapElemAttr, MapInfo } from "../../src/uapi/layout.js";
+import {
+  encode,
+  InfoAttr,
+  MAP_INFO_SIZE,
+  MapCreateAttr,
+  MapElemAttr,
+  MapInfo,
+} from "../../src/uapi/layout.js";
 import { concat, errnoOf, sha256, sys, u32, world } from "./support.js";
 
 const KMALLOC_MAX_SIZE = 4 << 20;
@@ -783,5 +790,75 @@ describe("map content hash (bpf_map_info.hash)", () => {
     const h = w.bpf.mapInfo(fd, { hash: true }).hashBytes;
     assert.deepEqual(f.map.sha, h);
     assert.deepEqual(w.bpf.mapInfo(fd, { hash: true }).hashBytes, h);
+  });
+});
+
+describe("map-in-map elements", () => {
+  const setup = (map_type: number) => {
+    const w = world();
+    const inner = w.bpf.mapCreate({
+      map_type: MapType.ARRAY,
+      key_size: 4,
+      value_size: 4,
+      max_entries: 1,
+    });
+    const outer = w.proc.bpf(
+      BpfCmd.MAP_CREATE,
+      encode(
+        MapCreateAttr,
+        { map_type, key_size: 4, value_size: 4, max_entries: 2, inner_map_fd: inner },
+        72,
+      ),
+    );
+    assert.ok(outer > 0);
+    return { ...w, inner, outer };
+  };
+
+  test("HASH_OF_MAPS: update flags, a full map, delete and a second delete", () => {
+    const { bpf, inner, outer } = setup(MapType.HASH_OF_MAPS);
+    const put = (k: number, flags: number) =>
+      errnoOf(() => bpf.mapUpdate(outer, u32(k), u32(inner), BigInt(flags)));
+    assert.equal(put(1, 3), Errno.EINVAL);
+    assert.equal(put(1, UpdateFlag.EXIST), Errno.ENOENT);
+    assert.equal(put(1, UpdateFlag.NOEXIST), 0);
+    assert.equal(put(1, UpdateFlag.NOEXIST), Errno.EEXIST);
+    assert.equal(put(1, UpdateFlag.EXIST), 0);
+    assert.equal(put(2, UpdateFlag.ANY), 0);
+    assert.equal(put(3, UpdateFlag.ANY), Errno.E2BIG);
+    assert.equal(
+      errnoOf(() => bpf.mapDelete(outer, u32(1))),
+      0,
+    );
+    assert.equal(
+      errnoOf(() => bpf.mapDelete(outer, u32(1))),
+      Errno.ENOENT,
+    );
+    assert.equal(
+      errnoOf(() => bpf.mapLookup(outer, u32(1), 4)),
+      Errno.ENOENT,
+    );
+    assert.equal(
+      errnoOf(() => bpf.mapLookup(outer, u32(2), 4)),
+      0,
+    );
+    assert.equal(put(3, UpdateFlag.ANY), 0);
+  });
+
+  test("ARRAY_OF_MAPS: update flags and an index past the end", () => {
+    const { bpf, inner, outer } = setup(MapType.ARRAY_OF_MAPS);
+    const put = (k: number, flags: number) =>
+      errnoOf(() => bpf.mapUpdate(outer, u32(k), u32(inner), BigInt(flags)));
+    assert.equal(put(0, 3), Errno.EINVAL);
+    assert.equal(put(0, UpdateFlag.NOEXIST), Errno.EEXIST);
+    assert.equal(put(2, UpdateFlag.ANY), Errno.E2BIG);
+    assert.equal(put(1, UpdateFlag.EXIST), 0);
+    assert.equal(
+      errnoOf(() => bpf.mapDelete(outer, u32(1))),
+      0,
+    );
+    assert.equal(
+      errnoOf(() => bpf.mapDelete(outer, u32(1))),
+      Errno.ENOENT,
+    );
   });
 });
