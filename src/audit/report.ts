@@ -1,6 +1,6 @@
 /**
  * `bpfsign audit` without the command line: one skeleton's signature result (the offline
- * verifier, as `verify`), what its loader will install (install_plan.ts), and the policy's
+ * verifier, as `verify`), what its loader will install (skeleton/install_plan.ts), and the policy's
  * decision for the loader load and for each program the loader will load, with the facts each
  * decision was made on. Pure: bytes and a parsed policy in, a JSON-ready record out.
  *
@@ -24,15 +24,15 @@ import type { KeyringTypeName, PolicyFacts } from "../policy/facts.js";
 import { formatDefaultRule } from "../policy/format.js";
 import type { Policy, PolicyOp } from "../policy/model.js";
 import { numberOf, PROG_TYPE_NAMES } from "../policy/names.js";
-import { ProgType, SigKeyring } from "../uapi/constants.js";
-import { loadFacts } from "./facts.js";
 import {
   type InstallPlan,
   installFacts,
   type PlannedMap,
   type PlannedProg,
   planInstall,
-} from "./install_plan.js";
+} from "../skeleton/install_plan.js";
+import { loadFacts } from "../skeleton/policy_facts.js";
+import { ProgType, SigKeyring } from "../uapi/constants.js";
 
 /** The version of the JSON record (schema/audit.schema.json); bumped on incompatible change. */
 export const AUDIT_SCHEMA_VERSION = 1;

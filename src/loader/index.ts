@@ -4,6 +4,13 @@
  * attaching programs (links), the ring buffer consumer, and what a failed loader was doing.
  */
 
+export {
+  type LoaderSyscall,
+  type MetadataLayout,
+  type MetadataRegion,
+  metadataLayout,
+  type RegionKind,
+} from "../skeleton/metadata_layout.js";
 export { type AttachedLink, attachProgram } from "./attach.js";
 export {
   BPF_SKEL_KERNEL,
@@ -31,12 +38,5 @@ export {
   type LoaderStepName,
   loadAndRun,
 } from "./load_and_run.js";
-export {
-  type LoaderSyscall,
-  type MetadataLayout,
-  type MetadataRegion,
-  metadataLayout,
-  type RegionKind,
-} from "./metadata_layout.js";
 export { modelKernelSymbols } from "./model_symbols.js";
 export { RingBufferConsumer } from "./ringbuf.js";

@@ -28,7 +28,7 @@
  * `rule="DEFAULT action=…"` / `rule="DEFAULT op=… action=…"` with `rule_line=-` when the default
  * decided.
  */
-import { loaderInstallFacts, loadFacts } from "../audit/facts.js";
+
 import { bytesEqual } from "../crypto/asn1.js";
 import type { Lsm, LsmModule, PostIntegrityRecord } from "../kernel/lsm.js";
 import type { BpfMap } from "../kernel/map.js";
@@ -37,6 +37,7 @@ import { type Decision, decide } from "../policy/decide.js";
 import type { PolicyFacts } from "../policy/facts.js";
 import { formatDefaultRule } from "../policy/format.js";
 import type { Policy, PolicyOp } from "../policy/model.js";
+import { loaderInstallFacts, loadFacts } from "../skeleton/policy_facts.js";
 import { MapType, ProgType, SigVerdict } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";

@@ -2,7 +2,7 @@
  * What a light-skeleton loader will install, predicted offline from its two signed inputs (the
  * instructions and the metadata blob), without running it.
  *
- * The metadata records come from loader/metadata_layout.ts (every bpf_sys_bpf call, its attr and
+ * The metadata records come from metadata_layout.ts (every bpf_sys_bpf call, its attr and
  * the blob regions it points at). On top of that this file follows the loader's *writes into the
  * blob*: gen_loader patches a program's instructions at run time for kfunc calls (BTF id and
  * module fd slot), typed ksyms (BTF id and object fd) and typeless ksyms (an address from
@@ -15,11 +15,6 @@ import { createHash } from "node:crypto";
 import { progDigest, progTag, toHex } from "../insn/digest.js";
 import { decodeInsns, InsnFormatError } from "../insn/insn.js";
 import { AluOp, Class, LD_IMM64, Mode } from "../insn/opcode.js";
-import {
-  type MetadataLayout,
-  type MetadataRegion,
-  metadataLayout,
-} from "../loader/metadata_layout.js";
 import type { InstallFacts } from "../policy/facts.js";
 import {
   attachTypeName,
@@ -28,9 +23,10 @@ import {
   nameOf,
   PROG_TYPE_NAMES,
 } from "../policy/names.js";
-import { detectHostOverrides, type HostOverrideReport } from "../skeleton/overrides.js";
 import { BpfCmd, Helper, Pseudo } from "../uapi/constants.js";
 import { decode, MapCreateAttr, ProgLoadAttr } from "../uapi/layout.js";
+import { type MetadataLayout, type MetadataRegion, metadataLayout } from "./metadata_layout.js";
+import { detectHostOverrides, type HostOverrideReport } from "./overrides.js";
 
 export interface PlannedMap {
   /** index in fd_array / the skeleton's bpf_map_desc array */
