@@ -19,7 +19,7 @@ import { type AuditReport, auditSkeletonWithPlan, type KeyringChoice } from "../
 import type { Policy } from "../../policy/model.js";
 import { InputError, UsageError } from "../errors.js";
 import { type CliOutcome, codeOf } from "../exit.js";
-import { readCertificate, readPolicy } from "../inputs.js";
+import { readCertificate } from "../inputs.js";
 import { writeAtomic } from "../io.js";
 import type { CliIo } from "../output.js";
 import { printFields, printJson } from "../output.js";
@@ -219,9 +219,11 @@ function progressBar(done: number, total: number, name: string): string {
   return `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} ${name.slice(-40).padEnd(40)}`;
 }
 
-export function runAudit(io: CliIo, args: string[], o: AuditOptions): CliOutcome {
+export async function runAudit(io: CliIo, args: string[], o: AuditOptions): Promise<CliOutcome> {
   const keyring = parseKeyring(o.keyring);
-  const policy = o.policyFile ? readPolicy(o.policyFile) : null;
+  const policy = o.policyFile
+    ? (await import("../policy_input.js")).readPolicy(o.policyFile)
+    : null;
   const trusted = o.cert.map((p) => readCertificate(p).der);
   const ctx: Context = { trusted, policy, keyring };
   const { files, batch } = expandArguments(args);

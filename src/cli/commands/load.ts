@@ -6,14 +6,11 @@
  * policy as an LSM module of the model kernel (lsm/policy_module.ts) beside the verdict recorder:
  * its audit records are printed, and a load it refuses exits with POLICY_DENIED (5).
  */
-import { HostBackend } from "../../host/backend.js";
-import { hostKernelSymbols } from "../../host/kernel_symbols.js";
 import type { ModelKernel } from "../../kernel/kernel.js";
 import { describeInstalled, type Installed } from "../../loader/installed.js";
 import { type LoadedSkeleton, loadAndRun } from "../../loader/load_and_run.js";
-import { modelKernelSymbols } from "../../loader/model_symbols.js";
-import { type DirectObjectLoad, loadObjectFile } from "../../loader/object_load.js";
-import { PolicyDeniedError, PolicyModule } from "../../lsm/policy_module.js";
+import type { DirectObjectLoad } from "../../loader/object_load.js";
+import type { PolicyModule } from "../../lsm/policy_module.js";
 import { type RecordedVerdict, VerdictRecorder } from "../../lsm/verdict_recorder.js";
 import type { Policy } from "../../policy/model.js";
 import type { SchemeName } from "../../scheme/types.js";
@@ -28,7 +25,7 @@ import {
 import { createModelKernel } from "../../vm/index.js";
 import { UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
-import { readCertificate, readPolicy } from "../inputs.js";
+import { readCertificate } from "../inputs.js";
 import { readInput } from "../io.js";
 import { machineFacts } from "../machine_facts.js";
 import { type CliIo, printFields, printJson } from "../output.js";
@@ -63,7 +60,11 @@ interface Session {
   dispose(): void;
 }
 
-function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): Session {
+async function openBackend(
+  kind: string,
+  policy: Policy | null,
+  scheme: SchemeName,
+): Promise<Session> {
   if (kind === "model") {
     const kernel = createModelKernel({ profile: scheme });
     const recorder = new VerdictRecorder(kernel.lsm);
@@ -75,7 +76,9 @@ function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): S
         return 0;
       },
     });
-    const module = policy ? new PolicyModule(policy).install(kernel.lsm) : null;
+    const module = policy
+      ? new (await import("../../lsm/policy_module.js")).PolicyModule(policy).install(kernel.lsm)
+      : null;
     return {
       backend: kernel.spawn(),
       kernel,
@@ -95,7 +98,7 @@ function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): S
         "--policy-file runs the policy on the model kernel: use --backend model",
       );
     if (scheme !== "v2") throw new UsageError(`--scheme ${scheme} runs on the model kernel only`);
-    const backend = new HostBackend();
+    const backend = new (await import("../../host/backend.js")).HostBackend();
     return {
       backend,
       kernel: null,
@@ -151,13 +154,15 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
   const certs = o.cert.map(readCertificate);
   const keyring = parseKeyringOption(o.keyring, certs.length > 0);
   const keyringId = keyring.id;
-  const policy = o.policyFile ? readPolicy(o.policyFile) : null;
+  const policy = o.policyFile
+    ? (await import("../policy_input.js")).readPolicy(o.policyFile)
+    : null;
   const bpfPolicies = o.policy ?? [];
   if ((bpfPolicies.length || o.policyMap?.length) && o.backend !== "model")
     throw new UsageError("--policy runs BPF LSM policies on the model kernel: use --backend model");
   if (o.policyMap?.length && !bpfPolicies.length)
     throw new UsageError("--policy-map fills the maps of a --policy skeleton: give one");
-  const s = openBackend(o.backend, policy, parseScheme(o.scheme));
+  const s = await openBackend(o.backend, policy, parseScheme(o.scheme));
   let loaded: LoadedSkeleton | null = null;
   let policies: Policies | null = null;
   try {
@@ -190,7 +195,10 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
     } catch (e) {
       const denied = s.policy?.records.find((r) => r.enforcing && r.decision.action === "DENY");
       if (s.policy && !o.json) for (const r of s.policy.records) io.stderr(`policy: ${r.text}\n`);
-      if (denied) throw new PolicyDeniedError(denied, { cause: e });
+      if (denied) {
+        const { PolicyDeniedError } = await import("../../lsm/policy_module.js");
+        throw new PolicyDeniedError(denied, { cause: e });
+      }
       if (policies) {
         const { describeDenial, BpfPolicyDeniedError } = await import("./load_policy.js");
         const d = describeDenial(policies);
@@ -301,14 +309,15 @@ async function loadObjectDirect(
     throw new UsageError(
       "--cert, --keyring, --policy-file and --scheme apply to light skeletons, not objects",
     );
-  const s = openBackend(o.backend, null, "v2");
+  const s = await openBackend(o.backend, null, "v2");
   let loaded: DirectObjectLoad | null = null;
   try {
-    loaded = loadObjectFile(s.backend, bytes, file, {
-      facts: machineFacts({}),
-      symbols: s.kernel ? modelKernelSymbols(s.kernel.profile) : hostKernelSymbols(),
-      logSize: 1 << 16,
-    });
+    const { loadObjectFile } = await import("../../loader/object_load.js");
+    const facts = machineFacts({});
+    const symbols = s.kernel
+      ? (await import("../../loader/model_symbols.js")).modelKernelSymbols(s.kernel.profile)
+      : (await import("../../host/kernel_symbols.js")).hostKernelSymbols();
+    loaded = loadObjectFile(s.backend, bytes, file, { facts, symbols, logSize: 1 << 16 });
     const installed = describeInstalled(s.backend, loaded);
     const runs = o.run ? runSocketFilters(new Bpf(s.backend), loaded.progs, installed) : [];
     if (o.json) printJson(io, { source: file, backend: s.backend.kind, ...installed, runs });
