@@ -37,7 +37,7 @@ import { type Decision, decide } from "../policy/decide.js";
 import type { PolicyFacts } from "../policy/facts.js";
 import { formatDefaultRule } from "../policy/format.js";
 import type { Policy, PolicyOp } from "../policy/model.js";
-import { loaderInstallFacts, loadFacts } from "../skeleton/policy_facts.js";
+import { helpersOf, loaderInstallFacts, loadFacts } from "../skeleton/policy_facts.js";
 import { MapType, ProgType, SigVerdict } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
@@ -138,6 +138,7 @@ export class PolicyModule implements LsmModule {
   /** The facts of a program at a hook. */
   factsOf(op: PolicyOp, prog: BpfProg, kernel: boolean, verified?: boolean): PolicyFacts {
     const metadata = this.boundMetadata(prog);
+    const installs = metadata ? loaderInstallFacts(prog.insnsi, metadata) : null;
     return loadFacts({
       op,
       progName: prog.aux.name,
@@ -147,8 +148,8 @@ export class PolicyModule implements LsmModule {
       keyringType: prog.aux.sig.keyring_type,
       keyringSerial: prog.aux.sig.keyring_serial,
       kernel,
-      insns: prog.insnsi,
-      installs: metadata ? loaderInstallFacts(prog.insnsi, metadata) : null,
+      helpers: helpersOf(prog.insnsi),
+      installs,
     });
   }
 

@@ -13,7 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { progDigest, progTag, toHex } from "../insn/digest.js";
-import { decodeInsns, InsnFormatError } from "../insn/insn.js";
+import { decodeInsns, type Insn, InsnFormatError } from "../insn/insn.js";
 import { AluOp, Class, LD_IMM64, Mode } from "../insn/opcode.js";
 import type { InstallFacts } from "../policy/facts.js";
 import {
@@ -25,7 +25,7 @@ import {
 } from "../policy/names.js";
 import { BpfCmd, Helper, Pseudo } from "../uapi/constants.js";
 import { decode, MapCreateAttr, ProgLoadAttr } from "../uapi/layout.js";
-import { type MetadataLayout, type MetadataRegion, metadataLayout } from "./metadata_layout.js";
+import { type MetadataLayout, type MetadataRegion, metadataLayoutOf } from "./metadata_layout.js";
 import { detectHostOverrides, type HostOverrideReport } from "./overrides.js";
 
 export interface PlannedMap {
@@ -119,8 +119,7 @@ function cString(data: Uint8Array, off: number): string {
 }
 
 /** The loader's writes into the blob, its name lookups, and which insns address the blob. */
-function scanWrites(insns: Uint8Array, data: Uint8Array) {
-  const list = decodeInsns(insns);
+function scanWrites(list: readonly Insn[], data: Uint8Array) {
   const regs: Val[] = new Array(11).fill(null);
   const writes: BlobWrite[] = [];
   const lookups: Lookup[] = [];
@@ -212,15 +211,16 @@ export function planInstall(
   options: PlanOptions = {},
 ): InstallPlan {
   // A register above r10 is refused by the kernel; the passes below assume r0..r10.
-  decodeInsns(insns).forEach((x, i) => {
+  const list = decodeInsns(insns);
+  list.forEach((x, i) => {
     if (x.dst > 10 || x.src > 10)
       throw new InsnFormatError(
         "bad-field",
         `loader instruction ${i} names register r${Math.max(x.dst, x.src)}: the kernel refuses registers above r10`,
       );
   });
-  const layout = metadataLayout(insns, data);
-  const { writes, lookups, blobRefs } = scanWrites(insns, data);
+  const layout = metadataLayoutOf(list, data);
+  const { writes, lookups, blobRefs } = scanWrites(list, data);
   const hostOverrides = detectHostOverrides(insns, { maps: options.mapNames });
 
   const createAttrs = layout.syscalls.filter((c) => c.cmd === BpfCmd.MAP_CREATE);
