@@ -21,6 +21,7 @@ import { InputError, UsageError } from "../errors.js";
 import { type CliOutcome, codeOf } from "../exit.js";
 import { readCertificate } from "../inputs.js";
 import { writeAtomic } from "../io.js";
+import { parseKeyringName } from "../keyring_option.js";
 import type { CliIo } from "../output.js";
 import { printFields, printJson } from "../output.js";
 import { readSkeleton } from "../skeleton_input.js";
@@ -34,14 +35,14 @@ export interface AuditOptions {
 }
 
 function parseKeyring(s: string): KeyringChoice {
-  const m = /^(builtin|secondary|platform|user)(?::(\d+))?$/i.exec(s);
-  if (!m || (m[2] !== undefined && m[1].toLowerCase() !== "user"))
+  const k = parseKeyringName(s);
+  if (!k)
     throw new UsageError(
       `--keyring must be builtin, secondary, platform, user or user:SERIAL, not '${s}'`,
     );
   return {
-    type: m[1].toUpperCase() as KeyringChoice["type"],
-    serial: m[1].toLowerCase() === "user" ? (m[2] === undefined ? null : Number(m[2])) : 0,
+    type: k.kind.toUpperCase() as KeyringChoice["type"],
+    serial: k.kind === "user" ? k.serial : 0,
   };
 }
 

@@ -16,17 +16,13 @@ import type { Policy } from "../../policy/model.js";
 import type { SchemeName } from "../../scheme/types.js";
 import type { BpfBackend } from "../../uapi/backend.js";
 import { Bpf } from "../../uapi/bpf.js";
-import {
-  KeySpec,
-  VERIFY_USE_BUILTIN_KEYRING,
-  VERIFY_USE_PLATFORM_KEYRING,
-  VERIFY_USE_SECONDARY_KEYRING,
-} from "../../uapi/constants.js";
+import { KeySpec } from "../../uapi/constants.js";
 import { createModelKernel } from "../../vm/index.js";
 import { UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
 import { readCertificate } from "../inputs.js";
 import { readInput } from "../io.js";
+import { parseLoadKeyring, type SystemKeyring } from "../keyring_option.js";
 import { machineFacts } from "../machine_facts.js";
 import { type CliIo, printFields, printJson } from "../output.js";
 import { parseScheme } from "../scheme_option.js";
@@ -115,37 +111,6 @@ async function openBackend(
 const TEST_PACKET = new Uint8Array(64).map((_, i) => (i === 12 ? 0x08 : 0));
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
-
-/**
- * `--keyring`: the bpf_attr keyring_id, either as a number (a key serial, or a negative
- * KEY_SPEC_* value such as -3 for the session keyring) or in audit's grammar: builtin (0),
- * secondary (1), platform (2) — the VERIFY_USE_*_KEYRING ids — user (the session keyring
- * `--cert` fills) or user:SERIAL.
- */
-export function parseKeyringId(s: string): number {
-  let id: number | null = null;
-  if (/^-?\d+$/.test(s)) id = Number(s);
-  else {
-    const m = /^(builtin|secondary|platform|user)(?::(\d+))?$/i.exec(s);
-    const kind = m?.[1].toLowerCase();
-    if (m && (m[2] === undefined || kind === "user"))
-      id =
-        kind === "builtin"
-          ? VERIFY_USE_BUILTIN_KEYRING
-          : kind === "secondary"
-            ? VERIFY_USE_SECONDARY_KEYRING
-            : kind === "platform"
-              ? VERIFY_USE_PLATFORM_KEYRING
-              : m[2] === undefined
-                ? KeySpec.SESSION_KEYRING
-                : Number(m[2]);
-  }
-  if (id === null || id < -(2 ** 31) || id >= 2 ** 31)
-    throw new UsageError(
-      `--keyring must be a 32-bit keyring id (a key serial or a negative KEY_SPEC value), builtin, secondary, platform, user or user:SERIAL, not '${s}'`,
-    );
-  return id;
-}
 
 export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<CliOutcome> {
   const bytes = readInput(file, "light skeleton or BPF object");
@@ -277,20 +242,15 @@ function formatAudit(a: AuditRecord): string {
 
 /**
  * `--keyring`: a system keyring by name (the certificates are trusted there, model only), `user`
- * (the session keyring), or a keyring_id number. Default: the session keyring with --cert, else 0.
- */
-/**
- * --keyring as the load uses it: the keyring_id (parseKeyringId's grammar) and, for builtin,
- * secondary and platform, the system keyring the model trusts the --cert certificates in.
+ * (the session keyring), or a keyring_id number (parseLoadKeyring). Default: the session keyring
+ * with --cert, else 0.
  */
 function parseKeyringOption(
   v: string | undefined,
   haveCerts: boolean,
-): { id: number; system: "builtin" | "secondary" | "platform" | null } {
+): { id: number; system: SystemKeyring | null } {
   if (v === undefined) return { id: haveCerts ? KeySpec.SESSION_KEYRING : 0, system: null };
-  const id = parseKeyringId(v);
-  const kind = /^(builtin|secondary|platform)$/i.exec(v)?.[1].toLowerCase();
-  return { id, system: (kind as "builtin" | "secondary" | "platform" | undefined) ?? null };
+  return parseLoadKeyring(v);
 }
 
 /**
