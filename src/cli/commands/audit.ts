@@ -15,7 +15,12 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { renderAuditHtml } from "../../audit/html.js";
-import { type AuditReport, auditSkeletonWithPlan, type KeyringChoice } from "../../audit/report.js";
+import {
+  AUDIT_SCHEMA_VERSION,
+  type AuditReport,
+  auditSkeletonWithPlan,
+  type KeyringChoice,
+} from "../../audit/report.js";
 import type { Policy } from "../../policy/model.js";
 import { InputError, UsageError } from "../errors.js";
 import { type CliOutcome, codeOf } from "../exit.js";
@@ -255,7 +260,7 @@ export async function runAudit(io: CliIo, args: string[], o: AuditOptions): Prom
       const message = e instanceof Error ? e.message : String(e);
       if (lines)
         io.stdout(
-          `${JSON.stringify({ schema_version: 1, source: file, error: { code, message } })}\n`,
+          `${JSON.stringify({ schema_version: AUDIT_SCHEMA_VERSION, source: file, error: { code, message } })}\n`,
         );
       summary.push(`${`ERROR ${code}`.padEnd(22)} ${file}: ${message}`);
     }
