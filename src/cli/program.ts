@@ -90,7 +90,7 @@ const SCHEME_OPTION: OptionSpec = {
  * external signer command. `sign` takes them; `gen skeleton -S` takes the same list and passes
  * its parsed options to resolveSigner.
  */
-export const SIGNER_OPTIONS: readonly OptionSpec[] = [
+const SIGNER_OPTIONS: readonly OptionSpec[] = [
   {
     flags: "--key <file|uri>",
     help: "private key: a PEM file (PKCS#8, PKCS#1 or SEC1; may be encrypted) or a pkcs11: URI",

@@ -1077,8 +1077,8 @@ function signOnToken(s: Session, key: number, info: KeyInfo, request: SignReques
 // ---------------------------------------------------------------------------------------------
 // The signer and the certificate reader
 
-export const DEFAULT_PKCS11_MODULE_ENV = "BPFSIGN_PKCS11_MODULE";
-export const DEFAULT_PKCS11_PIN_ENV = "BPFSIGN_PKCS11_PIN";
+const DEFAULT_PKCS11_MODULE_ENV = "BPFSIGN_PKCS11_MODULE";
+const DEFAULT_PKCS11_PIN_ENV = "BPFSIGN_PKCS11_PIN";
 
 export interface Pkcs11Options {
   /** The `pkcs11:` URI of the object. */
