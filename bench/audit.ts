@@ -7,11 +7,11 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { renderAuditHtml } from "../src/audit/html.js";
-import { planInstall } from "../src/audit/install_plan.js";
 import { auditSkeleton } from "../src/audit/report.js";
 import { run as runCli } from "../src/cli/program.js";
 import { verifyOffline } from "../src/crypto/offline.js";
 import { parsePolicy } from "../src/policy/syntax.js";
+import { planInstall } from "../src/skeleton/install_plan.js";
 import { parseLightSkeleton } from "../src/skeleton/reader.js";
 import { median, medianMs, ms } from "./util.js";
 

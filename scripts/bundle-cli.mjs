@@ -38,23 +38,32 @@ const common = {
 };
 
 /**
- * What the launcher's import("./program.js") becomes: the CLI bundle, wrapped as node wraps a
- * CommonJS module, compiled with the code cache beside it, and run as a module.
+ * runBundle(file, cachedData): the CLI bundle wrapped as node wraps a CommonJS module, compiled
+ * (with V8's code cache when given), and run as a module; returns the script and the exports.
+ * The launcher and the cache maker both compile through it, so the cache is made from exactly
+ * the source the launcher compiles.
  */
-const LOAD_CLI = `
+const RUN_BUNDLE = `
 const { readFileSync } = require("node:fs");
-const { join } = require("node:path");
+const { dirname } = require("node:path");
 const { Script } = require("node:vm");
 const { createRequire, wrap } = require("node:module");
-const file = join(__dirname, "bpfsign-cli.cjs");
+function runBundle(file, cachedData) {
+  const script = new Script(wrap(readFileSync(file, "utf8")), { filename: file, cachedData });
+  const mod = { exports: {} };
+  script.runInThisContext().call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file));
+  return { script, exports: mod.exports };
+}
+`;
+
+/** What the launcher's import("./program.js") becomes: the CLI bundle beside it, with its cache. */
+const LOAD_CLI = `${RUN_BUNDLE}
+const file = require("node:path").join(__dirname, "bpfsign-cli.cjs");
 let cachedData;
 try {
   cachedData = readFileSync(file + ".cache");
 } catch {}
-const script = new Script(wrap(readFileSync(file, "utf8")), { filename: file, cachedData });
-const mod = { exports: {} };
-script.runInThisContext().call(mod.exports, mod.exports, createRequire(file), mod, file, __dirname);
-module.exports = mod.exports;
+module.exports = runBundle(file, cachedData).exports;
 `;
 
 // The launcher: main.js with its import("./program.js") pointed at the CLI bundle.
@@ -83,15 +92,9 @@ await build({ ...common, entryPoints: [dist("program.js")], outfile: dist("bpfsi
 
 // The code cache: the bundle compiled exactly as the launcher compiles it, its top level run,
 // then V8's cached data written beside it.
-const MAKE_CACHE = `
-const { readFileSync, writeFileSync } = require("node:fs");
-const { Script } = require("node:vm");
-const { createRequire, wrap } = require("node:module");
+const MAKE_CACHE = `${RUN_BUNDLE}
 const file = process.argv[1];
-const script = new Script(wrap(readFileSync(file, "utf8")), { filename: file });
-const mod = { exports: {} };
-script.runInThisContext().call(mod.exports, mod.exports, createRequire(file), mod, file, require("node:path").dirname(file));
-writeFileSync(file + ".cache", script.createCachedData());
+require("node:fs").writeFileSync(file + ".cache", runBundle(file).script.createCachedData());
 `;
 const made = spawnSync(process.execPath, ["-e", MAKE_CACHE, dist("bpfsign-cli.cjs")], {
   stdio: "inherit",

@@ -65,7 +65,7 @@ export function attackKeys(): AttackKeys {
 const LOADER_NAME = "__loader.prog";
 
 /** The metadata with its last byte changed: what the attacker wants the loader to run with. */
-export function alteredMetadata(data: Uint8Array): Uint8Array {
+function alteredMetadata(data: Uint8Array): Uint8Array {
   const out = data.slice();
   out[out.length - 1] ^= 0x5a;
   return out;

@@ -7,9 +7,9 @@
 
 import { disassembleLines } from "../insn/disasm.js";
 import { decodeInsns } from "../insn/insn.js";
-import type { MetadataRegion } from "../loader/metadata_layout.js";
 import { HELPER_NAMES } from "../policy/names.js";
-import type { InstallPlan } from "./install_plan.js";
+import type { InstallPlan } from "../skeleton/install_plan.js";
+import type { MetadataRegion } from "../skeleton/metadata_layout.js";
 import type { AuditReport, DecisionRecord } from "./report.js";
 
 const esc = (s: unknown) =>

@@ -1,6 +1,6 @@
 /**
  * `bpfsign audit` without the command line: one skeleton's signature result (the offline
- * verifier, as `verify`), what its loader will install (install_plan.ts), and the policy's
+ * verifier, as `verify`), what its loader will install (skeleton/install_plan.ts), and the policy's
  * decision for the loader load and for each program the loader will load, with the facts each
  * decision was made on. Pure: bytes and a parsed policy in, a JSON-ready record out.
  *
@@ -24,15 +24,15 @@ import type { KeyringTypeName, PolicyFacts } from "../policy/facts.js";
 import { formatDefaultRule } from "../policy/format.js";
 import type { Policy, PolicyOp } from "../policy/model.js";
 import { numberOf, PROG_TYPE_NAMES } from "../policy/names.js";
-import { ProgType, SigKeyring } from "../uapi/constants.js";
-import { loadFacts } from "./facts.js";
 import {
   type InstallPlan,
   installFacts,
   type PlannedMap,
   type PlannedProg,
   planInstall,
-} from "./install_plan.js";
+} from "../skeleton/install_plan.js";
+import { helpersOf, loadFacts } from "../skeleton/policy_facts.js";
+import { ProgType, SigKeyring } from "../uapi/constants.js";
 
 /** The version of the JSON record (schema/audit.schema.json); bumped on incompatible change. */
 export const AUDIT_SCHEMA_VERSION = 1;
@@ -192,46 +192,39 @@ export function auditSkeletonWithPlan(
 
   const verified = v.result === "VERIFIED";
   const keyring = options.keyring ?? { type: "BUILTIN", serial: 0 };
-  const loaderFacts = (op: PolicyOp) =>
-    loadFacts({
+  const loaderFacts = loadFacts({
+    op: "BPF_PROG_LOAD",
+    progName: "__loader.prog",
+    progType: ProgType.SYSCALL,
+    expectedAttachType: 0,
+    verified,
+    keyringType: KEYRING_NUMBER[keyring.type],
+    keyringSerial: keyring.type === "USER" ? keyring.serial : 0,
+    signer: v.signer,
+    kernel: false,
+    helpers: helpersOf(input.insns),
+    installs: verified ? installFacts(plan) : null,
+  });
+  const progFacts = (op: PolicyOp, p: PlannedProg): PolicyFacts => ({
+    ...loadFacts({
       op,
-      progName: "__loader.prog",
-      progType: ProgType.SYSCALL,
+      progName: p.name,
+      progType: Math.max(0, numberOf(PROG_TYPE_NAMES, p.type)),
       expectedAttachType: 0,
-      verified,
-      keyringType: KEYRING_NUMBER[keyring.type],
-      keyringSerial: keyring.type === "USER" ? keyring.serial : 0,
-      signer: v.signer,
-      kernel: false,
-      insns: input.insns,
-      installs: verified ? installFacts(plan) : null,
-    });
-  const progFacts = (op: PolicyOp, p: PlannedProg): PolicyFacts => {
-    const insnsOff = plan.layout.progs[p.index]?.insnsOffset ?? null;
-    const insns =
-      insnsOff === null
-        ? new Uint8Array(0)
-        : input.data.subarray(insnsOff, insnsOff + p.insn_cnt * 8);
-    return {
-      ...loadFacts({
-        op,
-        progName: p.name,
-        progType: Math.max(0, numberOf(PROG_TYPE_NAMES, p.type)),
-        expectedAttachType: 0,
-        verified: false,
-        keyringType: SigKeyring.NONE,
-        keyringSerial: 0,
-        kernel: true,
-        insns,
-        installs: null,
-      }),
-      attachType: p.expected_attach_type,
-      // offline the kfunc names are known from the loader's relocations (at the model's hook
-      // they are not: rules on calls_kfunc/bpf_signer are decided offline only)
-      kfuncs: p.kfuncs,
-    };
-  };
-  const loader = record(policy, "__loader.prog", loaderFacts("BPF_PROG_LOAD"), true);
+      verified: false,
+      keyringType: SigKeyring.NONE,
+      keyringSerial: 0,
+      kernel: true,
+      // the plan read them off the same instructions (helpersOf's rule)
+      helpers: p.helpers,
+      installs: null,
+    }),
+    attachType: p.expected_attach_type,
+    // offline the kfunc names are known from the loader's relocations (at the model's hook
+    // they are not: rules on calls_kfunc/bpf_signer are decided offline only)
+    kfuncs: p.kfuncs,
+  });
+  const loader = record(policy, "__loader.prog", loaderFacts, true);
   let reached = loader.action === "ALLOW";
   const progs = plan.progs.map((p) => {
     const r = record(policy, p.name, progFacts("BPF_PROG_LOAD", p), reached);
@@ -239,7 +232,7 @@ export function auditSkeletonWithPlan(
     return r;
   });
   const post = [
-    record(policy, "__loader.prog", loaderFacts("BPF_PROG_LOAD_POST_INTEGRITY"), false),
+    record(policy, "__loader.prog", { ...loaderFacts, op: "BPF_PROG_LOAD_POST_INTEGRITY" }, false),
     ...plan.progs.map((p) =>
       record(policy, p.name, progFacts("BPF_PROG_LOAD_POST_INTEGRITY", p), false),
     ),

@@ -8,7 +8,7 @@
  * object-file layers); exit.ts decides on codes alone. The CLI's own codes are CliErrorCode.
  */
 
-export type CliErrorCode =
+type CliErrorCode =
   | "CLI_USAGE"
   | "CLI_INPUT_UNREADABLE"
   | "CLI_MALFORMED_INPUT"
@@ -19,13 +19,13 @@ export type CliErrorCode =
 /** Wrong command-line usage: unknown option, missing argument, conflicting flags. */
 export class UsageError extends Error {
   override readonly name = "UsageError";
-  readonly code = "CLI_USAGE";
+  readonly code = "CLI_USAGE" satisfies CliErrorCode;
 }
 
 /** An input file that cannot be read (missing, permission, a directory). */
 export class InputError extends Error {
   override readonly name = "InputError";
-  readonly code = "CLI_INPUT_UNREADABLE";
+  readonly code = "CLI_INPUT_UNREADABLE" satisfies CliErrorCode;
   constructor(
     readonly path: string,
     readonly what: string,
@@ -38,7 +38,7 @@ export class InputError extends Error {
 /** An input that was read but is not what it claims to be (bad header, DER, ELF, key). */
 export class MalformedInputError extends Error {
   override readonly name = "MalformedInputError";
-  readonly code = "CLI_MALFORMED_INPUT";
+  readonly code = "CLI_MALFORMED_INPUT" satisfies CliErrorCode;
   constructor(
     readonly path: string,
     readonly what: string,
@@ -52,19 +52,19 @@ export class MalformedInputError extends Error {
 /** An input that is well-formed but uses something bpfsign or the kernel does not support. */
 export class UnsupportedError extends Error {
   override readonly name = "UnsupportedError";
-  readonly code = "CLI_UNSUPPORTED";
+  readonly code = "CLI_UNSUPPORTED" satisfies CliErrorCode;
 }
 
 /** A refusal by policy that the user can lift with an explicit flag. */
 export class RefusedError extends Error {
   override readonly name = "RefusedError";
-  readonly code = "CLI_REFUSED";
+  readonly code = "CLI_REFUSED" satisfies CliErrorCode;
 }
 
 /** An output file that cannot be written (the target is left untouched). */
 export class OutputError extends Error {
   override readonly name = "OutputError";
-  readonly code = "CLI_OUTPUT_UNWRITABLE";
+  readonly code = "CLI_OUTPUT_UNWRITABLE" satisfies CliErrorCode;
   constructor(
     readonly path: string,
     reason: string,

@@ -2,12 +2,11 @@
  * Reading the CLI's inputs: each file is read once, parsed by the layer that owns its format, and
  * any failure becomes an InputError (cannot read) or a MalformedInputError naming the file and
  * the reason (with line and column for headers). Headers are read by skeleton_input.ts, loaded
- * here only when a header is given, so that raw inputs never load the header reader.
+ * here only when a header is given, so that raw inputs never load the header reader. Policy files
+ * are read by policy_input.ts, loaded only by `--policy-file`.
  */
 import { loadCertificate, type X509Certificate } from "../crypto/x509.js";
 import { decodeInsns, InsnFormatError } from "../insn/insn.js";
-import type { Policy } from "../policy/model.js";
-import { parsePolicy } from "../policy/syntax.js";
 import type { LightSkeleton } from "../skeleton/skeleton.js";
 import { MalformedInputError } from "./errors.js";
 import { readInput } from "./io.js";
@@ -16,12 +15,6 @@ export function readCertificate(path: string): X509Certificate {
   const c = loadCertificate(readInput(path, "certificate"));
   if (!c.ok) throw new MalformedInputError(path, "certificate", `${c.reason} (${c.errno})`);
   return c.value;
-}
-
-/** A policy file, parsed (a PolicyParseError names the file, line and column: exit 65). */
-export function readPolicy(path: string): Policy {
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(readInput(path, "policy file"));
-  return parsePolicy(text, { source: path });
 }
 
 /** Loader instructions from a raw file: whole 8-byte instructions, at least one. */

@@ -74,6 +74,12 @@ function readIfExists(p: string, what: string): string | undefined {
   return existsSync(p) ? new TextDecoder().decode(readInput(p, what)) : undefined;
 }
 
+/** The possible CPUs of this machine (libbpf's libbpf_num_possible_cpus()), if it says. */
+function machineNrCpus(): number | undefined {
+  const text = readIfExists("/sys/devices/system/cpu/possible", "possible CPU list");
+  return text === undefined ? undefined : numPossibleCpus(text);
+}
+
 /**
  * OpenOptions whose machine facts come from the command line or, when the object first asks,
  * from this machine. The page size defaults to 4096 (x86_64; give --page-size elsewhere).
@@ -89,6 +95,7 @@ export function machineFacts(o: MachineFactOptions): OpenOptions {
           versionSignature: readIfExists("/proc/version_signature", "kernel version signature"),
         });
   const nrCpus = o.nrCpus !== undefined ? positive(o.nrCpus, "--nr-cpus") : undefined;
+  let possibleCpus: { v: number | undefined } | null = null;
   let kconfig: { v: string | undefined } | null = null;
   let kallsyms: { v: string | undefined } | null = null;
   const facts: OpenOptions = {
@@ -96,8 +103,8 @@ export function machineFacts(o: MachineFactOptions): OpenOptions {
     kernelVersion,
     get nrCpus(): number | undefined {
       if (nrCpus !== undefined) return nrCpus;
-      const text = readIfExists("/sys/devices/system/cpu/possible", "possible CPU list");
-      return text === undefined ? undefined : numPossibleCpus(text);
+      possibleCpus ??= { v: machineNrCpus() };
+      return possibleCpus.v;
     },
     get kconfig(): string | undefined {
       kconfig ??= {

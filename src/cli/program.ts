@@ -16,6 +16,7 @@
  * code.
  */
 import { parseArgs } from "node:util";
+import { SCHEME_NAMES } from "../scheme/types.js";
 import type { AttackOptions } from "./commands/attack.js";
 import type { AuditOptions } from "./commands/audit.js";
 import type { BtfOptions } from "./commands/btf.js";
@@ -80,7 +81,7 @@ const JSON_OPTION: OptionSpec = { flags: "--json", help: "print one JSON object"
 const SCHEME_OPTION: OptionSpec = {
   flags: "--scheme <name>",
   help: "signing scheme: v2 (kernel folds the metadata), kfunc (loader kfunc check), hornet (map hashes in the PKCS#7)",
-  choices: ["v2", "kfunc", "hornet"],
+  choices: SCHEME_NAMES,
 };
 
 /**
@@ -89,7 +90,7 @@ const SCHEME_OPTION: OptionSpec = {
  * external signer command. `sign` takes them; `gen skeleton -S` takes the same list and passes
  * its parsed options to resolveSigner.
  */
-export const SIGNER_OPTIONS: readonly OptionSpec[] = [
+const SIGNER_OPTIONS: readonly OptionSpec[] = [
   {
     flags: "--key <file|uri>",
     help: "private key: a PEM file (PKCS#8, PKCS#1 or SEC1; may be encrypted) or a pkcs11: URI",

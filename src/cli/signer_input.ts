@@ -26,7 +26,7 @@ import type { X509Certificate } from "../crypto/x509.js";
 import { UsageError } from "./errors.js";
 import { readInput } from "./io.js";
 
-export const DEFAULT_PASSPHRASE_ENV = "BPFSIGN_PASSPHRASE";
+const DEFAULT_PASSPHRASE_ENV = "BPFSIGN_PASSPHRASE";
 
 /** The signing options of a command line. */
 export interface SignerChoice {

@@ -25,6 +25,7 @@ import { createRequire } from "node:module";
 import { der, readTlv, Tag, tlvValue, toHex } from "./asn1.js";
 import { OID } from "./oid.js";
 import {
+  ecCoordinateBytes,
   ecdsaRawToDer,
   type RawSignatureAlgorithm,
   type RawSigner,
@@ -972,7 +973,7 @@ function keyInfo(s: Session, key: number, uri: Pkcs11Uri): KeyInfo {
         `${s.uriText}: the EC key is not on a curve the kernel verifies (P-256, P-384, P-521)`,
       );
     }
-    const size = { prime256v1: 32, secp384r1: 48, secp521r1: 66 }[EC_CURVE_OF_OID[oid]] ?? 0;
+    const size = ecCoordinateBytes(EC_CURVE_OF_OID[oid]) ?? 0;
     // The point lives on the public key object with the same id (or label).
     let publicKey: KeyObject | null = null;
     const match: [number, number | Uint8Array][] = [[CKA.CLASS, CKO.PUBLIC_KEY]];
@@ -1076,8 +1077,8 @@ function signOnToken(s: Session, key: number, info: KeyInfo, request: SignReques
 // ---------------------------------------------------------------------------------------------
 // The signer and the certificate reader
 
-export const DEFAULT_PKCS11_MODULE_ENV = "BPFSIGN_PKCS11_MODULE";
-export const DEFAULT_PKCS11_PIN_ENV = "BPFSIGN_PKCS11_PIN";
+const DEFAULT_PKCS11_MODULE_ENV = "BPFSIGN_PKCS11_MODULE";
+const DEFAULT_PKCS11_PIN_ENV = "BPFSIGN_PKCS11_PIN";
 
 export interface Pkcs11Options {
   /** The `pkcs11:` URI of the object. */

@@ -14,7 +14,7 @@
  * is deterministic, so the bytes equal OpenSSL's) or ECDSA with a DER (r, s).
  */
 
-import { createHash, createSign, type KeyObject } from "node:crypto";
+import { createHash, type KeyObject } from "node:crypto";
 import {
   type LoaderParts,
   type SchemeAttribute,
@@ -155,6 +155,21 @@ function samePublicKey(a: KeyObject, b: KeyObject): boolean {
   return spki(a).equals(spki(b));
 }
 
+/**
+ * The signing certificate of a CertInput: bytes or PEM text loaded by loadSigningCertificate, a
+ * parsed certificate taken as it is; either way it must have a subject key identifier.
+ */
+function signingCertificate(cert: CertInput, certName: string): X509Certificate {
+  if (!isCert(cert))
+    return loadSigningCertificate(
+      typeof cert === "string" ? new TextEncoder().encode(cert) : cert,
+      certName,
+    );
+  if (!cert.subjectKeyId)
+    throw new CertificateLoadError(certName, "no-subject-key-id", "has no subjectKeyIdentifier");
+  return cert;
+}
+
 /** Load and pair a key and a certificate (bpftool: read_private_key, read_x509). */
 export function signerIdentity(
   key: KeyInput,
@@ -166,16 +181,7 @@ export function signerIdentity(
   const k = isSigningKey(key)
     ? describeKey(key.privateKey, keyName)
     : loadPrivateKey(key, { passphrase: opts.passphrase, input: keyName });
-  let c: X509Certificate;
-  if (isCert(cert)) {
-    if (!cert.subjectKeyId) {
-      throw new CertificateLoadError(certName, "no-subject-key-id", "has no subjectKeyIdentifier");
-    }
-    c = cert;
-  } else {
-    const bytes = typeof cert === "string" ? new TextEncoder().encode(cert) : cert;
-    c = loadSigningCertificate(bytes, certName);
-  }
+  const c = signingCertificate(cert, certName);
   if (!samePublicKey(k.publicKey, c.publicKey)) throw new KeyMismatchError(keyName, certName);
   return { key: k, cert: c, subjectKeyId: c.subjectKeyId! };
 }
@@ -241,17 +247,6 @@ export function encodeSignedData(parts: SignedDataParts, max = MAX_SIG_SIZE): Ui
   return out;
 }
 
-/** The raw signature over the content chunks (hashed as one stream) with SHA-256. */
-function rawSignature(key: SigningKey, content: readonly Uint8Array[]): Uint8Array {
-  const s = createSign("sha256");
-  for (const c of content) s.update(c);
-  const sig =
-    key.type === "ec"
-      ? s.sign({ key: key.privateKey, dsaEncoding: "der" })
-      : s.sign(key.privateKey);
-  return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
-}
-
 /**
  * Sign the concatenation of `content` chunks: the detached CMS bpftool_prog_sign() writes.
  * `max` is the caller's buffer size (4096 for bpftool).
@@ -261,11 +256,15 @@ export function signCms(
   id: SignerIdentity,
   max = MAX_SIG_SIZE,
 ): Uint8Array {
+  const h = createHash("sha256");
+  for (const c of content) h.update(c);
+  // The file key's raw signature over the chunks as one stream (RSA: PKCS#1 v1.5 over the digest).
+  const signature = fileKeySigner(id.key).sign({ digest: new Uint8Array(h.digest()), content });
   return encodeSignedData(
     {
       subjectKeyId: id.subjectKeyId,
       signatureAlgorithm: id.key.type === "rsa" ? "rsa" : "ecdsa-sha256",
-      signature: rawSignature(id.key, content),
+      signature,
     },
     max,
   );
@@ -369,12 +368,7 @@ export function signLoader(input: SignLoaderInput): SignedLoader {
     cert = id.cert;
   } else {
     signer = input.signer!;
-    cert = isCert(input.cert)
-      ? input.cert
-      : loadSigningCertificate(
-          typeof input.cert === "string" ? new TextEncoder().encode(input.cert) : input.cert,
-          certName,
-        );
+    cert = signingCertificate(input.cert, certName);
   }
   const plan: SigningPlan = scheme(input.scheme ?? "v2").plan({
     insns: input.insns,

@@ -12,6 +12,7 @@
 import { constants, createSign, type KeyObject, privateEncrypt } from "node:crypto";
 import { concatBytes, der, readChildren, readTlv, Tag, tlvValue } from "./asn1.js";
 import type { SigningKey } from "./keys.js";
+import { DIGEST_INFO } from "./public_key.js";
 
 /** The signature schemes the kernel verifies a bpftool CMS with. */
 export type RawSignatureAlgorithm = "rsa-pkcs1-sha256" | "ecdsa-sha256";
@@ -88,15 +89,12 @@ export function algorithmOfPublicKey(key: KeyObject): RawSignatureAlgorithm | nu
   return null;
 }
 
-/** DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2 note 1): prepend it to the 32-byte digest. */
-export const SHA256_DIGEST_INFO_PREFIX = Uint8Array.from([
-  0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-  0x00, 0x04, 0x20,
-]);
-
-/** The DigestInfo an RSA PKCS#1 v1.5 signature over `digest` (SHA-256) wraps. */
+/**
+ * The DigestInfo an RSA PKCS#1 v1.5 signature over `digest` (SHA-256) wraps: DER prefix (RFC 8017
+ * §9.2 note 1, the verifier's table) then the 32-byte digest.
+ */
 export function sha256DigestInfo(digest: Uint8Array): Uint8Array {
-  return concatBytes([SHA256_DIGEST_INFO_PREFIX, digest]);
+  return concatBytes([DIGEST_INFO.sha256, digest]);
 }
 
 /** Bytes of an unsigned big-endian number as the content of a DER INTEGER (minimal, positive). */

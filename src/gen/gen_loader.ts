@@ -204,7 +204,6 @@ function cStr(s: string): Uint8Array {
   return out;
 }
 
-
 /** Byte-swap `count` consecutive u32 words in place. */
 function bswap32InPlace(buf: Uint8Array, off: number, count: number): void {
   for (let i = 0; i < count; i++) {

@@ -5,6 +5,13 @@
  */
 
 export { modelKernelSymbols } from "../kernel/model_symbols.js";
+export {
+  type LoaderSyscall,
+  type MetadataLayout,
+  type MetadataRegion,
+  metadataLayout,
+  type RegionKind,
+} from "../skeleton/metadata_layout.js";
 export { type AttachedLink, attachProgram } from "./attach.js";
 export {
   BPF_SKEL_KERNEL,
@@ -32,11 +39,4 @@ export {
   type LoaderStepName,
   loadAndRun,
 } from "./load_and_run.js";
-export {
-  type LoaderSyscall,
-  type MetadataLayout,
-  type MetadataRegion,
-  metadataLayout,
-  type RegionKind,
-} from "./metadata_layout.js";
 export { RingBufferConsumer } from "./ringbuf.js";

@@ -28,7 +28,7 @@
  * `rule="DEFAULT action=…"` / `rule="DEFAULT op=… action=…"` with `rule_line=-` when the default
  * decided.
  */
-import { loaderInstallFacts, loadFacts } from "../audit/facts.js";
+
 import { bytesEqual } from "../crypto/asn1.js";
 import type { Lsm, LsmModule, PostIntegrityRecord } from "../kernel/lsm.js";
 import type { BpfMap } from "../kernel/map.js";
@@ -37,6 +37,7 @@ import { type Decision, decide } from "../policy/decide.js";
 import type { PolicyFacts } from "../policy/facts.js";
 import { formatDefaultRule } from "../policy/format.js";
 import type { Policy, PolicyOp } from "../policy/model.js";
+import { helpersOf, loaderInstallFacts, loadFacts } from "../skeleton/policy_facts.js";
 import { MapType, ProgType, SigVerdict } from "../uapi/constants.js";
 import { Errno } from "../uapi/errno.js";
 import type { ProgLoadAttr, Values } from "../uapi/layout.js";
@@ -137,6 +138,7 @@ export class PolicyModule implements LsmModule {
   /** The facts of a program at a hook. */
   factsOf(op: PolicyOp, prog: BpfProg, kernel: boolean, verified?: boolean): PolicyFacts {
     const metadata = this.boundMetadata(prog);
+    const installs = metadata ? loaderInstallFacts(prog.insnsi, metadata) : null;
     return loadFacts({
       op,
       progName: prog.aux.name,
@@ -146,8 +148,8 @@ export class PolicyModule implements LsmModule {
       keyringType: prog.aux.sig.keyring_type,
       keyringSerial: prog.aux.sig.keyring_serial,
       kernel,
-      insns: prog.insnsi,
-      installs: metadata ? loaderInstallFacts(prog.insnsi, metadata) : null,
+      helpers: helpersOf(prog.insnsi),
+      installs,
     });
   }
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { planInstall } from "../../src/audit/install_plan.js";
 import { InsnFormatError } from "../../src/insn/insn.js";
 import { describeInstalled } from "../../src/loader/installed.js";
 import { loadAndRun } from "../../src/loader/load_and_run.js";
 import { parseLightSkeleton } from "../../src/skeleton/index.js";
+import { planInstall } from "../../src/skeleton/install_plan.js";
 import { Bpf } from "../../src/uapi/bpf.js";
 import { KeySpec, ProgType } from "../../src/uapi/constants.js";
 import { createModelKernel } from "../../src/vm/index.js";

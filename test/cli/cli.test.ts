@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { parseKeyringId } from "../../src/cli/commands/load.js";
+import { parseKeyringId } from "../../src/cli/keyring_option.js";
 import {
   parseLightSkeleton,
   writeSignedSkeleton,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { metadataLayout } from "../../src/loader/metadata_layout.js";
+import { metadataLayout } from "../../src/skeleton/metadata_layout.js";
 import { MapType, ProgType } from "../../src/uapi/constants.js";
 import { PROGS, readVector, skipVectors, TARGETS } from "../support/vectors.js";
 

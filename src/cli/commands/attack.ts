@@ -24,12 +24,13 @@ export interface AttackOptions {
 
 export function runAttackCommand(io: CliIo, file: string, o: AttackOptions): CliOutcome {
   const skel = readSkeleton(file);
+  const scheme = o.scheme === undefined ? null : parseScheme(o.scheme);
   const profiles =
-    o.scheme === undefined
+    scheme === null
       ? TARGET_NAMES
       : TARGET_NAMES.filter((t) => {
           const s = profile(targetProfile(t).profile).scheme;
-          return (s === "mainline" ? "v2" : s) === parseScheme(o.scheme);
+          return (s === "mainline" ? "v2" : s) === scheme;
         });
   for (const a of o.attack)
     if (!(ATTACKS as readonly string[]).includes(a))

@@ -15,12 +15,18 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { renderAuditHtml } from "../../audit/html.js";
-import { type AuditReport, auditSkeletonWithPlan, type KeyringChoice } from "../../audit/report.js";
+import {
+  AUDIT_SCHEMA_VERSION,
+  type AuditReport,
+  auditSkeletonWithPlan,
+  type KeyringChoice,
+} from "../../audit/report.js";
 import type { Policy } from "../../policy/model.js";
 import { InputError, UsageError } from "../errors.js";
 import { type CliOutcome, codeOf } from "../exit.js";
-import { readCertificate, readPolicy } from "../inputs.js";
+import { readCertificate } from "../inputs.js";
 import { writeAtomic } from "../io.js";
+import { parseKeyringName } from "../keyring_option.js";
 import type { CliIo } from "../output.js";
 import { printFields, printJson } from "../output.js";
 import { readSkeleton } from "../skeleton_input.js";
@@ -34,14 +40,14 @@ export interface AuditOptions {
 }
 
 function parseKeyring(s: string): KeyringChoice {
-  const m = /^(builtin|secondary|platform|user)(?::(\d+))?$/i.exec(s);
-  if (!m || (m[2] !== undefined && m[1].toLowerCase() !== "user"))
+  const k = parseKeyringName(s);
+  if (!k)
     throw new UsageError(
       `--keyring must be builtin, secondary, platform, user or user:SERIAL, not '${s}'`,
     );
   return {
-    type: m[1].toUpperCase() as KeyringChoice["type"],
-    serial: m[1].toLowerCase() === "user" ? (m[2] === undefined ? null : Number(m[2])) : 0,
+    type: k.kind.toUpperCase() as KeyringChoice["type"],
+    serial: k.kind === "user" ? k.serial : 0,
   };
 }
 
@@ -219,9 +225,11 @@ function progressBar(done: number, total: number, name: string): string {
   return `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} ${name.slice(-40).padEnd(40)}`;
 }
 
-export function runAudit(io: CliIo, args: string[], o: AuditOptions): CliOutcome {
+export async function runAudit(io: CliIo, args: string[], o: AuditOptions): Promise<CliOutcome> {
   const keyring = parseKeyring(o.keyring);
-  const policy = o.policyFile ? readPolicy(o.policyFile) : null;
+  const policy = o.policyFile
+    ? (await import("../policy_input.js")).readPolicy(o.policyFile)
+    : null;
   const trusted = o.cert.map((p) => readCertificate(p).der);
   const ctx: Context = { trusted, policy, keyring };
   const { files, batch } = expandArguments(args);
@@ -252,7 +260,7 @@ export function runAudit(io: CliIo, args: string[], o: AuditOptions): CliOutcome
       const message = e instanceof Error ? e.message : String(e);
       if (lines)
         io.stdout(
-          `${JSON.stringify({ schema_version: 1, source: file, error: { code, message } })}\n`,
+          `${JSON.stringify({ schema_version: AUDIT_SCHEMA_VERSION, source: file, error: { code, message } })}\n`,
         );
       summary.push(`${`ERROR ${code}`.padEnd(22)} ${file}: ${message}`);
     }

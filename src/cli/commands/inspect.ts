@@ -6,7 +6,7 @@
 import { describeSignature, type SignatureDescription } from "../../crypto/pkcs7.js";
 import { disassembleLines, formatInsnListing } from "../../insn/disasm.js";
 import { decodeInsns } from "../../insn/insn.js";
-import { type MetadataLayout, metadataLayout } from "../../loader/metadata_layout.js";
+import { type MetadataLayout, metadataLayout } from "../../skeleton/metadata_layout.js";
 import type { LightSkeleton } from "../../skeleton/skeleton.js";
 import { loaderExclHash } from "../../skeleton/writer.js";
 import { MalformedInputError } from "../errors.js";

@@ -6,30 +6,23 @@
  * policy as an LSM module of the model kernel (lsm/policy_module.ts) beside the verdict recorder:
  * its audit records are printed, and a load it refuses exits with POLICY_DENIED (5).
  */
-import { HostBackend } from "../../host/backend.js";
-import { hostKernelSymbols } from "../../host/kernel_symbols.js";
 import type { ModelKernel } from "../../kernel/kernel.js";
-import { modelKernelSymbols } from "../../kernel/model_symbols.js";
 import { describeInstalled, type Installed } from "../../loader/installed.js";
 import { type LoadedSkeleton, loadAndRun } from "../../loader/load_and_run.js";
-import { type DirectObjectLoad, loadObjectFile } from "../../loader/object_load.js";
-import { PolicyDeniedError, PolicyModule } from "../../lsm/policy_module.js";
+import type { DirectObjectLoad } from "../../loader/object_load.js";
+import type { PolicyModule } from "../../lsm/policy_module.js";
 import { type RecordedVerdict, VerdictRecorder } from "../../lsm/verdict_recorder.js";
 import type { Policy } from "../../policy/model.js";
 import type { SchemeName } from "../../scheme/types.js";
 import type { BpfBackend } from "../../uapi/backend.js";
 import { Bpf } from "../../uapi/bpf.js";
-import {
-  KeySpec,
-  VERIFY_USE_BUILTIN_KEYRING,
-  VERIFY_USE_PLATFORM_KEYRING,
-  VERIFY_USE_SECONDARY_KEYRING,
-} from "../../uapi/constants.js";
+import { KeySpec } from "../../uapi/constants.js";
 import { createModelKernel } from "../../vm/index.js";
 import { UsageError } from "../errors.js";
 import type { CliOutcome } from "../exit.js";
-import { readCertificate, readPolicy } from "../inputs.js";
+import { readCertificate } from "../inputs.js";
 import { readInput } from "../io.js";
+import { parseLoadKeyring, type SystemKeyring } from "../keyring_option.js";
 import { machineFacts } from "../machine_facts.js";
 import { type CliIo, printFields, printJson } from "../output.js";
 import { parseScheme } from "../scheme_option.js";
@@ -63,7 +56,11 @@ interface Session {
   dispose(): void;
 }
 
-function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): Session {
+async function openBackend(
+  kind: string,
+  policy: Policy | null,
+  scheme: SchemeName,
+): Promise<Session> {
   if (kind === "model") {
     const kernel = createModelKernel({ profile: scheme });
     const recorder = new VerdictRecorder(kernel.lsm);
@@ -75,7 +72,9 @@ function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): S
         return 0;
       },
     });
-    const module = policy ? new PolicyModule(policy).install(kernel.lsm) : null;
+    const module = policy
+      ? new (await import("../../lsm/policy_module.js")).PolicyModule(policy).install(kernel.lsm)
+      : null;
     return {
       backend: kernel.spawn(),
       kernel,
@@ -95,7 +94,7 @@ function openBackend(kind: string, policy: Policy | null, scheme: SchemeName): S
         "--policy-file runs the policy on the model kernel: use --backend model",
       );
     if (scheme !== "v2") throw new UsageError(`--scheme ${scheme} runs on the model kernel only`);
-    const backend = new HostBackend();
+    const backend = new (await import("../../host/backend.js")).HostBackend();
     return {
       backend,
       kernel: null,
@@ -113,37 +112,6 @@ const TEST_PACKET = new Uint8Array(64).map((_, i) => (i === 12 ? 0x08 : 0));
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
-/**
- * `--keyring`: the bpf_attr keyring_id, either as a number (a key serial, or a negative
- * KEY_SPEC_* value such as -3 for the session keyring) or in audit's grammar: builtin (0),
- * secondary (1), platform (2) — the VERIFY_USE_*_KEYRING ids — user (the session keyring
- * `--cert` fills) or user:SERIAL.
- */
-export function parseKeyringId(s: string): number {
-  let id: number | null = null;
-  if (/^-?\d+$/.test(s)) id = Number(s);
-  else {
-    const m = /^(builtin|secondary|platform|user)(?::(\d+))?$/i.exec(s);
-    const kind = m?.[1].toLowerCase();
-    if (m && (m[2] === undefined || kind === "user"))
-      id =
-        kind === "builtin"
-          ? VERIFY_USE_BUILTIN_KEYRING
-          : kind === "secondary"
-            ? VERIFY_USE_SECONDARY_KEYRING
-            : kind === "platform"
-              ? VERIFY_USE_PLATFORM_KEYRING
-              : m[2] === undefined
-                ? KeySpec.SESSION_KEYRING
-                : Number(m[2]);
-  }
-  if (id === null || id < -(2 ** 31) || id >= 2 ** 31)
-    throw new UsageError(
-      `--keyring must be a 32-bit keyring id (a key serial or a negative KEY_SPEC value), builtin, secondary, platform, user or user:SERIAL, not '${s}'`,
-    );
-  return id;
-}
-
 export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<CliOutcome> {
   const bytes = readInput(file, "light skeleton or BPF object");
   if (ELF_MAGIC.every((b, i) => bytes[i] === b)) return loadObjectDirect(io, file, bytes, o);
@@ -151,13 +119,15 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
   const certs = o.cert.map(readCertificate);
   const keyring = parseKeyringOption(o.keyring, certs.length > 0);
   const keyringId = keyring.id;
-  const policy = o.policyFile ? readPolicy(o.policyFile) : null;
+  const policy = o.policyFile
+    ? (await import("../policy_input.js")).readPolicy(o.policyFile)
+    : null;
   const bpfPolicies = o.policy ?? [];
   if ((bpfPolicies.length || o.policyMap?.length) && o.backend !== "model")
     throw new UsageError("--policy runs BPF LSM policies on the model kernel: use --backend model");
   if (o.policyMap?.length && !bpfPolicies.length)
     throw new UsageError("--policy-map fills the maps of a --policy skeleton: give one");
-  const s = openBackend(o.backend, policy, parseScheme(o.scheme));
+  const s = await openBackend(o.backend, policy, parseScheme(o.scheme));
   let loaded: LoadedSkeleton | null = null;
   let policies: Policies | null = null;
   try {
@@ -190,7 +160,10 @@ export async function runLoad(io: CliIo, file: string, o: LoadOptions): Promise<
     } catch (e) {
       const denied = s.policy?.records.find((r) => r.enforcing && r.decision.action === "DENY");
       if (s.policy && !o.json) for (const r of s.policy.records) io.stderr(`policy: ${r.text}\n`);
-      if (denied) throw new PolicyDeniedError(denied, { cause: e });
+      if (denied) {
+        const { PolicyDeniedError } = await import("../../lsm/policy_module.js");
+        throw new PolicyDeniedError(denied, { cause: e });
+      }
       if (policies) {
         const { describeDenial, BpfPolicyDeniedError } = await import("./load_policy.js");
         const d = describeDenial(policies);
@@ -269,20 +242,15 @@ function formatAudit(a: AuditRecord): string {
 
 /**
  * `--keyring`: a system keyring by name (the certificates are trusted there, model only), `user`
- * (the session keyring), or a keyring_id number. Default: the session keyring with --cert, else 0.
- */
-/**
- * --keyring as the load uses it: the keyring_id (parseKeyringId's grammar) and, for builtin,
- * secondary and platform, the system keyring the model trusts the --cert certificates in.
+ * (the session keyring), or a keyring_id number (parseLoadKeyring). Default: the session keyring
+ * with --cert, else 0.
  */
 function parseKeyringOption(
   v: string | undefined,
   haveCerts: boolean,
-): { id: number; system: "builtin" | "secondary" | "platform" | null } {
+): { id: number; system: SystemKeyring | null } {
   if (v === undefined) return { id: haveCerts ? KeySpec.SESSION_KEYRING : 0, system: null };
-  const id = parseKeyringId(v);
-  const kind = /^(builtin|secondary|platform)$/i.exec(v)?.[1].toLowerCase();
-  return { id, system: (kind as "builtin" | "secondary" | "platform" | undefined) ?? null };
+  return parseLoadKeyring(v);
 }
 
 /**
@@ -301,14 +269,15 @@ async function loadObjectDirect(
     throw new UsageError(
       "--cert, --keyring, --policy-file and --scheme apply to light skeletons, not objects",
     );
-  const s = openBackend(o.backend, null, "v2");
+  const s = await openBackend(o.backend, null, "v2");
   let loaded: DirectObjectLoad | null = null;
   try {
-    loaded = loadObjectFile(s.backend, bytes, file, {
-      facts: machineFacts({}),
-      symbols: s.kernel ? modelKernelSymbols(s.kernel.profile) : hostKernelSymbols(),
-      logSize: 1 << 16,
-    });
+    const { loadObjectFile } = await import("../../loader/object_load.js");
+    const facts = machineFacts({});
+    const symbols = s.kernel
+      ? (await import("../../kernel/model_symbols.js")).modelKernelSymbols(s.kernel.profile)
+      : (await import("../../host/kernel_symbols.js")).hostKernelSymbols();
+    loaded = loadObjectFile(s.backend, bytes, file, { facts, symbols, logSize: 1 << 16 });
     const installed = describeInstalled(s.backend, loaded);
     const runs = o.run ? runSocketFilters(new Bpf(s.backend), loaded.progs, installed) : [];
     if (o.json) printJson(io, { source: file, backend: s.backend.kind, ...installed, runs });

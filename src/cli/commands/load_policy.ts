@@ -167,15 +167,25 @@ function encodeInt(v: bigint, size: number): Uint8Array {
   return out;
 }
 
-function parseMapSpec(spec: string): { name: string; keyText: string; valueText?: string } {
+interface MapSpec {
+  name: string;
+  keyText: string;
+  valueText?: string;
+}
+
+function parseMapSpec(spec: string): MapSpec {
   const m = /^([^=]+)=([^:]+)(?::(.+))?$/.exec(spec);
   if (!m) throw new UsageError(`--policy-map wants MAP=KEY[:VALUE], not '${spec}'`);
   return { name: m[1], keyText: m[2], valueText: m[3] };
 }
 
 /** `--policy-map NAME=KEY[:VALUE]`: KEY/VALUE integers, or `session` (the session keyring). */
-function fillMap(backend: BpfBackend, owner: LoadedPolicy, spec: string): void {
-  const { name, keyText, valueText } = parseMapSpec(spec);
+function fillMap(
+  backend: BpfBackend,
+  owner: LoadedPolicy,
+  spec: string,
+  { name, keyText, valueText }: MapSpec,
+): void {
   const bpf = new Bpf(backend);
   const map = owner.loaded.maps.find((x) => x.name === name);
   if (!map) throw new UsageError(`--policy-map: no policy has a map named '${name}'`);
@@ -249,17 +259,18 @@ export function loadPolicies(
     }
   };
   try {
-    const pending = maps.map((spec) => ({ spec, name: parseMapSpec(spec).name, done: false }));
+    const pending = maps.map((spec) => ({ spec, map: parseMapSpec(spec), done: false }));
     for (const f of files) {
       const p = loadOne(backend, kernel, f, keyringId, list);
       for (const m of pending)
-        if (!m.done && p.loaded.maps.some((x) => x.name === m.name)) {
-          fillMap(backend, p, m.spec);
+        if (!m.done && p.loaded.maps.some((x) => x.name === m.map.name)) {
+          fillMap(backend, p, m.spec, m.map);
           m.done = true;
         }
     }
     const missing = pending.find((m) => !m.done);
-    if (missing) throw new UsageError(`--policy-map: no policy has a map named '${missing.name}'`);
+    if (missing)
+      throw new UsageError(`--policy-map: no policy has a map named '${missing.map.name}'`);
   } catch (e) {
     dispose();
     throw e;

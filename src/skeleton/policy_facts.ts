@@ -12,7 +12,7 @@ import { enumName, SigKeyring } from "../uapi/constants.js";
 import { installFacts, planInstall } from "./install_plan.js";
 
 /** Helper names a program calls (sorted, unique); unreadable instructions give none. */
-function helpersOf(insns: Uint8Array): string[] {
+export function helpersOf(insns: Uint8Array): string[] {
   if (insns.length % 8) return [];
   const out = new Set<string>();
   for (const x of decodeInsns(insns))
@@ -45,7 +45,8 @@ export interface LoadDescription {
   keyringSerial: number | null;
   signer?: string | null;
   kernel: boolean;
-  insns: Uint8Array;
+  /** the helpers the program calls (helpersOf its instructions) */
+  helpers: string[];
   installs: InstallFacts | null;
 }
 
@@ -61,7 +62,7 @@ export function loadFacts(d: LoadDescription): PolicyFacts {
     keyringSerial: d.verified ? d.keyringSerial : null,
     signer: d.signer ?? null,
     kernel: d.kernel,
-    helpers: helpersOf(d.insns),
+    helpers: d.helpers,
     kfuncs: null,
     installs: d.installs,
   };

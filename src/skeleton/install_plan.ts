@@ -2,7 +2,7 @@
  * What a light-skeleton loader will install, predicted offline from its two signed inputs (the
  * instructions and the metadata blob), without running it.
  *
- * The metadata records come from loader/metadata_layout.ts (every bpf_sys_bpf call, its attr and
+ * The metadata records come from metadata_layout.ts (every bpf_sys_bpf call, its attr and
  * the blob regions it points at). On top of that this file follows the loader's *writes into the
  * blob*: gen_loader patches a program's instructions at run time for kfunc calls (BTF id and
  * module fd slot), typed ksyms (BTF id and object fd) and typeless ksyms (an address from
@@ -13,13 +13,8 @@
  */
 import { createHash } from "node:crypto";
 import { progDigest, progTag, toHex } from "../insn/digest.js";
-import { decodeInsns, InsnFormatError } from "../insn/insn.js";
+import { decodeInsns, type Insn, InsnFormatError } from "../insn/insn.js";
 import { AluOp, Class, LD_IMM64, Mode } from "../insn/opcode.js";
-import {
-  type MetadataLayout,
-  type MetadataRegion,
-  metadataLayout,
-} from "../loader/metadata_layout.js";
 import type { InstallFacts } from "../policy/facts.js";
 import {
   attachTypeName,
@@ -28,9 +23,10 @@ import {
   nameOf,
   PROG_TYPE_NAMES,
 } from "../policy/names.js";
-import { detectHostOverrides, type HostOverrideReport } from "../skeleton/overrides.js";
 import { BpfCmd, Helper, Pseudo } from "../uapi/constants.js";
 import { decode, MapCreateAttr, ProgLoadAttr } from "../uapi/layout.js";
+import { type MetadataLayout, type MetadataRegion, metadataLayoutOf } from "./metadata_layout.js";
+import { detectHostOverrides, type HostOverrideReport } from "./overrides.js";
 
 export interface PlannedMap {
   /** index in fd_array / the skeleton's bpf_map_desc array */
@@ -123,8 +119,7 @@ function cString(data: Uint8Array, off: number): string {
 }
 
 /** The loader's writes into the blob, its name lookups, and which insns address the blob. */
-function scanWrites(insns: Uint8Array, data: Uint8Array) {
-  const list = decodeInsns(insns);
+function scanWrites(list: readonly Insn[], data: Uint8Array) {
   const regs: Val[] = new Array(11).fill(null);
   const writes: BlobWrite[] = [];
   const lookups: Lookup[] = [];
@@ -216,15 +211,16 @@ export function planInstall(
   options: PlanOptions = {},
 ): InstallPlan {
   // A register above r10 is refused by the kernel; the passes below assume r0..r10.
-  decodeInsns(insns).forEach((x, i) => {
+  const list = decodeInsns(insns);
+  list.forEach((x, i) => {
     if (x.dst > 10 || x.src > 10)
       throw new InsnFormatError(
         "bad-field",
         `loader instruction ${i} names register r${Math.max(x.dst, x.src)}: the kernel refuses registers above r10`,
       );
   });
-  const layout = metadataLayout(insns, data);
-  const { writes, lookups, blobRefs } = scanWrites(insns, data);
+  const layout = metadataLayoutOf(list, data);
+  const { writes, lookups, blobRefs } = scanWrites(list, data);
   const hostOverrides = detectHostOverrides(insns, { maps: options.mapNames });
 
   const createAttrs = layout.syscalls.filter((c) => c.cmd === BpfCmd.MAP_CREATE);

@@ -9,7 +9,7 @@
  * fd_array scratch, the raw BTF, each map's create attr, initial value and update attr, each
  * program's license, instructions, func_info, line_info and load attr. Pure: bytes in, values out.
  */
-import { decodeInsns } from "../insn/insn.js";
+import { decodeInsns, type Insn } from "../insn/insn.js";
 import { AluOp, Class, LD_IMM64, Mode, Size } from "../insn/opcode.js";
 import { BpfCmd, enumName, Helper, Pseudo } from "../uapi/constants.js";
 import { BtfLoadAttr, decode, fromCString, MapCreateAttr, ProgLoadAttr } from "../uapi/layout.js";
@@ -82,8 +82,7 @@ const sizeBytes = (code: number): number =>
   ({ [Size.B]: 1, [Size.H]: 2, [Size.W]: 4, [Size.DW]: 8 })[code & 0x18] ?? 0;
 
 /** Scans the loader: syscalls, pointer stores (dst blob offset → src blob offset) and copies. */
-function scan(insns: Uint8Array) {
-  const list = decodeInsns(insns);
+function scan(list: readonly Insn[]) {
   const regs: Val[] = new Array(11).fill(null);
   const syscalls: LoaderSyscall[] = [];
   const pointers = new Map<number, number>();
@@ -159,7 +158,12 @@ function scan(insns: Uint8Array) {
 }
 
 export function metadataLayout(insns: Uint8Array, data: Uint8Array): MetadataLayout {
-  const { syscalls, pointers, copies } = scan(insns);
+  return metadataLayoutOf(decodeInsns(insns), data);
+}
+
+/** metadataLayout over the loader's instructions already decoded. */
+export function metadataLayoutOf(list: readonly Insn[], data: Uint8Array): MetadataLayout {
+  const { syscalls, pointers, copies } = scan(list);
   const regions: MetadataRegion[] = [];
   const maps: MetadataLayout["maps"] = [];
   const progs: MetadataLayout["progs"] = [];
